@@ -1,0 +1,291 @@
+import { toDeadLetterMessage } from '../dead-letter/dead-letter-message.js';
+import { errorRecordOf, type DeadLetterReason } from '../dead-letter/dead-letter-record.js';
+import type { CloudEvent } from '../envelope/cloud-event.js';
+import { decodeCloudEvent } from '../envelope/wire-codec.js';
+import { InvalidCloudEventError, UnsupportedEventVersionError } from '../errors.js';
+import { dataVersionOf, eventFromData, type EventTypeMetadata } from '../events/event-type.js';
+import { runInEventContext, type EventContext, type PublishOptions } from '../handlers/event-context.js';
+import type { HandlerClass } from '../handlers/event-handler.js';
+import type { ConsumeContext } from '../middleware/middleware.js';
+import { isRetryable, type ErrorClassification } from '../policies/error-classification.js';
+import type { RetryPolicy } from '../policies/retry.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+import type { Delivery, Subscription, SubscriptionSpec } from '../transport/transport.js';
+import type { Logger } from './logger.js';
+
+/** Resolves a handler instance for one event: from the container, in a fresh resolution scope. */
+export type HandlerResolver = (handlerClass: HandlerClass) => object;
+
+/** One handler method bound to one event type: what a subscription runs. */
+export interface HandlerBinding extends ErrorClassification {
+  /** Subscription name, `<service>.<handler>`. */
+  readonly subscription: string;
+  readonly handlerClass: HandlerClass;
+  readonly method: string | symbol;
+  readonly eventType: EventTypeMetadata;
+  readonly retry: RetryPolicy;
+  readonly concurrency: number;
+}
+
+/** What a runner needs from its bus. */
+export interface RunnerEnvironment {
+  readonly service: string;
+  readonly resolve: HandlerResolver;
+  readonly telemetry: Telemetry;
+  readonly logger: Logger;
+  readonly maxMessageBytes: number;
+  readonly signal: AbortSignal;
+  readonly publish: (events: object | readonly object[], options: PublishOptions | undefined, parent: CloudEvent) => Promise<void>;
+  /** The consume middleware chain around the handler call, or undefined when there is none. */
+  readonly consume: ((context: ConsumeContext, call: (context: ConsumeContext) => Promise<void>) => Promise<void>) | undefined;
+}
+
+class HandlerContext implements EventContext {
+  constructor(
+    readonly cloudEvent: CloudEvent,
+    readonly attempt: number,
+    readonly handler: string,
+    readonly signal: AbortSignal,
+    private readonly publisher: RunnerEnvironment['publish'],
+  ) {}
+
+  publish(events: object | readonly object[], options?: PublishOptions): Promise<void> {
+    return this.publisher(events, options, this.cloudEvent);
+  }
+}
+
+/** A delivery being handled. `released` once handed back to the broker at shutdown: its outcome is then ignored. */
+interface Work {
+  readonly delivery: Delivery;
+  readonly cloudEvent: CloudEvent;
+  readonly started: number;
+  released: boolean;
+}
+
+/**
+ * Runs one handler's subscription: decodes each delivery, calls the handler through the consume
+ * middleware, and settles the delivery (ack, nack with the retry delay, or dead letter).
+ * Invalid input is dead-lettered without reaching the handler. Never throws into the transport.
+ */
+export class HandlerRunner {
+  readonly #inFlight = new Set<Work>();
+  #subscription: Subscription | undefined;
+  #drained: (() => void) | undefined;
+
+  constructor(
+    readonly binding: HandlerBinding,
+    private readonly env: RunnerEnvironment,
+  ) {}
+
+  get spec(): SubscriptionSpec {
+    return { name: this.binding.subscription, types: [this.binding.eventType.type], concurrency: this.binding.concurrency };
+  }
+
+  attach(subscription: Subscription): void {
+    this.#subscription = subscription;
+  }
+
+  /** Transport callback, once per delivery. */
+  readonly onDelivery = (delivery: Delivery): void => {
+    let cloudEvent: CloudEvent;
+    let event: object;
+    try {
+      if (delivery.message.body.byteLength > this.env.maxMessageBytes) {
+        throw new InvalidCloudEventError(`Message of ${delivery.message.body.byteLength} bytes is over the limit of ${this.env.maxMessageBytes} bytes; not parsed.`);
+      }
+      cloudEvent = decodeCloudEvent(delivery.message);
+    } catch (error) {
+      this.#reject(delivery, undefined, 'invalid', error);
+      return;
+    }
+    const eventType = this.binding.eventType;
+    if (cloudEvent.type !== eventType.type) {
+      this.#reject(delivery, cloudEvent, 'unknown-type', new InvalidCloudEventError(`Subscription ${this.binding.subscription} handles '${eventType.type}', not '${cloudEvent.type}'.`, 'type'));
+      return;
+    }
+    try {
+      event = eventFromData(eventType, cloudEvent.data, dataVersionOf(cloudEvent['dataversion']));
+    } catch (error) {
+      this.#reject(delivery, cloudEvent, error instanceof UnsupportedEventVersionError ? 'unsupported-version' : 'undecodable', error);
+      return;
+    }
+
+    const work: Work = { delivery, cloudEvent, started: performance.now(), released: false };
+    this.#inFlight.add(work);
+    const env = this.env;
+    const handler = this.binding.subscription;
+    const context = new HandlerContext(cloudEvent, delivery.attempt, handler, env.signal, env.publish);
+    if (env.telemetry.active) {
+      env.telemetry.emit({ kind: 'handler-started', handler, attempt: delivery.attempt, ...this.#about(cloudEvent) });
+    }
+    let result: unknown;
+    try {
+      result = runInEventContext(context, () =>
+        env.consume === undefined
+          ? this.#call(event, context)
+          : env.consume({ cloudEvent, event, handler, attempt: delivery.attempt, context }, this.#callFromChain),
+      );
+    } catch (error) {
+      this.#failed(work, error);
+      return;
+    }
+    if (result !== null && typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+      (result as PromiseLike<unknown>).then(
+        () => this.#succeeded(work),
+        (error: unknown) => this.#failed(work, error),
+      );
+    } else {
+      this.#succeeded(work);
+    }
+  };
+
+  #call(event: object, context: EventContext): unknown {
+    const instance = this.env.resolve(this.binding.handlerClass) as Record<string | symbol, (event: object, context: EventContext) => unknown>;
+    return instance[this.binding.method]!(event, context);
+  }
+
+  readonly #callFromChain = async (context: ConsumeContext): Promise<void> => {
+    await this.#call(context.event, context.context);
+  };
+
+  #about(cloudEvent: CloudEvent) {
+    return {
+      time: Date.now(),
+      service: this.env.service,
+      eventId: cloudEvent.id,
+      eventType: cloudEvent.type,
+      ...(cloudEvent.correlationid === undefined ? {} : { correlationId: String(cloudEvent.correlationid) }),
+      ...(cloudEvent.causationid === undefined ? {} : { causationId: String(cloudEvent.causationid) }),
+    };
+  }
+
+  #finish(work: Work): boolean {
+    if (work.released) return false;
+    this.#inFlight.delete(work);
+    if (this.#inFlight.size === 0) this.#drained?.();
+    return true;
+  }
+
+  #succeeded(work: Work): void {
+    if (!this.#finish(work)) return;
+    work.delivery.ack().catch((error: unknown) => this.#settleFailed('ack', work.cloudEvent, error));
+    const telemetry = this.env.telemetry;
+    if (telemetry.active) {
+      telemetry.emit({
+        kind: 'handler-succeeded',
+        handler: this.binding.subscription,
+        attempt: work.delivery.attempt,
+        durationMs: performance.now() - work.started,
+        ...this.#about(work.cloudEvent),
+      });
+    }
+  }
+
+  #failed(work: Work, error: unknown): void {
+    if (!this.#finish(work)) return;
+    const { delivery, cloudEvent } = work;
+    const policy = this.binding.retry;
+    const retryable = isRetryable(error, this.binding);
+    let delayMs = -1;
+    if (retryable && delivery.attempt < policy.attempts) {
+      const delay = policy.delayMs(delivery.attempt);
+      if (Date.now() + delay - delivery.firstAttemptAt <= policy.maxElapsedMs) delayMs = delay;
+    }
+    const telemetry = this.env.telemetry;
+    const handler = this.binding.subscription;
+    if (telemetry.active) {
+      telemetry.emit({
+        kind: 'handler-failed',
+        handler,
+        attempt: delivery.attempt,
+        durationMs: performance.now() - work.started,
+        error: errorRecordOf(error),
+        willRetry: delayMs >= 0,
+        ...this.#about(cloudEvent),
+      });
+    }
+    if (delayMs < 0) {
+      this.#deadLetter(delivery, cloudEvent, retryable ? 'retries-exhausted' : 'non-retryable', error, delivery.attempt);
+      return;
+    }
+    delivery.nack(delayMs).then(
+      () => {
+        if (telemetry.active) {
+          telemetry.emit({ kind: 'retry-scheduled', handler, nextAttempt: delivery.attempt + 1, delayMs, ...this.#about(cloudEvent) });
+        }
+      },
+      (nackError: unknown) => this.#settleFailed('nack', cloudEvent, nackError),
+    );
+  }
+
+  /** Input that never reaches the handler: not a CloudEvent, wrong type, data that does not decode. */
+  #reject(delivery: Delivery, cloudEvent: CloudEvent | undefined, reason: DeadLetterReason, error: unknown): void {
+    this.#deadLetter(delivery, cloudEvent, reason, error, 0);
+  }
+
+  #deadLetter(delivery: Delivery, cloudEvent: CloudEvent | undefined, reason: DeadLetterReason, error: unknown, attempts: number): void {
+    const handler = this.binding.subscription;
+    const record = {
+      reason,
+      handler,
+      attempts,
+      error: errorRecordOf(error),
+      source: delivery.destination,
+      firstAttemptTime: new Date(delivery.firstAttemptAt).toISOString(),
+      time: new Date().toISOString(),
+    };
+    const telemetry = this.env.telemetry;
+    delivery.deadLetter(toDeadLetterMessage(delivery.message, cloudEvent, record)).then(
+      () => {
+        if (telemetry.active) {
+          telemetry.emit({
+            kind: 'dead-lettered',
+            handler,
+            attempts,
+            reason,
+            error: record.error,
+            ...(cloudEvent === undefined ? { time: Date.now(), service: this.env.service } : this.#about(cloudEvent)),
+          });
+        }
+      },
+      (deadLetterError: unknown) => this.#settleFailed('dead-letter', cloudEvent, deadLetterError),
+    );
+  }
+
+  /** Settling failed (connection lost): the broker still holds the message and will redeliver it. */
+  #settleFailed(what: string, cloudEvent: CloudEvent | undefined, error: unknown): void {
+    this.env.logger.warn(`${what} failed; the broker keeps the event and will redeliver it`, {
+      handler: this.binding.subscription,
+      eventId: cloudEvent?.id,
+      error: errorRecordOf(error).message,
+    });
+  }
+
+  /**
+   * Stops receiving, waits up to `timeoutMs` for handlers in flight, then hands what did not
+   * finish back to the broker (redelivered later, never dead-lettered). Returns how many were handed back.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    const subscription = this.#subscription;
+    if (subscription !== undefined) await subscription.stop();
+    if (this.#inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+      this.#drained = undefined;
+    }
+    const handedBack = this.#inFlight.size;
+    for (const work of this.#inFlight) work.released = true;
+    this.#inFlight.clear();
+    return handedBack;
+  }
+
+  /** Ends the subscription; unsettled deliveries return to the broker. */
+  async close(): Promise<void> {
+    await this.#subscription?.close();
+    this.#subscription = undefined;
+  }
+}

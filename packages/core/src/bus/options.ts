@@ -1,0 +1,147 @@
+import type { ContentMode } from '../envelope/wire-codec.js';
+import { ConfigurationError } from '../errors.js';
+import type { HandlerClass } from '../handlers/event-handler.js';
+import type { Middleware } from '../middleware/middleware.js';
+import { retry, type RetryPolicy } from '../policies/retry.js';
+import type { Transport } from '../transport/transport.js';
+import { consoleLogger, type Logger } from './logger.js';
+
+/** The transports cloudbus knows by name. Others can be registered with `registerTransport`. */
+export type TransportName = 'memory' | 'rabbitmq' | 'nats' | 'mqtt';
+
+/** Options of `cloudbus(...)` and `new EventBus(...)`. Validated once, at construction. */
+export interface CloudbusOptions {
+  /**
+   * This service's name: prefixes every subscription (`<service>.<handler>`), so instances of one
+   * service compete for its events while other services get their own copy. Falls back to the
+   * `CLOUDBUS_SERVICE` environment variable.
+   */
+  readonly service?: string;
+  /**
+   * The transport, by name or as an instance. Falls back to `CLOUDBUS_TRANSPORT`.
+   * @default 'memory'
+   */
+  readonly transport?: TransportName | (string & {}) | Transport;
+  /** Broker URL. Falls back to `CLOUDBUS_URL`; each transport has its own default. */
+  readonly url?: string;
+  /** Options passed to the transport factory (see each transport's README). */
+  readonly transportOptions?: Readonly<Record<string, unknown>>;
+  /** Handler classes (`@EventHandler` or `@On`); bound in the container unless bound already. */
+  readonly handlers?: readonly HandlerClass[];
+  /**
+   * The CloudEvent `source` of events this service publishes.
+   * @default `/<service>`
+   */
+  readonly source?: string;
+  /**
+   * How events are put on the wire. Both modes are always accepted on receive.
+   * @default 'binary' (or 'structured' where the transport has no headers)
+   */
+  readonly contentMode?: ContentMode;
+  /**
+   * Retry policy of handlers that set none.
+   * @default retry.exponential({ attempts: 5, initialDelayMs: 200, maxDelayMs: 30_000 })
+   */
+  readonly retry?: RetryPolicy;
+  /**
+   * Events each handler works on at once in this process, unless the handler sets its own.
+   * @default 16
+   */
+  readonly concurrency?: number;
+  /**
+   * Largest encoded event published or accepted, in bytes; capped by the transport's own limit.
+   * Larger events fail on publish with `MessageTooLargeError` and are dead-lettered unparsed on receive.
+   * @default the transport's limit
+   */
+  readonly maxMessageBytes?: number;
+  /**
+   * How long `stop()` waits for handlers in flight before handing their events back to the broker.
+   * @default 30_000
+   */
+  readonly drainTimeoutMs?: number;
+  /** Middleware, outermost first. More can be added with `bus.use()` before `start()`. */
+  readonly middleware?: readonly Middleware[];
+  /**
+   * Where the bus reports problems it handles itself (failed acks, listener errors).
+   * @default warnings and errors to the console
+   */
+  readonly logger?: Logger;
+}
+
+/** Options after defaults, environment and validation. */
+export interface ResolvedOptions {
+  readonly service: string;
+  readonly transport: string | Transport;
+  readonly url: string | undefined;
+  readonly transportOptions: Readonly<Record<string, unknown>>;
+  readonly handlers: readonly HandlerClass[];
+  readonly source: string;
+  readonly contentMode: ContentMode | undefined;
+  readonly retry: RetryPolicy;
+  readonly concurrency: number;
+  readonly maxMessageBytes: number | undefined;
+  readonly drainTimeoutMs: number;
+  readonly middleware: readonly Middleware[];
+  readonly logger: Logger;
+}
+
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+function positiveInteger(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigurationError(`cloudbus: ${name} must be a positive integer, got ${String(value)}.`);
+  }
+  return value;
+}
+
+function isTransport(value: unknown): value is Transport {
+  return typeof value === 'object' && value !== null && typeof (value as Transport).subscribe === 'function';
+}
+
+/** Applies the environment and defaults to the options and validates them. */
+export function resolveOptions(options: CloudbusOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  const service = options.service ?? env['CLOUDBUS_SERVICE'];
+  if (service === undefined || service === '') {
+    throw new ConfigurationError(`cloudbus: set 'service' (or CLOUDBUS_SERVICE) to this service's name, e.g. cloudbus({ service: 'kitchen' }).`);
+  }
+  if (!SERVICE_NAME.test(service)) {
+    throw new ConfigurationError(
+      `cloudbus: service '${service}' must start with a letter or digit and hold only letters, digits, '.', '_' and '-': it names queues and durable consumers.`,
+    );
+  }
+  const transport = options.transport ?? env['CLOUDBUS_TRANSPORT'] ?? 'memory';
+  if (typeof transport === 'string' ? transport === '' : !isTransport(transport)) {
+    throw new ConfigurationError(`cloudbus: 'transport' must be a transport name ('memory', 'rabbitmq', 'nats', 'mqtt') or a Transport instance.`);
+  }
+  const url = options.url ?? (env['CLOUDBUS_URL'] || undefined);
+  if (url !== undefined && !URL.canParse(url)) {
+    throw new ConfigurationError(`cloudbus: url is not a valid URL (check CLOUDBUS_URL); expected e.g. amqp://host:5672, nats://host:4222 or mqtt://host:1883.`);
+  }
+  const contentMode = options.contentMode;
+  if (contentMode !== undefined && contentMode !== 'binary' && contentMode !== 'structured') {
+    throw new ConfigurationError(`cloudbus: contentMode must be 'binary' or 'structured', got '${String(contentMode)}'.`);
+  }
+  const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+  if (!(drainTimeoutMs >= 0)) throw new ConfigurationError(`cloudbus: drainTimeoutMs must be >= 0, got ${String(drainTimeoutMs)}.`);
+  for (const handler of options.handlers ?? []) {
+    if (typeof handler !== 'function') {
+      throw new ConfigurationError(`cloudbus: 'handlers' takes handler classes, got ${typeof handler}.`);
+    }
+  }
+  return {
+    service,
+    transport,
+    url,
+    transportOptions: options.transportOptions ?? {},
+    handlers: options.handlers ?? [],
+    source: options.source ?? `/${service}`,
+    contentMode,
+    retry: options.retry ?? retry.exponential({ attempts: 5, initialDelayMs: 200, maxDelayMs: 30_000 }),
+    concurrency: positiveInteger(options.concurrency, 'concurrency', 16),
+    maxMessageBytes: options.maxMessageBytes === undefined ? undefined : positiveInteger(options.maxMessageBytes, 'maxMessageBytes', 0),
+    drainTimeoutMs,
+    middleware: options.middleware ?? [],
+    logger: options.logger ?? consoleLogger,
+  };
+}

@@ -1,0 +1,122 @@
+import type { CloudEvent, ExtensionValue } from '../envelope/cloud-event.js';
+import type { ErrorRecord } from '../telemetry/telemetry.js';
+
+/**
+ * Why a message was dead-lettered. Handler outcomes and undeliverable input are kept apart:
+ * - `retries-exhausted`: the handler failed on every attempt the retry policy allowed;
+ * - `non-retryable`: the handler threw a `PermanentError`, or an error its `deadLetterOn` /
+ *   `retryOn` options say not to retry;
+ * - `invalid`: the message is not a valid CloudEvent 1.0 (or is over the size limit);
+ * - `unknown-type`: a valid CloudEvent of a type this subscription does not handle;
+ * - `undecodable`: its data could not be turned into the event class;
+ * - `unsupported-version`: its `dataversion` is newer than the class, or has no upcaster.
+ */
+export type DeadLetterReason =
+  | 'retries-exhausted'
+  | 'non-retryable'
+  | 'invalid'
+  | 'unknown-type'
+  | 'undecodable'
+  | 'unsupported-version';
+
+/**
+ * The failure record a dead letter carries, as CloudEvent extensions (binary mode headers) next to
+ * the original event. Extension names, all lower case per the spec:
+ * `deadletterreason`, `deadletterhandler`, `deadletterattempts`, `deadlettererrortype`,
+ * `deadlettererror`, `deadletterstack`, `deadlettersource`, `deadletterfirsttime`, `deadlettertime`.
+ */
+export interface DeadLetterRecord {
+  readonly reason: DeadLetterReason;
+  /** The subscription that gave up, `<service>.<handler>`. */
+  readonly handler: string;
+  /** Calls of the handler made (0 for input that never reached it). */
+  readonly attempts: number;
+  readonly error: ErrorRecord;
+  /** Where the original was published (routing key, subject or topic). */
+  readonly source: string;
+  /** First delivery to the subscription, ISO 8601. */
+  readonly firstAttemptTime: string;
+  /** When it was dead-lettered, ISO 8601. */
+  readonly time: string;
+}
+
+export const DeadLetterExtensions = {
+  reason: 'deadletterreason',
+  handler: 'deadletterhandler',
+  attempts: 'deadletterattempts',
+  errorType: 'deadlettererrortype',
+  error: 'deadlettererror',
+  stack: 'deadletterstack',
+  source: 'deadlettersource',
+  firstAttemptTime: 'deadletterfirsttime',
+  time: 'deadlettertime',
+} as const;
+
+const MAX_MESSAGE = 1_000;
+const MAX_FRAMES = 8;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]+/g;
+
+/** Makes a string safe for a header: no control characters, bounded length. */
+function headerSafe(text: string, max: number): string {
+  const flat = text.replace(CONTROL, ' ').trim();
+  const wellFormed = flat.isWellFormed() ? flat : flat.toWellFormed();
+  return wellFormed.length > max ? `${wellFormed.slice(0, max - 1)}…` : wellFormed;
+}
+
+/** Records an error for telemetry and dead letters: type, message, and the top frames of the stack. */
+export function errorRecordOf(error: unknown): ErrorRecord {
+  if (error instanceof Error) {
+    const frames = (error.stack ?? '')
+      .split('\n')
+      .filter((line) => line.trimStart().startsWith('at '))
+      .slice(0, MAX_FRAMES)
+      .map((line) => line.trim());
+    const record = { type: headerSafe(error.name, 100), message: headerSafe(error.message, MAX_MESSAGE) };
+    return frames.length === 0 ? record : { ...record, stack: headerSafe(frames.join(' | '), 2_000) };
+  }
+  return { type: typeof error, message: headerSafe(String(error), MAX_MESSAGE) };
+}
+
+/** The record as extension attributes. */
+export function deadLetterExtensions(record: DeadLetterRecord): Record<string, ExtensionValue> {
+  const extensions: Record<string, ExtensionValue> = {
+    [DeadLetterExtensions.reason]: record.reason,
+    [DeadLetterExtensions.handler]: record.handler,
+    [DeadLetterExtensions.attempts]: record.attempts,
+    [DeadLetterExtensions.errorType]: record.error.type,
+    [DeadLetterExtensions.error]: record.error.message,
+    [DeadLetterExtensions.source]: record.source,
+    [DeadLetterExtensions.firstAttemptTime]: record.firstAttemptTime,
+    [DeadLetterExtensions.time]: record.time,
+  };
+  if (record.error.stack !== undefined) extensions[DeadLetterExtensions.stack] = record.error.stack;
+  return extensions;
+}
+
+/**
+ * Reads the failure record off a dead letter's attributes (a decoded CloudEvent or raw headers).
+ * Undefined when they hold none.
+ */
+export function readDeadLetterRecord(attributes: CloudEvent | Readonly<Record<string, unknown>>): DeadLetterRecord | undefined {
+  const get = (name: string): string | undefined => {
+    const value = (attributes as Record<string, unknown>)[name];
+    return value === undefined ? undefined : String(value);
+  };
+  const reason = get(DeadLetterExtensions.reason);
+  if (reason === undefined) return undefined;
+  const stack = get(DeadLetterExtensions.stack);
+  return {
+    reason: reason as DeadLetterReason,
+    handler: get(DeadLetterExtensions.handler) ?? '',
+    attempts: Number(get(DeadLetterExtensions.attempts) ?? 0),
+    error: {
+      type: get(DeadLetterExtensions.errorType) ?? '',
+      message: get(DeadLetterExtensions.error) ?? '',
+      ...(stack === undefined ? {} : { stack }),
+    },
+    source: get(DeadLetterExtensions.source) ?? '',
+    firstAttemptTime: get(DeadLetterExtensions.firstAttemptTime) ?? '',
+    time: get(DeadLetterExtensions.time) ?? '',
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Errors cloudbus raises. One class per condition: each sets `name`, keeps the underlying
+ * `cause`, and says in its message how to fix the problem.
+ *
+ * Catch the base class {@link CloudbusError} to handle every error of the framework.
+ */
+
+/** Base class of every error cloudbus raises. */
+export class CloudbusError extends Error {
+  override name = 'CloudbusError';
+}
+
+/** The bus or transport options are invalid (raised at construction, before anything connects). */
+export class ConfigurationError extends CloudbusError {
+  override name = 'ConfigurationError';
+}
+
+/** `transport: '<name>'` names no registered transport and no installed `@cloudbus/transport-<name>`. */
+export class UnknownTransportError extends ConfigurationError {
+  override name = 'UnknownTransportError';
+  constructor(
+    readonly transport: string,
+    readonly known: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(
+      `No transport named '${transport}' is registered, and ${'@cloudbus/transport-' + transport} could not be imported. ` +
+        `Install it (pnpm add @cloudbus/transport-${transport}), or register one with registerTransport('${transport}', factory). ` +
+        `Registered: ${known.join(', ') || 'none'}.`,
+      options,
+    );
+  }
+}
+
+/**
+ * A message could not be read as a CloudEvent 1.0: bad JSON, a missing or invalid required
+ * attribute, an invalid attribute name or value, bad base64, invalid UTF-8, hostile data.
+ * Invalid input is never retried: it goes straight to the dead-letter destination.
+ */
+export class InvalidCloudEventError extends CloudbusError {
+  override name = 'InvalidCloudEventError';
+  constructor(
+    message: string,
+    /** The attribute at fault, when one is. */
+    readonly attribute?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** An event object passed to `publish` is not an instance of a class decorated with `@EventType`. */
+export class UnregisteredEventError extends CloudbusError {
+  override name = 'UnregisteredEventError';
+  constructor(value: unknown) {
+    const what =
+      value === null || typeof value !== 'object'
+        ? `a ${value === null ? 'null' : typeof value}`
+        : `an instance of ${(value as object).constructor?.name ?? 'Object'}`;
+    super(
+      `Cannot publish ${what}: only instances of classes decorated with @EventType(type, { version }) can be published.`,
+    );
+  }
+}
+
+/** A received event has a version this process has no class or upcaster for. */
+export class UnsupportedEventVersionError extends CloudbusError {
+  override name = 'UnsupportedEventVersionError';
+}
+
+/** An encoded event is larger than the transport or bus allows. Raised by `publish` before anything is sent. */
+export class MessageTooLargeError extends CloudbusError {
+  override name = 'MessageTooLargeError';
+  constructor(
+    readonly eventId: string,
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(
+      `Event ${eventId} is ${size} bytes encoded, over the limit of ${limit} bytes. ` +
+        `Send a reference to the data instead of the data, or raise maxMessageBytes where the transport allows it.`,
+    );
+  }
+}
+
+/** `publish` was called on a bus that is not started, or already stopped. */
+export class BusNotStartedError extends CloudbusError {
+  override name = 'BusNotStartedError';
+}
+
+/** `start` or `stop` was called in a state that does not allow it (for example, stopping twice). */
+export class BusStateError extends CloudbusError {
+  override name = 'BusStateError';
+}
+
+/** A transport was used after `close()`. */
+export class TransportClosedError extends CloudbusError {
+  override name = 'TransportClosedError';
+}
+
+/** The transport could not durably accept some messages of a batch. `unconfirmed` lists their ids. */
+export class PublishError extends CloudbusError {
+  override name = 'PublishError';
+  constructor(
+    message: string,
+    readonly unconfirmed: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A handler class or method is declared wrongly (no `handle` method, no event class, duplicate name...). */
+export class InvalidHandlerError extends CloudbusError {
+  override name = 'InvalidHandlerError';
+}
+
+/**
+ * Throw from a handler when retrying cannot help (the order does not exist, the input breaks a
+ * business rule). The event goes straight to the dead-letter destination, without retries.
+ */
+export class PermanentError extends CloudbusError {
+  override name = 'PermanentError';
+}
+
+/** `waitFor` in the test harness did not see a matching event in time. */
+export class WaitTimeoutError extends CloudbusError {
+  override name = 'WaitTimeoutError';
+}

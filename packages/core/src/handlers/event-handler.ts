@@ -1,0 +1,124 @@
+import { InvalidHandlerError } from '../errors.js';
+import type { EventClass } from '../events/event-type.js';
+import type { ErrorClassification } from '../policies/error-classification.js';
+import type { RetryPolicy } from '../policies/retry.js';
+
+/** Options of {@link EventHandler} and {@link On}. */
+export interface HandlerOptions extends ErrorClassification {
+  /**
+   * Stable name of the handler. Its subscription is `<service>.<name>`, shared by every instance
+   * of the service: renaming it starts a new subscription.
+   * @default the class name, and `ClassName.method` for `@On`
+   */
+  readonly name?: string;
+  /**
+   * What happens after a failure.
+   * @default the bus's `retry` option
+   */
+  readonly retry?: RetryPolicy;
+  /**
+   * Most events this handler works on at once in this process (prefetch).
+   * @default the bus's `concurrency` option
+   */
+  readonly concurrency?: number;
+}
+
+/** What a decorator recorded: one handler method for one event class. */
+export interface HandlerDeclaration {
+  readonly handlerClass: HandlerClass;
+  readonly eventClass: EventClass;
+  readonly method: string | symbol;
+  readonly options: HandlerOptions;
+}
+
+/** A class holding handler methods. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type HandlerClass<T = any> = abstract new (...args: any[]) => T;
+
+const DECLARATIONS = Symbol.for('cloudbus.handlers');
+
+function declare(handlerClass: HandlerClass, declaration: HandlerDeclaration): void {
+  let list = Object.hasOwn(handlerClass, DECLARATIONS)
+    ? (handlerClass as unknown as Record<symbol, HandlerDeclaration[]>)[DECLARATIONS]
+    : undefined;
+  if (list === undefined) {
+    list = [];
+    Object.defineProperty(handlerClass, DECLARATIONS, { value: list, enumerable: false });
+  }
+  list.push(declaration);
+}
+
+function requireEventClass(eventClass: unknown, where: string): asserts eventClass is EventClass {
+  if (typeof eventClass !== 'function') {
+    throw new InvalidHandlerError(`${where} needs the event class it handles, e.g. @EventHandler(OrderPlaced).`);
+  }
+}
+
+/**
+ * Declares a class whose `handle(event, ctx)` method handles one event type. The class is
+ * resolved from the Inversify container for each event, so constructor injection works.
+ * Only records metadata; `cloudbus({ handlers })` discovers and binds it.
+ *
+ * @example
+ * ```ts
+ * @EventHandler(OrderPlaced, { retry: retry.exponential({ attempts: 5, initialDelayMs: 100 }) })
+ * class Kitchen {
+ *   constructor(@inject(Oven) private readonly oven: Oven) {}
+ *   async handle(event: OrderPlaced, ctx: EventContext) { await this.oven.bake(event.orderId); }
+ * }
+ * ```
+ */
+export function EventHandler<T extends object>(eventClass: EventClass<T>, options: HandlerOptions = {}) {
+  requireEventClass(eventClass, '@EventHandler');
+  return (handlerClass: HandlerClass<{ handle(event: T, ctx: never): unknown }>): void => {
+    if (typeof (handlerClass.prototype as { handle?: unknown }).handle !== 'function') {
+      throw new InvalidHandlerError(
+        `@EventHandler(${eventClass.name}) on ${handlerClass.name}: the class needs a handle(event, ctx) method. Use @On(${eventClass.name}) on methods of a class that handles several events.`,
+      );
+    }
+    declare(handlerClass, { handlerClass, eventClass, method: 'handle', options });
+  };
+}
+
+/**
+ * Declares a method as the handler of one event type, in a class that handles several.
+ * Each method gets its own subscription, retry policy and dead letters.
+ *
+ * A class with only `@On` methods has no class decorator, so TypeScript emits no constructor
+ * metadata for it: add Inversify's `@injectable()` when its constructor takes dependencies.
+ */
+export function On<T extends object>(eventClass: EventClass<T>, options: HandlerOptions = {}) {
+  requireEventClass(eventClass, '@On');
+  return (prototype: object, method: string | symbol, descriptor: PropertyDescriptor): void => {
+    if (typeof descriptor.value !== 'function') {
+      throw new InvalidHandlerError(`@On(${eventClass.name}) must decorate a method, not '${String(method)}'.`);
+    }
+    declare(prototype.constructor as HandlerClass, {
+      handlerClass: prototype.constructor as HandlerClass,
+      eventClass,
+      method,
+      options,
+    });
+  };
+}
+
+/** The handler declarations of a class, its own and its base classes'. */
+export function handlersOf(handlerClass: HandlerClass): HandlerDeclaration[] {
+  const found: HandlerDeclaration[] = [];
+  for (let current: unknown = handlerClass; typeof current === 'function' && current !== Function.prototype; ) {
+    if (Object.hasOwn(current, DECLARATIONS)) {
+      for (const declaration of (current as unknown as Record<symbol, HandlerDeclaration[]>)[DECLARATIONS]!) {
+        found.push({ ...declaration, handlerClass });
+      }
+    }
+    current = Object.getPrototypeOf(current);
+  }
+  return found;
+}
+
+/** The handler's name: `options.name`, else the class name, with `.method` for `@On` methods. */
+export function handlerNameOf(declaration: HandlerDeclaration): string {
+  if (declaration.options.name !== undefined) return declaration.options.name;
+  const className = declaration.handlerClass.name;
+  return declaration.method === 'handle' ? className : `${className}.${String(declaration.method)}`;
+}

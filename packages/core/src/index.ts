@@ -1,0 +1,123 @@
+// @cloudbus/core: the public entry point. Everything is exported by name.
+
+// Bus and its set-up
+export { EventBus, type BusState, type StopOptions } from './bus/event-bus.js';
+export { cloudbus } from './bus/cloudbus-module.js';
+export { resolveOptions, type CloudbusOptions, type ResolvedOptions, type TransportName } from './bus/options.js';
+export { consoleLogger, silentLogger, type Logger } from './bus/logger.js';
+export type { HandlerResolver } from './bus/handler-runner.js';
+
+// Events and handlers
+export {
+  EventType,
+  eventTypeOf,
+  type EventClass,
+  type EventTypeMetadata,
+  type EventTypeOptions,
+  type Upcaster,
+} from './events/event-type.js';
+export {
+  EventHandler,
+  On,
+  handlersOf,
+  type HandlerClass,
+  type HandlerDeclaration,
+  type HandlerOptions,
+} from './handlers/event-handler.js';
+export {
+  currentEventContext,
+  type EventContext,
+  type EventPublisher,
+  type PublishOptions,
+} from './handlers/event-context.js';
+
+// Policies
+export { retry, type ExponentialRetryOptions, type FixedRetryOptions, type RetryPolicy } from './policies/retry.js';
+export { isRetryable, type ErrorClassification, type ErrorMatcher } from './policies/error-classification.js';
+
+// Envelope
+export { Extensions, SPEC_VERSION, type CloudEvent, type ExtensionValue } from './envelope/cloud-event.js';
+export {
+  decodeCloudEvent,
+  decodeData,
+  encodeCloudEvent,
+  encodeData,
+  isJsonContentType,
+  STRUCTURED_CONTENT_TYPE,
+  wireSize,
+  type ContentMode,
+  type WireMessage,
+} from './envelope/wire-codec.js';
+export { validateCloudEvent } from './envelope/validation.js';
+
+// Dead letters
+export {
+  DeadLetterExtensions,
+  errorRecordOf,
+  readDeadLetterRecord,
+  type DeadLetterReason,
+  type DeadLetterRecord,
+} from './dead-letter/dead-letter-record.js';
+export { decodeDeadLetter, toDeadLetterMessage, type DeadLetter } from './dead-letter/dead-letter-message.js';
+
+// Middleware
+export { compose, type ConsumeContext, type Middleware, type Next, type OutgoingCloudEvent, type PublishContext } from './middleware/middleware.js';
+export { idempotency, MemoryInbox, type IdempotencyOptions, type Inbox, type MemoryInboxOptions } from './middleware/idempotency.js';
+export { logging, type LoggingOptions } from './middleware/logging.js';
+export { metrics, type MetricsOptions } from './middleware/metrics.js';
+export { tracing, type TracingOptions } from './middleware/tracing.js';
+
+// Telemetry
+export {
+  Telemetry,
+  type DeadLetteredTelemetry,
+  type ErrorRecord,
+  type HandlerFailedTelemetry,
+  type HandlerStartedTelemetry,
+  type HandlerSucceededTelemetry,
+  type PublishedTelemetry,
+  type RetryScheduledTelemetry,
+  type TelemetryEvent,
+  type TelemetryListener,
+} from './telemetry/telemetry.js';
+
+// Transports
+export {
+  canReadDeadLetters,
+  type DeadLetterReader,
+  type Delivery,
+  type OutgoingMessage,
+  type StoredDeadLetter,
+  type Subscription,
+  type SubscriptionSpec,
+  type Transport,
+  type TransportCapabilities,
+} from './transport/transport.js';
+export {
+  createTransport,
+  registerTransport,
+  registeredTransports,
+  transportPackage,
+  type TransportFactory,
+  type TransportFactoryOptions,
+} from './transport/registry.js';
+export { MemoryTransport, type MemoryTransportOptions } from './transport/memory/memory-transport.js';
+export { MemoryBroker } from './transport/memory/memory-broker.js';
+
+// Errors
+export {
+  BusNotStartedError,
+  BusStateError,
+  CloudbusError,
+  ConfigurationError,
+  InvalidCloudEventError,
+  InvalidHandlerError,
+  MessageTooLargeError,
+  PermanentError,
+  PublishError,
+  TransportClosedError,
+  UnknownTransportError,
+  UnregisteredEventError,
+  UnsupportedEventVersionError,
+  WaitTimeoutError,
+} from './errors.js';

@@ -1,0 +1,84 @@
+import type { Middleware } from './middleware.js';
+
+/**
+ * Remembers which events each handler has processed, keyed by handler + CloudEvent `source` +
+ * `id`. Implement it on your database to make the mark and the handler's side effect one
+ * transaction.
+ */
+export interface Inbox {
+  /** Claims the key; false when it was processed already or is being processed right now. */
+  claim(key: string): Promise<boolean>;
+  /** The handler succeeded: the key is processed for good. */
+  complete(key: string): Promise<void>;
+  /** The handler failed: the key may be claimed again (by the retry). */
+  release(key: string): Promise<void>;
+}
+
+/** Options of {@link MemoryInbox}. */
+export interface MemoryInboxOptions {
+  /**
+   * Processed keys kept; the oldest are forgotten first.
+   * @default 100_000
+   */
+  readonly maxEntries?: number;
+}
+
+/** An in-process {@link Inbox}: protects against redeliveries within one process's lifetime. */
+export class MemoryInbox implements Inbox {
+  readonly #processing = new Set<string>();
+  readonly #processed = new Set<string>();
+  readonly #maxEntries: number;
+
+  constructor(options: MemoryInboxOptions = {}) {
+    this.#maxEntries = options.maxEntries ?? 100_000;
+  }
+
+  claim(key: string): Promise<boolean> {
+    if (this.#processed.has(key) || this.#processing.has(key)) return Promise.resolve(false);
+    this.#processing.add(key);
+    return Promise.resolve(true);
+  }
+
+  complete(key: string): Promise<void> {
+    this.#processing.delete(key);
+    this.#processed.add(key);
+    if (this.#processed.size > this.#maxEntries) {
+      const oldest = this.#processed.values().next().value;
+      if (oldest !== undefined) this.#processed.delete(oldest);
+    }
+    return Promise.resolve();
+  }
+
+  release(key: string): Promise<void> {
+    this.#processing.delete(key);
+    return Promise.resolve();
+  }
+}
+
+/** Options of {@link idempotency}. */
+export interface IdempotencyOptions {
+  /** @default a new MemoryInbox */
+  readonly inbox?: Inbox;
+}
+
+/**
+ * Consume middleware that runs each handler at most once per event (per handler + `source` +
+ * `id`): a redelivered event that was already processed is acked without calling the handler.
+ */
+export function idempotency(options: IdempotencyOptions = {}): Middleware {
+  const inbox = options.inbox ?? new MemoryInbox();
+  return {
+    name: 'idempotency',
+    async consume(context, next) {
+      const key = `${context.handler}\u0000${context.cloudEvent.source}\u0000${context.cloudEvent.id}`;
+      if (!(await inbox.claim(key))) return;
+      try {
+        await next();
+      } catch (error) {
+        await inbox.release(key);
+        throw error;
+      }
+      await inbox.complete(key);
+    },
+  };
+}

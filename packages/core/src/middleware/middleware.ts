@@ -1,0 +1,55 @@
+import type { CloudEvent } from '../envelope/cloud-event.js';
+import type { EventContext } from '../handlers/event-context.js';
+
+/** A CloudEvent being built for publishing; publish middleware may add or change attributes. */
+export type OutgoingCloudEvent = { -readonly [K in keyof CloudEvent]: CloudEvent[K] };
+
+/** What publish middleware sees: one batch. */
+export interface PublishContext {
+  /** The batch, in order: the event objects and the CloudEvents built for them. */
+  readonly events: readonly { readonly event: object; readonly cloudEvent: OutgoingCloudEvent }[];
+  /** The event being handled when this batch was published, if any. */
+  readonly parent: CloudEvent | undefined;
+}
+
+/** What consume middleware sees: one event for one handler. */
+export interface ConsumeContext {
+  readonly cloudEvent: CloudEvent;
+  /** The decoded (and upcast) event object. */
+  readonly event: object;
+  /** The subscription name, `<service>.<handler>`. */
+  readonly handler: string;
+  readonly attempt: number;
+  /** The context the handler receives. */
+  readonly context: EventContext;
+}
+
+/** Calls the rest of the chain (and finally the transport or the handler). */
+export type Next = () => Promise<void>;
+
+/**
+ * Cross-cutting behaviour around publishing and handling: logging, tracing, metrics, idempotency.
+ * Added with `bus.use(...)` or `cloudbus({ middleware })`; the first added is the outermost.
+ *
+ * Throwing from `consume` counts as a handler failure (retried, then dead-lettered); returning
+ * without calling `next` skips the handler and acks the event.
+ */
+export interface Middleware {
+  /** Shown in logs. */
+  readonly name: string;
+  publish?(context: PublishContext, next: Next): Promise<void>;
+  consume?(context: ConsumeContext, next: Next): Promise<void>;
+}
+
+type Step<C> = (context: C, next: Next) => Promise<void>;
+
+/** Composes steps around a final function, outermost first. Built once, not per message. */
+export function compose<C>(steps: readonly Step<C>[], final: (context: C) => Promise<void>): (context: C) => Promise<void> {
+  let chain = final;
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const step = steps[i]!;
+    const inner = chain;
+    chain = (context) => step(context, () => inner(context));
+  }
+  return chain;
+}

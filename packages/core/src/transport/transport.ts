@@ -1,0 +1,129 @@
+import type { WireMessage } from '../envelope/wire-codec.js';
+
+/**
+ * The transport contract: connect, publish a batch, subscribe with a callback per delivery that
+ * is acked, nacked with a delay, or dead-lettered, close. Everything else (CloudEvents decoding,
+ * retries, handler dispatch, telemetry) lives in core and is written once.
+ *
+ * A transport carries {@link WireMessage}s; it maps them to its protocol per the CloudEvents
+ * protocol binding (AMQP application properties, NATS headers, MQTT user properties) and back.
+ * A transport is done when it passes `transportContract` from `@cloudbus/core/testing`.
+ */
+export interface Transport {
+  /** Registry name: `memory`, `rabbitmq`, `nats`, `mqtt`. */
+  readonly name: string;
+  /** What the broker can do; core and the contract suite adapt to it. */
+  readonly capabilities: TransportCapabilities;
+
+  /** Connects to the broker. Rejects with a clear error (never with credentials in it) when it cannot. */
+  connect(): Promise<void>;
+
+  /**
+   * Publishes a batch. Resolves only once the broker has durably accepted every message of the
+   * batch; rejects with a `PublishError` listing the ids not accepted otherwise. Rejects with
+   * `TransportClosedError` after {@link close}. The transport may pipeline the batch, but never
+   * resolves early.
+   */
+  publish(messages: readonly OutgoingMessage[]): Promise<void>;
+
+  /**
+   * Starts consuming the durable subscription `spec.name`, declaring it (and its bindings to
+   * `spec.types`) when it does not exist. Every process subscribing with the same name competes
+   * for its messages; each message is delivered to one of them at a time.
+   *
+   * `onDelivery` is called once per delivery, with at most `spec.concurrency` deliveries
+   * unsettled at a time for this subscriber. Exactly one of `ack`, `nack` or `deadLetter` settles
+   * a delivery; until then the broker keeps the message. The callback must not throw.
+   */
+  subscribe(spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription>;
+
+  /**
+   * Closes subscriptions and connections. Unsettled deliveries go back to the broker for
+   * redelivery. A second `close()` rejects with `TransportClosedError`.
+   */
+  close(): Promise<void>;
+}
+
+/** One message to publish. */
+export interface OutgoingMessage {
+  /** The CloudEvent `id`, for de-duplication where the broker offers it and for error reports. */
+  readonly id: string;
+  /** The CloudEvent `type`: the routing key / subject / topic derives from it. */
+  readonly type: string;
+  readonly message: WireMessage;
+}
+
+/** What a subscription receives. */
+export interface SubscriptionSpec {
+  /**
+   * Durable name, `<service>.<handler>`: stable across restarts, shared by every instance of the
+   * service, so that they compete for the subscription's messages.
+   */
+  readonly name: string;
+  /** CloudEvent types to receive. */
+  readonly types: readonly string[];
+  /** Most deliveries unsettled at once for this subscriber (prefetch, max ack pending, receive maximum). */
+  readonly concurrency: number;
+}
+
+/** A message handed to a subscriber, to be settled exactly once. */
+export interface Delivery {
+  readonly message: WireMessage;
+  /** 1 on first delivery to the subscription, one more on each redelivery (nack or crash). */
+  readonly attempt: number;
+  /** When the message was first delivered to this subscription (ms since the epoch); transports that cannot know give the publish time. */
+  readonly firstAttemptAt: number;
+  /** Where the message was published (routing key, subject or topic), recorded on dead letters. */
+  readonly destination: string;
+  /** The message is done; the broker forgets it. */
+  ack(): Promise<void>;
+  /** Redeliver no sooner than `delayMs` from now, with `attempt + 1`. The delay is kept by the broker, not by this process. */
+  nack(delayMs: number): Promise<void>;
+  /** Store `message` (the original plus the failure record) durably in the dead-letter destination, then drop the original. */
+  deadLetter(message: WireMessage): Promise<void>;
+}
+
+/** A running subscription. */
+export interface Subscription {
+  /** Stops receiving new deliveries; those already handed out may still be settled. */
+  stop(): Promise<void>;
+  /** Ends the subscription: deliveries not settled yet go back to the broker for redelivery. */
+  close(): Promise<void>;
+}
+
+/** What a broker offers. The contract suite skips or adapts the cases a transport cannot honour. */
+export interface TransportCapabilities {
+  /** Largest encoded message (body and headers) the broker accepts, in bytes. */
+  readonly maxMessageBytes: number;
+  /** Binary content mode is possible (MQTT 3.1.1 has no headers: structured only). */
+  readonly binaryMode: boolean;
+  /** `nack(delay)` is done by the broker itself (not a timer in the process). */
+  readonly nativeDelayedRedelivery: boolean;
+  /** The broker drops a re-published message with an id it has seen recently. */
+  readonly publishDeduplication: boolean;
+  /** A subscription with concurrency 1 receives one publisher's messages in publish order. */
+  readonly ordered: boolean;
+  /** Messages outlive a restart of the broker. */
+  readonly durable: boolean;
+}
+
+/**
+ * Optional: a transport that can list its dead-letter destination. Check with
+ * {@link canReadDeadLetters}.
+ */
+export interface DeadLetterReader {
+  /** Dead letters stored so far, oldest first. */
+  readDeadLetters(): Promise<readonly StoredDeadLetter[]>;
+}
+
+/** A dead letter as stored by the broker. */
+export interface StoredDeadLetter {
+  readonly message: WireMessage;
+  /** Where the original was published. */
+  readonly destination: string;
+}
+
+/** Type guard for {@link DeadLetterReader}. */
+export function canReadDeadLetters(transport: Transport): transport is Transport & DeadLetterReader {
+  return typeof (transport as Partial<DeadLetterReader>).readDeadLetters === 'function';
+}
