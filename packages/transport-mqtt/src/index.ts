@@ -1,0 +1,2 @@
+// The mqtt transport: work in progress (see its issue).
+export {};

@@ -1,0 +1,2 @@
+// The nats transport: work in progress (see its issue).
+export {};
