@@ -1,5 +1,7 @@
 import { connect } from 'node:net';
 
+import type * as Testcontainers from 'testcontainers';
+
 /**
  * Broker endpoints for integration tests. For each broker, in order:
  * 1. the URL in its environment variable (`RABBITMQ_URL`, `NATS_URL`, `MQTT_URL`);
@@ -77,7 +79,7 @@ export function isListening(host: string, port: number, timeoutMs = 500): Promis
 
 async function startContainer(kind: BrokerKind): Promise<BrokerEndpoint | undefined> {
   const spec = BROKERS[kind];
-  let testcontainers: typeof import('testcontainers');
+  let testcontainers: typeof Testcontainers;
   try {
     testcontainers = await import('testcontainers');
     await testcontainers.getContainerRuntimeClient();

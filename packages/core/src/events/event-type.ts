@@ -52,6 +52,7 @@ export interface EventTypeMetadata<T extends object = object> {
 }
 
 const METADATA = Symbol.for('cloudbus.eventType');
+// eslint-disable-next-line no-control-regex
 const TYPE_NAME = /^[^\s\u0000-\u001f\u007f-\u009f]+$/;
 
 /**
