@@ -1,4 +1,5 @@
 import type { ContentMode } from '../envelope/wire-codec.js';
+import { assertSource } from '../envelope/validation.js';
 import { ConfigurationError } from '../errors.js';
 import type { HandlerClass } from '../handlers/event-handler.js';
 import type { Middleware } from '../middleware/middleware.js';
@@ -129,13 +130,19 @@ export function resolveOptions(options: CloudbusOptions, env: NodeJS.ProcessEnv 
       throw new ConfigurationError(`cloudbus: 'handlers' takes handler classes, got ${typeof handler}.`);
     }
   }
+  const source = options.source ?? `/${service}`;
+  try {
+    assertSource(source);
+  } catch (error) {
+    throw new ConfigurationError(`cloudbus: ${(error as Error).message}`, { cause: error });
+  }
   return {
     service,
     transport,
     url,
     transportOptions: options.transportOptions ?? {},
     handlers: options.handlers ?? [],
-    source: options.source ?? `/${service}`,
+    source,
     contentMode,
     retry: options.retry ?? retry.exponential({ attempts: 5, initialDelayMs: 200, maxDelayMs: 30_000 }),
     concurrency: positiveInteger(options.concurrency, 'concurrency', 16),

@@ -7,8 +7,9 @@ import { CONTEXT_ATTRIBUTES, SPEC_VERSION, type CloudEvent } from './cloud-event
  */
 
 const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
-// RFC 3339 date-time; Date.parse then rules out impossible dates such as month 13.
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+// RFC 3339 date-time, with field ranges (a 60th second allows for leap seconds).
+const RFC3339 =
+  /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[Tt ](?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
 // RFC 2046 media type, parameters allowed.
 const MEDIA_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:\s*;.*)?$/;
 const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\S*$/;
@@ -16,6 +17,8 @@ const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\S*$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 const WHITESPACE = /\s/;
+// The common case: printable ASCII only, which needs no further check.
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** Checks one attribute name: lower-case ASCII letters and digits only, per the spec. */
 export function assertAttributeName(name: string): void {
@@ -29,11 +32,36 @@ export function assertAttributeName(name: string): void {
 
 /** Checks a string attribute value: no control characters, no lone surrogates. */
 export function assertStringValue(name: string, value: string): void {
+  if (PRINTABLE_ASCII.test(value)) return;
   if (CONTROL_CHARACTERS.test(value) || !value.isWellFormed()) {
     throw new InvalidCloudEventError(
       `Attribute '${name}' holds control characters or unpaired surrogates, which CloudEvents strings do not allow.`,
       name,
     );
+  }
+}
+
+/**
+ * Checks an extension attribute set by application code: a valid name that is not a context
+ * attribute (nor `data`), and a string, integer or boolean value.
+ */
+export function assertExtension(name: string, value: unknown): void {
+  assertAttributeName(name);
+  if (CONTEXT_ATTRIBUTES.has(name) || name === 'data') {
+    throw new InvalidCloudEventError(`'${name}' is a CloudEvents context attribute, not an extension: set it through its own option.`, name);
+  }
+  assertExtensionValue(name, value);
+}
+
+function assertExtensionValue(name: string, value: unknown): void {
+  if (typeof value === 'string') {
+    assertStringValue(name, value);
+  } else if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) {
+      throw new InvalidCloudEventError(`Extension '${name}' must be an integer, a string or a boolean.`, name);
+    }
+  } else if (typeof value !== 'boolean') {
+    throw new InvalidCloudEventError(`Extension '${name}' must be a string, an integer or a boolean.`, name);
   }
 }
 
@@ -77,21 +105,14 @@ export function validateCloudEvent(event: Record<string, unknown>): asserts even
     const value = event[name];
     if (value === undefined) continue;
     assertAttributeName(name);
-    if (typeof value === 'string') {
-      assertStringValue(name, value);
-    } else if (CONTEXT_ATTRIBUTES.has(name)) {
+    if (typeof value !== 'string' && CONTEXT_ATTRIBUTES.has(name)) {
       throw new InvalidCloudEventError(`Attribute '${name}' must be a string.`, name);
-    } else if (typeof value === 'number') {
-      if (!Number.isSafeInteger(value)) {
-        throw new InvalidCloudEventError(`Extension '${name}' must be an integer, a string or a boolean.`, name);
-      }
-    } else if (typeof value !== 'boolean') {
-      throw new InvalidCloudEventError(`Extension '${name}' must be a string, an integer or a boolean.`, name);
     }
+    assertExtensionValue(name, value);
   }
 
   const time = event['time'];
-  if (time !== undefined && (!RFC3339.test(time as string) || Number.isNaN(Date.parse(time as string)))) {
+  if (time !== undefined && !RFC3339.test(time as string)) {
     throw new InvalidCloudEventError(`Attribute 'time' must be an RFC 3339 timestamp, got '${printable(String(time))}'.`, 'time');
   }
   const contentType = event['datacontenttype'];
@@ -107,8 +128,16 @@ export function validateCloudEvent(event: Record<string, unknown>): asserts even
   }
 }
 
+/** Checks a `source` for events this process publishes (once, at start-up). */
+export function assertSource(source: string): void {
+  if (source.length === 0 || WHITESPACE.test(source)) {
+    throw new InvalidCloudEventError(`Attribute 'source' must be a non-empty URI-reference without whitespace, got '${printable(source)}'.`, 'source');
+  }
+  assertStringValue('source', source);
+}
+
 /** Shortens and escapes a value for an error message, so hostile input cannot flood logs. */
 export function printable(value: string): string {
-  const short = value.length > 64 ? `${value.slice(0, 64)}…` : value;
-  return JSON.stringify(short).slice(1, -1);
+  const escaped = JSON.stringify(value.length > 64 ? value.slice(0, 64) : value).slice(1, -1);
+  return escaped.length > 64 || value.length > 64 ? `${escaped.slice(0, 64)}…` : escaped;
 }

@@ -1,0 +1,142 @@
+import { propagation } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { EventHandler, EventType, idempotency, logging, tracing, type EventContext, type Logger, type Middleware } from '../index.js';
+import { createTestBus, type TestBus } from '../testing/index.js';
+
+@EventType('com.example.payment.processed')
+class PaymentProcessed {
+  constructor(readonly orderId: string) {}
+}
+
+@EventType('com.example.receipt.sent')
+class ReceiptSent {
+  constructor(readonly orderId: string) {}
+}
+
+const charged: string[] = [];
+
+@EventHandler(PaymentProcessed, { name: 'Receipts' })
+class Receipts {
+  async handle(event: PaymentProcessed, ctx: EventContext): Promise<void> {
+    charged.push(event.orderId);
+    await ctx.publish(new ReceiptSent(event.orderId));
+  }
+}
+
+const buses: TestBus[] = [];
+afterEach(async () => {
+  for (const bus of buses.splice(0)) await bus.stop();
+  charged.length = 0;
+});
+
+async function start(middleware: Middleware[]): Promise<TestBus> {
+  const bus = await createTestBus({ handlers: [Receipts], middleware });
+  buses.push(bus);
+  return bus;
+}
+
+describe('idempotency', () => {
+  it('runs a handler once for an event delivered twice, and twice without the middleware', async () => {
+    const guarded = await start([idempotency()]);
+    await guarded.publish(new PaymentProcessed('o-1'), { id: 'payment-1' });
+    await guarded.publish(new PaymentProcessed('o-1'), { id: 'payment-1' });
+    await guarded.waitForTelemetry((e) => e.kind === 'handler-succeeded' && guarded.telemetry.filter((t) => t.kind === 'handler-succeeded' && t.handler === 'test.Receipts').length === 2);
+    expect(charged).toEqual(['o-1']);
+
+    charged.length = 0;
+    const unguarded = await start([]);
+    await unguarded.publish(new PaymentProcessed('o-1'), { id: 'payment-1' });
+    await unguarded.publish(new PaymentProcessed('o-1'), { id: 'payment-1' });
+    await unguarded.waitFor(ReceiptSent);
+    await unguarded.waitForTelemetry(() => charged.length === 2);
+    expect(charged).toEqual(['o-1', 'o-1']);
+  });
+});
+
+describe('middleware chain', () => {
+  it('runs middleware outermost first around publish and consume, and may skip the handler', async () => {
+    const trail: string[] = [];
+    const outer: Middleware = {
+      name: 'outer',
+      async publish(context, next) {
+        trail.push(`outer publish ${context.events.length}`);
+        await next();
+      },
+      async consume(context, next) {
+        trail.push(`outer consume ${context.handler}#${context.attempt}`);
+        await next();
+        trail.push('outer consume done');
+      },
+    };
+    const skipper: Middleware = {
+      name: 'skipper',
+      async consume(context, next) {
+        if ((context.event as PaymentProcessed).orderId === 'skip-me') return;
+        await next();
+      },
+    };
+    const t = await start([outer, skipper]);
+    await t.publish(new PaymentProcessed('skip-me'));
+    await t.publish(new PaymentProcessed('o-2'));
+    await t.waitForTelemetry(() => t.telemetry.filter((e) => e.kind === 'handler-succeeded').length === 2);
+    expect(charged).toEqual(['o-2']);
+    // Two publishes by the test, one by the handler; the outer consume wraps both events, the
+    // skipped one included.
+    expect(trail.filter((line) => line === 'outer publish 1')).toHaveLength(3);
+    expect(trail.filter((line) => line === 'outer consume test.Receipts#1')).toHaveLength(2);
+    expect(trail.filter((line) => line === 'outer consume done')).toHaveLength(2);
+    expect(trail.indexOf('outer consume test.Receipts#1')).toBeLessThan(trail.indexOf('outer consume done'));
+  });
+
+  it('logs handler failures with the event and the attempt', async () => {
+    const lines: { message: string; fields: Record<string, unknown> | undefined }[] = [];
+    const logger: Logger = {
+      debug: (message, fields) => lines.push({ message, fields }),
+      info: () => {},
+      warn: (message, fields) => lines.push({ message, fields }),
+      error: () => {},
+    };
+    @EventHandler(PaymentProcessed, { name: 'Broken' })
+    class Broken {
+      handle(): void {
+        throw new Error('card declined');
+      }
+    }
+    const t = await createTestBus({ handlers: [Broken], middleware: [logging({ logger })] });
+    buses.push(t);
+    await t.publish(new PaymentProcessed('o-3'));
+    await t.waitForTelemetry((e) => e.kind === 'handler-failed');
+    const failure = lines.find((line) => line.message === 'handler failed');
+    expect(failure?.fields).toMatchObject({ handler: 'test.Broken', type: 'com.example.payment.processed', attempt: 1, error: { message: 'card declined' } });
+    expect(lines.some((line) => line.message === 'published')).toBe(true);
+  });
+});
+
+describe('tracing', () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  beforeAll(() => {
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  });
+  afterAll(() => {
+    propagation.disable();
+  });
+
+  it('sends the producer span as traceparent and parents the consumer span on it', async () => {
+    const t = await start([tracing({ tracer: provider.getTracer('test') })]);
+    await t.publish(new PaymentProcessed('o-4'));
+    await t.waitFor(ReceiptSent);
+    await t.waitForTelemetry((e) => e.kind === 'handler-succeeded');
+    const spans = exporter.getFinishedSpans();
+    const producer = spans.find((s) => s.name === 'publish com.example.payment.processed')!;
+    const consumer = spans.find((s) => s.name === 'process com.example.payment.processed')!;
+    expect(producer).toBeDefined();
+    expect(consumer.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
+    expect(consumer.spanContext().traceId).toBe(producer.spanContext().traceId);
+    const published = t.published.find((p) => p.cloudEvent.type === 'com.example.payment.processed')!;
+    expect(published.cloudEvent.traceparent).toBe(`00-${producer.spanContext().traceId}-${producer.spanContext().spanId}-01`);
+  });
+});
