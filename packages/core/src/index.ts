@@ -67,6 +67,9 @@ export { logging, type LoggingOptions } from './middleware/logging.js';
 export { metrics, type MetricsOptions } from './middleware/metrics.js';
 export { tracing, type TracingOptions } from './middleware/tracing.js';
 
+// Transactional outbox
+export { MemoryOutboxStore, OutboxRelay, type OutboxEntry, type OutboxRelayOptions, type OutboxStore } from './outbox/outbox-relay.js';
+
 // Telemetry
 export {
   Telemetry,

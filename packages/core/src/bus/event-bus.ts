@@ -1,4 +1,5 @@
 import type { CloudEvent } from '../envelope/cloud-event.js';
+import { validateCloudEvent } from '../envelope/validation.js';
 import { encodeCloudEvent, wireSize, type ContentMode } from '../envelope/wire-codec.js';
 import { BusNotStartedError, BusStateError, ConfigurationError, InvalidHandlerError, MessageTooLargeError } from '../errors.js';
 import { eventTypeOf } from '../events/event-type.js';
@@ -128,6 +129,38 @@ export class EventBus implements EventPublisher {
    */
   publish(events: object | readonly object[], options?: PublishOptions): Promise<void> {
     return this.#publish(events, options, currentEventContext()?.cloudEvent);
+  }
+
+  /**
+   * Builds the CloudEvents for events without sending them, with the same ids, correlation and
+   * causation `publish` would give them now. Store them with your data (a transactional outbox)
+   * and send them later with {@link publishPrepared}: their ids stay the same on every attempt,
+   * so brokers that de-duplicate and idempotent handlers see one event.
+   */
+  prepare(events: object | readonly object[], options?: PublishOptions): CloudEvent[] {
+    return buildBatch(events, this.#options.source, options, currentEventContext()?.cloudEvent).map(
+      ({ cloudEvent }) => cloudEvent as CloudEvent,
+    );
+  }
+
+  /**
+   * Publishes CloudEvents built earlier by {@link prepare} (or read back from storage), as one
+   * batch, through the publish middleware. Resolves once the transport durably accepted them.
+   */
+  publishPrepared(cloudEvents: readonly CloudEvent[]): Promise<void> {
+    if (this.#state !== 'started' && this.#state !== 'stopping') {
+      return Promise.reject(new BusNotStartedError('Cannot publish before bus.start() has resolved, or after stop().'));
+    }
+    if (cloudEvents.length === 0) return Promise.resolve();
+    try {
+      for (const cloudEvent of cloudEvents) validateCloudEvent(cloudEvent as unknown as Record<string, unknown>);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#publishChain!({
+      events: cloudEvents.map((cloudEvent) => ({ event: undefined, cloudEvent: { ...cloudEvent } })),
+      parent: undefined,
+    });
   }
 
   /**

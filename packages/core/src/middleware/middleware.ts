@@ -6,8 +6,11 @@ export type OutgoingCloudEvent = { -readonly [K in keyof CloudEvent]: CloudEvent
 
 /** What publish middleware sees: one batch. */
 export interface PublishContext {
-  /** The batch, in order: the event objects and the CloudEvents built for them. */
-  readonly events: readonly { readonly event: object; readonly cloudEvent: OutgoingCloudEvent }[];
+  /**
+   * The batch, in order: the event objects and the CloudEvents built for them. `event` is
+   * undefined for events published from a prepared CloudEvent (an outbox relay, a replay).
+   */
+  readonly events: readonly { readonly event: object | undefined; readonly cloudEvent: OutgoingCloudEvent }[];
   /** The event being handled when this batch was published, if any. */
   readonly parent: CloudEvent | undefined;
 }

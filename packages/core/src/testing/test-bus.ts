@@ -6,7 +6,7 @@ import type { CloudbusOptions } from '../bus/options.js';
 import { decodeDeadLetter, type DeadLetter } from '../dead-letter/dead-letter-message.js';
 import type { CloudEvent } from '../envelope/cloud-event.js';
 import { WaitTimeoutError } from '../errors.js';
-import type { EventClass } from '../events/event-type.js';
+import { dataVersionOf, eventFromData, eventTypeOf, type EventClass } from '../events/event-type.js';
 import type { PublishOptions } from '../handlers/event-context.js';
 import type { TelemetryEvent } from '../telemetry/telemetry.js';
 import { MemoryBroker } from '../transport/memory/memory-broker.js';
@@ -29,7 +29,8 @@ export interface TestBusOptions extends Omit<CloudbusOptions, 'transport' | 'ser
 
 /** An event seen leaving the bus. */
 export interface PublishedEvent<T extends object = object> {
-  readonly event: T;
+  /** The event object; undefined for events published from a prepared CloudEvent (outbox). */
+  readonly event: T | undefined;
   readonly cloudEvent: CloudEvent;
 }
 
@@ -144,14 +145,27 @@ export async function createTestBus(options: TestBusOptions = {}): Promise<TestB
     published,
     telemetry,
     publish: (events, publishOptions) => bus.publish(events, publishOptions),
-    waitFor: <T extends object>(eventClass: EventClass<T>, predicate?: (event: T, cloudEvent: CloudEvent) => boolean, timeoutMs = defaultTimeout) =>
-      waitOn(
+    waitFor: <T extends object>(eventClass: EventClass<T>, predicate?: (event: T, cloudEvent: CloudEvent) => boolean, timeoutMs = defaultTimeout) => {
+      const asEvent = (item: PublishedEvent): T | undefined => {
+        if (item.event instanceof eventClass) return item.event;
+        const metadata = eventTypeOf(eventClass);
+        if (item.event !== undefined || metadata === undefined || item.cloudEvent.type !== metadata.type) return undefined;
+        return eventFromData(metadata, item.cloudEvent.data, dataVersionOf(item.cloudEvent['dataversion']));
+      };
+      let found: T | undefined;
+      return waitOn(
         published,
         publishWaiters,
-        (item) => item.event instanceof eventClass && (predicate === undefined || predicate(item.event as T, item.cloudEvent)),
+        (item) => {
+          const event = asEvent(item);
+          if (event === undefined || (predicate !== undefined && !predicate(event, item.cloudEvent))) return false;
+          found = event;
+          return true;
+        },
         timeoutMs,
         () => `Waited for ${eventClass.name}; published so far: ${published.map((p) => p.cloudEvent.type).join(', ') || 'nothing'}.`,
-      ).then((item) => item.event as T),
+      ).then(() => found!);
+    },
     deadLetters,
     async waitForDeadLetter(predicate = () => true, timeoutMs = defaultTimeout) {
       const deadline = Date.now() + timeoutMs;
