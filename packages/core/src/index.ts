@@ -83,6 +83,12 @@ export {
   type TelemetryEvent,
   type TelemetryListener,
 } from './telemetry/telemetry.js';
+export {
+  TELEMETRY_EVENT_TYPE,
+  TelemetryPublisher,
+  type TelemetryBatch,
+  type TelemetryPublishingOptions,
+} from './telemetry/telemetry-publisher.js';
 
 // Transports
 export {

@@ -6,6 +6,7 @@ import { eventTypeOf } from '../events/event-type.js';
 import { currentEventContext, type EventPublisher, type PublishOptions } from '../handlers/event-context.js';
 import { handlerNameOf, handlersOf, type HandlerClass } from '../handlers/event-handler.js';
 import { compose, type ConsumeContext, type Middleware, type PublishContext } from '../middleware/middleware.js';
+import { TelemetryPublisher } from '../telemetry/telemetry-publisher.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { createTransport } from '../transport/registry.js';
 import type { OutgoingMessage, Transport } from '../transport/transport.js';
@@ -50,6 +51,7 @@ export class EventBus implements EventPublisher {
   #maxMessageBytes = 0;
   #publishChain: ((context: PublishContext) => Promise<void>) | undefined;
   #stopping: Promise<void> | undefined;
+  #telemetryPublisher: TelemetryPublisher | undefined;
 
   constructor(options: CloudbusOptions, resolve: HandlerResolver = instantiate) {
     this.#options = resolveOptions(options);
@@ -100,6 +102,18 @@ export class EventBus implements EventPublisher {
       this.#configureWire(transport);
       this.#buildChains();
       await transport.connect();
+      if (this.#options.publishTelemetry !== undefined) {
+        this.#telemetryPublisher = new TelemetryPublisher(
+          this.telemetry,
+          transport,
+          this.#options.service,
+          this.#options.source,
+          this.#contentMode,
+          this.#options.logger,
+          this.#options.publishTelemetry,
+        );
+        this.#telemetryPublisher.start();
+      }
       for (const binding of bindings) {
         const runner = new HandlerRunner(binding, {
           service: this.#options.service,
@@ -185,6 +199,7 @@ export class EventBus implements EventPublisher {
         this.#options.logger.warn(`stop: ${total} event(s) still in handlers after ${drainTimeoutMs} ms were handed back to the broker for redelivery`);
       }
       await Promise.all(this.#runners.map((runner) => runner.close()));
+      await this.#telemetryPublisher?.stop();
       await this.#transport?.close();
     } finally {
       this.#runners = [];

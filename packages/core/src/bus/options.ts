@@ -4,6 +4,7 @@ import { ConfigurationError } from '../errors.js';
 import type { HandlerClass } from '../handlers/event-handler.js';
 import type { Middleware } from '../middleware/middleware.js';
 import { retry, type RetryPolicy } from '../policies/retry.js';
+import type { TelemetryPublishingOptions } from '../telemetry/telemetry-publisher.js';
 import type { Transport } from '../transport/transport.js';
 import { consoleLogger, type Logger } from './logger.js';
 
@@ -63,6 +64,12 @@ export interface CloudbusOptions {
   /** Middleware, outermost first. More can be added with `bus.use()` before `start()`. */
   readonly middleware?: readonly Middleware[];
   /**
+   * Publish this bus's telemetry over its transport as `dev.cloudbus.telemetry` events, so the
+   * inspector shows handler outcomes. `true` or options enable it; `CLOUDBUS_TELEMETRY=1` too.
+   * @default false
+   */
+  readonly publishTelemetry?: boolean | TelemetryPublishingOptions;
+  /**
    * Where the bus reports problems it handles itself (failed acks, listener errors).
    * @default warnings and errors to the console
    */
@@ -83,6 +90,7 @@ export interface ResolvedOptions {
   readonly maxMessageBytes: number | undefined;
   readonly drainTimeoutMs: number;
   readonly middleware: readonly Middleware[];
+  readonly publishTelemetry: TelemetryPublishingOptions | undefined;
   readonly logger: Logger;
 }
 
@@ -98,6 +106,13 @@ function positiveInteger(value: number | undefined, name: string, fallback: numb
 
 function isTransport(value: unknown): value is Transport {
   return typeof value === 'object' && value !== null && typeof (value as Transport).subscribe === 'function';
+}
+
+function telemetryPublishing(option: boolean | TelemetryPublishingOptions | undefined, env: string | undefined): TelemetryPublishingOptions | undefined {
+  if (option === false) return undefined;
+  if (option === true) return {};
+  if (option !== undefined) return option;
+  return env === '1' || env === 'true' ? {} : undefined;
 }
 
 /** Applies the environment and defaults to the options and validates them. */
@@ -149,6 +164,7 @@ export function resolveOptions(options: CloudbusOptions, env: NodeJS.ProcessEnv 
     maxMessageBytes: options.maxMessageBytes === undefined ? undefined : positiveInteger(options.maxMessageBytes, 'maxMessageBytes', 0),
     drainTimeoutMs,
     middleware: options.middleware ?? [],
+    publishTelemetry: telemetryPublishing(options.publishTelemetry, env['CLOUDBUS_TELEMETRY']),
     logger: options.logger ?? consoleLogger,
   };
 }
