@@ -67,6 +67,7 @@ export class EventBus implements EventPublisher {
     return this.#options.service;
   }
 
+  /** Where the bus is in its life: created, starting, started, stopping, stopped. */
   get state(): BusState {
     return this.#state;
   }

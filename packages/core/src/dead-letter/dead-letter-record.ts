@@ -40,6 +40,7 @@ export interface DeadLetterRecord {
   readonly time: string;
 }
 
+/** The extension names of the failure record, by field. */
 export const DeadLetterExtensions = {
   reason: 'deadletterreason',
   handler: 'deadletterhandler',
