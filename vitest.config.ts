@@ -1,8 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Workspace packages resolve to their TypeScript sources in tests (the "@cloudbus/source" export
-// condition), so tests never run against stale builds.
-const conditions = ['@cloudbus/source', 'node', 'import', 'default'];
+import { globalSetup, shared, testRoots } from './vitest.shared.js';
 
 /**
  * The main suite: unit tests (*.spec.ts) and integration tests against the real brokers
@@ -10,12 +8,11 @@ const conditions = ['@cloudbus/source', 'node', 'import', 'default'];
  * here, beside other tests: vitest.destructive.config.ts runs them afterwards, one file at a time.
  */
 export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+  ...shared,
   test: {
-    include: ['packages/*/src/**/*.spec.ts', 'apps/*/src/**/*.spec.ts', 'test/src/**/*.spec.ts'],
+    include: testRoots.map((root) => `${root}*.spec.ts`),
     exclude: ['**/node_modules/**', '**/dist/**', '**/*.destructive.spec.ts'],
-    globalSetup: ['test/src/global-setup.ts'],
+    globalSetup,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -1,0 +1,17 @@
+import type { ViteUserConfig } from 'vitest/config';
+
+// Workspace packages resolve to their TypeScript sources in tests (the "@cloudbus/source" export
+// condition), so tests never run against stale builds.
+const conditions = ['@cloudbus/source', 'node', 'import', 'default'];
+
+/** Settings both test configurations share. */
+export const shared: ViteUserConfig = {
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: conditions } },
+};
+
+/** Where tests live. */
+export const testRoots = ['packages/*/src/**/', 'apps/*/src/**/', 'test/src/**/'];
+
+/** Finds the broker endpoints once per run; see test/src/brokers.ts. */
+export const globalSetup = ['test/src/global-setup.ts'];
