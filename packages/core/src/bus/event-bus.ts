@@ -312,8 +312,8 @@ export class EventBus implements EventPublisher {
   }
 
   async #createTransport(): Promise<Transport> {
-    const { transport, url, service, transportOptions } = this.#options;
-    return typeof transport === 'string' ? createTransport(transport, { url, service, options: transportOptions }) : transport;
+    const { transport, url, service, transportOptions, logger } = this.#options;
+    return typeof transport === 'string' ? createTransport(transport, { url, service, options: transportOptions, logger }) : transport;
   }
 
   #configureWire(transport: Transport): void {

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import type { Logger } from '../bus/logger.js';
 import { ConfigurationError, UnknownTransportError } from '../errors.js';
 import type { Transport } from './transport.js';
 
@@ -13,6 +14,8 @@ export interface TransportFactoryOptions {
   readonly service: string;
   /** Transport-specific options, passed through from `cloudbus({ transportOptions })`. */
   readonly options: Readonly<Record<string, unknown>>;
+  /** The bus's logger, for the transport's own reports (reconnections, settle failures). */
+  readonly logger?: Logger | undefined;
 }
 
 /** Creates a transport. Validates its options and throws `ConfigurationError` on bad ones; connects later. */
