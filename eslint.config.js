@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.config.ts', '**/*.config.js', 'apps/inspector/out/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.config.ts', '**/*.config.js', 'vitest.shared.ts', 'apps/inspector/out/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
