@@ -1,2 +1,31 @@
-// The rabbitmq transport: work in progress (see its issue).
-export {};
+// @cloudbus/transport-rabbitmq: importing it registers the 'rabbitmq' transport. Everything is exported by name.
+import { registerTransport } from '@cloudbus/core';
+
+import { RabbitMqTransport } from './rabbitmq-transport.js';
+import type { RabbitMqTransportOptions } from './rabbitmq-transport-options.js';
+
+export { RabbitMqTransport } from './rabbitmq-transport.js';
+export {
+  DEFAULT_URL,
+  resolveRabbitMqOptions,
+  toAmqpConnectArguments,
+  type AmqpConnectArguments,
+  type RabbitMqQueueType,
+  type RabbitMqTlsOptions,
+  type RabbitMqTransportOptions,
+  type ResolvedRabbitMqOptions,
+} from './rabbitmq-transport-options.js';
+export { RabbitMqConnectionError } from './rabbitmq-connection-error.js';
+export type { DeclaredTopology } from './rabbitmq-topology.js';
+export { ATTRIBUTE_PREFIX, PrivateHeaders } from './amqp-binding.js';
+export { routingKeyOf } from './routing-key.js';
+export { retryBucketOf } from './retry-bucket.js';
+
+registerTransport('rabbitmq', ({ url, service, options }) => {
+  const given = options as RabbitMqTransportOptions;
+  return new RabbitMqTransport({
+    ...given,
+    url: url ?? given.url,
+    connectionName: given.connectionName ?? service,
+  });
+});

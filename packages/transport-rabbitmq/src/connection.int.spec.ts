@@ -1,0 +1,174 @@
+import { ConfigurationError, EventBus, EventHandler, EventType, PublishError, silentLogger, type EventContext } from '@cloudbus/core';
+import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+import { RabbitMqConnectionError } from './rabbitmq-connection-error.js';
+import { RabbitMqTransport } from './rabbitmq-transport.js';
+import type { RabbitMqTransportOptions } from './rabbitmq-transport-options.js';
+import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';
+import { TcpProxy } from './testing/tcp-proxy.js';
+
+const url = brokerUrl('rabbitmq');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.skipIf(!url)('rabbitmq connection', () => {
+  const run = uniqueName('cbn');
+  const admin = new BrokerAdmin(url!);
+  const transports: RabbitMqTransport[] = [];
+  const buses: EventBus[] = [];
+  const proxies: TcpProxy[] = [];
+  const extraQueues: string[] = [];
+  let sequence = 0;
+  const base = {
+    exchange: `${run}.events`,
+    deadLetterQueue: `${run}.deadletter`,
+    retryPrefix: `${run}.retry`,
+    queuePrefix: `${run}.`,
+    logger: silentLogger,
+  };
+
+  function transport(options: RabbitMqTransportOptions = {}): RabbitMqTransport {
+    const created = new RabbitMqTransport({ url: url!, ...base, ...options });
+    transports.push(created);
+    return created;
+  }
+
+  async function proxiedUrl(): Promise<{ proxy: TcpProxy; url: string }> {
+    const target = new URL(url!);
+    const proxy = await TcpProxy.start(target.hostname, Number(target.port || 5672));
+    proxies.push(proxy);
+    const proxied = new URL(url!);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(proxy.port);
+    return { proxy, url: proxied.href };
+  }
+
+  function defineEvent() {
+    const type = `dev.cloudbus.conn.${run}.e${++sequence}.order.placed`;
+    class OrderPlaced {
+      constructor(readonly orderId: string) {}
+    }
+    EventType(type)(OrderPlaced);
+    const seen: string[] = [];
+    class Kitchen {
+      handle(event: OrderPlaced, _context: EventContext): void {
+        seen.push(event.orderId);
+      }
+    }
+    EventHandler(OrderPlaced, { name: 'Kitchen' })(Kitchen);
+    return { OrderPlaced, Kitchen, seen, service: `${run}-s${sequence}` };
+  }
+
+  async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
+      await sleep(20);
+    }
+  }
+
+  afterEach(async () => {
+    for (const proxy of proxies) await proxy.restore().catch(() => {});
+    for (const bus of buses.splice(0)) if (bus.state === 'started') await bus.stop({ drainTimeoutMs: 500 }).catch(() => {});
+    for (const proxy of proxies.splice(0)) await proxy.cut();
+  });
+
+  afterAll(async () => {
+    const declared = mergeTopologies(transports.map((created) => created.declaredTopology()));
+    await admin.delete({ exchanges: declared.exchanges, queues: [...declared.queues, ...extraQueues] });
+    await admin.close();
+  });
+
+  it('fails connect() on a wrong password with a clear error that quotes no credentials', async () => {
+    const wrong = new URL(url!);
+    wrong.username = 'cloudbus-user-x';
+    wrong.password = 'Wr0ng-Pa55word';
+    const error = await transport({ url: wrong.href })
+      .connect()
+      .then(
+        () => undefined,
+        (rejection: unknown) => rejection,
+      );
+    expect(error).toBeInstanceOf(RabbitMqConnectionError);
+    const text = `${String(error)} ${String((error as Error).cause)} ${JSON.stringify(error)}`;
+    expect((error as Error).message).toMatch(/login refused: check the user name and password/);
+    expect(text).not.toContain('Wr0ng-Pa55word');
+    expect(text).not.toContain('cloudbus-user-x');
+  });
+
+  it('fails connect() with a clear error when nothing listens there', async () => {
+    const { proxy, url: proxied } = await proxiedUrl();
+    await proxy.cut();
+    await expect(transport({ url: proxied, connectTimeoutMs: 2_000 }).connect()).rejects.toThrow(/connection refused: is RabbitMQ running/);
+  });
+
+  it('fails connect() with a TLS hint when amqps:// reaches a port that does not speak TLS', async () => {
+    const target = new URL(url!);
+    const tlsUrl = `amqps://127.0.0.1:${target.port || '5672'}`;
+    await expect(transport({ url: tlsUrl, tls: { rejectUnauthorized: false }, connectTimeoutMs: 5_000 }).connect()).rejects.toThrow(
+      /cannot connect to amqps:\/\/127\.0\.0\.1:\d+\/%2F: (TLS failed|the connection was closed during the handshake)/,
+    );
+  });
+
+  it('holds publishes while the broker is unreachable, refuses them once the buffer is full, and sends the held ones after reconnecting', async () => {
+    const { proxy, url: proxied } = await proxiedUrl();
+    const { OrderPlaced, Kitchen, seen, service } = defineEvent();
+    const bus = new EventBus({
+      service,
+      handlers: [Kitchen],
+      logger: silentLogger,
+      transport: transport({ url: proxied, publishBufferSize: 5, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 200 }),
+    });
+    buses.push(bus);
+    await bus.start();
+    await bus.publish(new OrderPlaced('before'));
+    await until(() => seen.includes('before'), 'the first event');
+
+    await proxy.cut();
+    await sleep(300);
+    const held = bus.publish([new OrderPlaced('held-1'), new OrderPlaced('held-2'), new OrderPlaced('held-3')]);
+    const refused = await bus.publish([new OrderPlaced('over-1'), new OrderPlaced('over-2'), new OrderPlaced('over-3')]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(PublishError);
+    expect((refused as PublishError).unconfirmed).toHaveLength(3);
+    expect((refused as PublishError).message).toMatch(/were not published \(not connected, and the publish buffer is full/);
+
+    await proxy.restore();
+    await held;
+    await until(() => ['held-1', 'held-2', 'held-3'].every((id) => seen.includes(id)), 'the held events, consumed after reconnecting');
+    expect(seen.filter((id) => id.startsWith('over'))).toEqual([]);
+  });
+
+  it('rejects a batch in flight with PublishError listing the unconfirmed ids when the connection drops', async () => {
+    const { proxy, url: proxied } = await proxiedUrl();
+    const { OrderPlaced, service } = defineEvent();
+    const bus = new EventBus({ service, handlers: [], logger: silentLogger, transport: transport({ url: proxied, reconnectMinDelayMs: 50 }) });
+    buses.push(bus);
+    await bus.start();
+    const batch = Array.from({ length: 500 }, (_, i) => new OrderPlaced(`o-${i}`));
+    const publishing = bus.publish(batch).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await proxy.cut();
+    const error = await publishing;
+    expect(error).toBeInstanceOf(PublishError);
+    expect((error as PublishError).unconfirmed.length).toBeGreaterThan(0);
+    expect((error as PublishError).unconfirmed.every((id) => /^[0-9a-f-]{36}$/.test(id))).toBe(true);
+  });
+
+  it('refuses to subscribe over an existing queue of another type, saying how to fix it', async () => {
+    const { OrderPlaced, Kitchen, service } = defineEvent();
+    void OrderPlaced;
+    const queue = `${base.queuePrefix}${service}.Kitchen`;
+    extraQueues.push(queue);
+    await admin.tap(queue, 'amq.topic', `${run}.unused`);
+    const bus = new EventBus({ service, handlers: [Kitchen], logger: silentLogger, transport: transport({ queueType: 'quorum' }) });
+    await expect(bus.start()).rejects.toThrow(ConfigurationError);
+    await expect(
+      new EventBus({ service, handlers: [Kitchen], logger: silentLogger, transport: transport({ queueType: 'quorum' }) }).start(),
+    ).rejects.toThrow(/exists with other arguments.*set queueType to match/);
+  });
+});

@@ -1,0 +1,163 @@
+import type { Delivery, Logger, Subscription, SubscriptionSpec } from '@cloudbus/core';
+import type { ChannelModel, ConsumeMessage } from 'amqplib';
+
+import { RabbitMqDelivery, type ConsumerChannel, type DeliveryEnvironment } from './rabbitmq-delivery.js';
+
+/** What a subscription needs from its transport. */
+export interface SubscriptionEnvironment extends DeliveryEnvironment {
+  readonly logger: Logger;
+  /** Wait before re-opening a channel that failed while the connection stayed up, in ms. */
+  readonly retryDelayMs: number;
+  /** The connection in use now, or undefined while reconnecting. */
+  current(): ChannelModel | undefined;
+  /** Forgets a closed subscription. */
+  forget(subscription: RabbitMqSubscription): void;
+}
+
+type State = 'consuming' | 'stopped' | 'closed';
+
+/**
+ * A handler's subscription: one channel with prefetch = `spec.concurrency` (per consumer), the
+ * queue declared and bound on every (re)start, and one consumer on it. After a lost connection
+ * the transport calls {@link start} again on the new one; after a channel error on a live
+ * connection (queue deleted, consumer cancelled by the broker) it restarts itself.
+ */
+export class RabbitMqSubscription implements Subscription {
+  readonly spec: SubscriptionSpec;
+  readonly #env: SubscriptionEnvironment;
+  readonly #onDelivery: (delivery: Delivery) => void;
+  #state: State = 'consuming';
+  #consumer: ConsumerChannel | undefined;
+  #consumerTag: string | undefined;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #startedOn: ChannelModel | undefined;
+  #starting: Promise<void> | undefined;
+
+  constructor(spec: SubscriptionSpec, env: SubscriptionEnvironment, onDelivery: (delivery: Delivery) => void) {
+    this.spec = spec;
+    this.#env = env;
+    this.#onDelivery = onDelivery;
+  }
+
+  /**
+   * Opens a channel on `model`, declares the queue and its bindings, and consumes unless stopped.
+   * Idempotent per connection: a second call while the first runs or after it succeeded does nothing more.
+   */
+  start(model: ChannelModel): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
+    if (this.#startedOn === model && this.#starting !== undefined) return this.#starting;
+    this.#startedOn = model;
+    const starting = this.#start(model).catch((error: unknown) => {
+      if (this.#starting === starting) {
+        this.#startedOn = undefined;
+        this.#starting = undefined;
+      }
+      throw error;
+    });
+    this.#starting = starting;
+    return starting;
+  }
+
+  async #start(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel();
+    const consumer: ConsumerChannel = { channel, open: true };
+    let lastError: unknown;
+    channel.on('error', (error: unknown) => {
+      lastError = error;
+    });
+    channel.once('close', () => {
+      consumer.open = false;
+      this.#onChannelClose(consumer, model, lastError);
+    });
+    try {
+      const env = this.#env;
+      await env.topology.declareSubscription(channel, env.queue, this.spec.types);
+      await channel.prefetch(this.spec.concurrency, false);
+      this.#consumer = consumer;
+      if (this.#state === 'consuming') {
+        const onMessage = (raw: ConsumeMessage | null) => this.#deliver(consumer, raw);
+        this.#consumerTag = (await channel.consume(env.queue, onMessage, { noAck: false })).consumerTag;
+      }
+    } catch (error) {
+      if (this.#consumer === consumer) this.#consumer = undefined;
+      consumer.open = false;
+      await channel.close().catch(() => {});
+      throw lastError ?? error;
+    }
+  }
+
+  /** Cancels the consumer: no new deliveries; those handed out can still be settled. */
+  async stop(): Promise<void> {
+    if (this.#state !== 'consuming') return;
+    this.#state = 'stopped';
+    const consumer = this.#consumer;
+    const tag = this.#consumerTag;
+    this.#consumerTag = undefined;
+    if (consumer?.open === true && tag !== undefined) await consumer.channel.cancel(tag).catch(() => {});
+  }
+
+  /** Closes the channel: the broker puts every unsettled delivery back in the queue. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#restartTimer);
+    this.#env.forget(this);
+    const consumer = this.#consumer;
+    this.#consumer = undefined;
+    if (consumer?.open === true) {
+      consumer.open = false;
+      await consumer.channel.close().catch(() => {});
+    }
+  }
+
+  #deliver(consumer: ConsumerChannel, raw: ConsumeMessage | null): void {
+    if (raw === null) {
+      // The broker cancelled the consumer (queue deleted, node down): start over on a new channel.
+      if (this.#state === 'consuming' && consumer.open) {
+        this.#env.logger.warn('rabbitmq transport: the broker cancelled a consumer; re-declaring its queue', { queue: this.#env.queue });
+        consumer.channel.close().catch(() => {});
+      }
+      return;
+    }
+    let delivery: RabbitMqDelivery;
+    try {
+      delivery = new RabbitMqDelivery(raw, consumer, this.#env);
+    } catch (error) {
+      // Never expected; never let a message crash the consumer. The broker keeps it for another try.
+      this.#env.logger.error('rabbitmq transport: could not read a message; requeued', { error: String(error) });
+      consumer.channel.nack(raw, false, true);
+      return;
+    }
+    this.#onDelivery(delivery);
+  }
+
+  #onChannelClose(consumer: ConsumerChannel, model: ChannelModel, error: unknown): void {
+    if (this.#consumer !== consumer) return;
+    this.#consumer = undefined;
+    this.#consumerTag = undefined;
+    this.#startedOn = undefined;
+    this.#starting = undefined;
+    if (this.#state === 'closed') return;
+    // On a lost connection the transport restarts every subscription once reconnected.
+    if (this.#env.current() !== model) return;
+    this.#env.logger.warn('rabbitmq transport: a consumer channel closed; reopening it', {
+      queue: this.#env.queue,
+      error: error instanceof Error ? error.message : undefined,
+    });
+    this.#scheduleRestart(model);
+  }
+
+  #scheduleRestart(model: ChannelModel): void {
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = setTimeout(() => {
+      if (this.#state === 'closed' || this.#consumer !== undefined || this.#env.current() !== model) return;
+      this.start(model).catch((error: unknown) => {
+        this.#env.logger.warn('rabbitmq transport: could not reopen a consumer; trying again', {
+          queue: this.#env.queue,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        this.#scheduleRestart(model);
+      });
+    }, this.#env.retryDelayMs);
+  }
+}

@@ -1,0 +1,109 @@
+import type { Channel } from 'amqplib';
+
+import { PrivateHeaders } from './amqp-binding.js';
+import type { ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
+import { routingKeyOf } from './routing-key.js';
+
+/** Names of what a transport declared on the broker. */
+export interface DeclaredTopology {
+  readonly exchanges: readonly string[];
+  readonly queues: readonly string[];
+}
+
+/**
+ * The broker topology and its names (see the README):
+ * - `<exchange>` (topic, durable): events, routing key from the CloudEvent type;
+ * - `<queuePrefix><subscription>` (quorum or classic, durable): one per handler subscription,
+ *   bound to the routing key of each of its types, dead-lettering to `<deadLetterQueue>`;
+ * - `<retryPrefix>` (headers exchange, durable) and `<retryPrefix>.<ms>` (durable, `x-message-ttl`):
+ *   delayed retries, which expire back to the subscription queue through the default exchange;
+ * - `<deadLetterQueue>` (fanout exchange and classic durable queue of that name): dead letters.
+ * Every declaration is idempotent, and repeated after each reconnection.
+ */
+export class RabbitMqTopology {
+  readonly #options: ResolvedRabbitMqOptions;
+  readonly #exchanges = new Set<string>();
+  readonly #queues = new Set<string>();
+
+  constructor(options: ResolvedRabbitMqOptions) {
+    this.#options = options;
+  }
+
+  get exchange(): string {
+    return this.#options.exchange;
+  }
+
+  get deadLetterExchange(): string {
+    return this.#options.deadLetterQueue;
+  }
+
+  get deadLetterQueue(): string {
+    return this.#options.deadLetterQueue;
+  }
+
+  get retryExchange(): string {
+    return this.#options.retryPrefix;
+  }
+
+  /** The queue of a subscription. */
+  queueOf(subscription: string): string {
+    return this.#options.queuePrefix + subscription;
+  }
+
+  /** The retry queue of a delay bucket. */
+  retryQueueOf(bucketMs: number): string {
+    return `${this.#options.retryPrefix}.${bucketMs}`;
+  }
+
+  /** Exchanges and queues declared through this object so far. */
+  declared(): DeclaredTopology {
+    return { exchanges: [...this.#exchanges], queues: [...this.#queues] };
+  }
+
+  /** The events exchange, the retry exchange, and the dead-letter exchange and queue. */
+  async declareShared(channel: Channel): Promise<void> {
+    const { exchange, deadLetterQueue, retryPrefix } = this.#options;
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+    this.#exchanges.add(exchange);
+    await channel.assertExchange(retryPrefix, 'headers', { durable: true });
+    this.#exchanges.add(retryPrefix);
+    await channel.assertExchange(deadLetterQueue, 'fanout', { durable: true });
+    this.#exchanges.add(deadLetterQueue);
+    // Classic on purpose: reading dead letters (get, then requeue) must not count against a quorum queue's delivery limit.
+    await channel.assertQueue(deadLetterQueue, { durable: true, arguments: { 'x-queue-type': 'classic' } });
+    this.#queues.add(deadLetterQueue);
+    await channel.bindQueue(deadLetterQueue, deadLetterQueue, '');
+  }
+
+  /** A subscription queue and its bindings to the routing keys of `types`. */
+  async declareSubscription(channel: Channel, queue: string, types: readonly string[]): Promise<void> {
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: { 'x-queue-type': this.#options.queueType, 'x-dead-letter-exchange': this.#options.deadLetterQueue },
+    });
+    this.#queues.add(queue);
+    for (const type of types) await channel.bindQueue(queue, this.#options.exchange, routingKeyOf(type));
+  }
+
+  /**
+   * The retry queue of a bucket: messages wait there `bucketMs`, then expire (dead-letter) through
+   * the default exchange with the routing key they were republished with, the subscription queue.
+   * Quorum retry queues dead-letter at least once (the message stays until the subscription
+   * queue has it).
+   */
+  async declareRetryQueue(channel: Channel, bucketMs: number): Promise<void> {
+    const queue = this.retryQueueOf(bucketMs);
+    const quorum = this.#options.queueType === 'quorum';
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: {
+        'x-queue-type': this.#options.queueType,
+        'x-message-ttl': bucketMs,
+        'x-dead-letter-exchange': '',
+        ...(quorum ? { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' } : {}),
+      },
+    });
+    this.#queues.add(queue);
+    await channel.bindQueue(queue, this.#options.retryPrefix, '', { 'x-match': 'all', [PrivateHeaders.delay]: String(bucketMs) });
+  }
+}

@@ -1,0 +1,65 @@
+import { ConfigurationError } from '@cloudbus/core';
+import { describe, expect, it } from 'vitest';
+
+import { resolveRabbitMqOptions, toAmqpConnectArguments } from './rabbitmq-transport-options.js';
+
+describe('rabbitmq transport options', () => {
+  it('connects to amqp://localhost:5672 as guest on vhost / when no URL is given', () => {
+    const { url } = toAmqpConnectArguments(resolveRabbitMqOptions());
+    expect(url).toMatchObject({ protocol: 'amqp', hostname: 'localhost', port: 5672, username: 'guest', password: 'guest', vhost: '/' });
+  });
+
+  it('reads credentials, port, a percent-encoded vhost and the heartbeat from the URL', () => {
+    const { url } = toAmqpConnectArguments(resolveRabbitMqOptions({ url: 'amqp://mario:p%40ss%2Fword@rabbit.local:5673/pizza%2Fprod?heartbeat=15' }));
+    expect(url).toMatchObject({ hostname: 'rabbit.local', port: 5673, username: 'mario', password: 'p@ss/word', vhost: 'pizza/prod', heartbeat: 15 });
+  });
+
+  it('lets username and password options override the URL', () => {
+    const { url } = toAmqpConnectArguments(resolveRabbitMqOptions({ url: 'amqp://a:b@h', username: 'luigi', password: 's3cret' }));
+    expect(url).toMatchObject({ username: 'luigi', password: 's3cret' });
+  });
+
+  it('hands ca, cert, key, passphrase, servername and rejectUnauthorized to the TLS socket for amqps://', () => {
+    const ca = Buffer.from('-----BEGIN CERTIFICATE-----ca');
+    const { url, socketOptions } = toAmqpConnectArguments(
+      resolveRabbitMqOptions({
+        url: 'amqps://mario:secret@rabbit.example.com',
+        tls: { ca, cert: 'CERT PEM', key: 'KEY PEM', passphrase: 'pp', servername: 'broker.internal', rejectUnauthorized: true },
+      }),
+    );
+    expect(url).toMatchObject({ protocol: 'amqps', hostname: 'rabbit.example.com', port: 5671 });
+    expect(socketOptions).toMatchObject({ ca, cert: 'CERT PEM', key: 'KEY PEM', passphrase: 'pp', servername: 'broker.internal', rejectUnauthorized: true });
+  });
+
+  it('names the connection after the service', () => {
+    const { socketOptions } = toAmqpConnectArguments(resolveRabbitMqOptions({ connectionName: 'pizzeria' }));
+    expect(socketOptions['clientProperties']).toEqual({ connection_name: 'pizzeria' });
+  });
+
+  it('refuses TLS options on a plain amqp:// URL, saying to use amqps://', () => {
+    expect(() => resolveRabbitMqOptions({ url: 'amqp://h', tls: { ca: 'x' } })).toThrow(/use amqps:\/\//);
+  });
+
+  it('refuses other schemes, unknown options and bad numbers with a ConfigurationError', () => {
+    expect(() => resolveRabbitMqOptions({ url: 'http://h' })).toThrow(ConfigurationError);
+    expect(() => resolveRabbitMqOptions({ url: 'nats://h' })).toThrow(/amqp:\/\/ or amqps:\/\//);
+    expect(() => resolveRabbitMqOptions({ exchagne: 'x' } as never)).toThrow(/unknown option 'exchagne'/);
+    expect(() => resolveRabbitMqOptions({ maxMessageBytes: 10 })).toThrow(/maxMessageBytes/);
+    expect(() => resolveRabbitMqOptions({ queueType: 'stream' as never })).toThrow(/queueType/);
+  });
+
+  it('never quotes the password of a URL it cannot parse', () => {
+    let message = '';
+    try {
+      resolveRabbitMqOptions({ url: 'amqp://mario:hunter2@[bad' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/URL is not valid/);
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('describes the endpoint without credentials', () => {
+    expect(resolveRabbitMqOptions({ url: 'amqp://mario:hunter2@rabbit:5672/shop' }).endpoint).toBe('amqp://rabbit:5672/shop');
+  });
+});

@@ -1,0 +1,338 @@
+import { Buffer } from 'node:buffer';
+
+import { ConfigurationError, consoleLogger, type Logger } from '@cloudbus/core';
+
+/** TLS settings for `amqps://`, passed through to `tls.connect` (see Node's `tls.ConnectionOptions`). */
+export interface RabbitMqTlsOptions {
+  /** CA certificates (PEM) to trust instead of the system's. */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /** Client certificate (PEM), for mutual TLS. */
+  readonly cert?: string | Buffer | readonly (string | Buffer)[];
+  /** Client private key (PEM), for mutual TLS. */
+  readonly key?: string | Buffer | readonly (string | Buffer)[];
+  /** Passphrase of `key`. */
+  readonly passphrase?: string;
+  /**
+   * Server name for SNI and certificate checking.
+   * @default the URL's host name
+   */
+  readonly servername?: string;
+  /**
+   * Refuse servers whose certificate does not verify.
+   * @default true
+   */
+  readonly rejectUnauthorized?: boolean;
+}
+
+/** Queue type of the subscription (and retry) queues. */
+export type RabbitMqQueueType = 'quorum' | 'classic';
+
+/** Options of {@link RabbitMqTransport}. Validated once, at construction. */
+export interface RabbitMqTransportOptions {
+  /**
+   * Broker URL, `amqp://` or `amqps://`: `amqp://user:password@host:5672/vhost?heartbeat=30`.
+   * The virtual host is the URL path, percent-encoded (`%2F` for `/`).
+   * @default 'amqp://localhost:5672'
+   */
+  readonly url?: string | undefined;
+  /**
+   * User name; overrides the one in the URL.
+   * @default the URL's, else 'guest'
+   */
+  readonly username?: string | undefined;
+  /**
+   * Password; overrides the one in the URL. Never logged, never in an error message.
+   * @default the URL's, else 'guest'
+   */
+  readonly password?: string | undefined;
+  /** TLS settings; only with an `amqps://` URL. */
+  readonly tls?: RabbitMqTlsOptions | undefined;
+  /**
+   * The topic exchange events are published to.
+   * @default 'cloudbus.events'
+   */
+  readonly exchange?: string | undefined;
+  /**
+   * The dead-letter queue, and the fanout exchange of the same name in front of it.
+   * @default 'cloudbus.deadletter'
+   */
+  readonly deadLetterQueue?: string | undefined;
+  /**
+   * Prefix of the retry topology: the headers exchange `<retryPrefix>` and the delay queues
+   * `<retryPrefix>.<delayMs>`.
+   * @default 'cloudbus.retry'
+   */
+  readonly retryPrefix?: string | undefined;
+  /**
+   * Prefix put before `SubscriptionSpec.name` to name the subscription queues.
+   * @default '' (the queue is named exactly as the subscription, `<service>.<handler>`)
+   */
+  readonly queuePrefix?: string | undefined;
+  /**
+   * Type of the subscription and retry queues. Quorum queues are replicated and count
+   * redeliveries; classic queues are lighter. An existing queue keeps its type: changing this
+   * needs the queue deleted first.
+   * @default 'quorum'
+   */
+  readonly queueType?: RabbitMqQueueType | undefined;
+  /**
+   * Largest encoded message accepted, in bytes. Keep it at or under the broker's
+   * `max_message_size` (16 MiB by default on RabbitMQ 4).
+   * @default 16_777_216 (16 MiB)
+   */
+  readonly maxMessageBytes?: number | undefined;
+  /**
+   * Heartbeat interval asked of the broker, in seconds (0 turns heartbeats off).
+   * @default 30, or the URL's `heartbeat` query parameter
+   */
+  readonly heartbeatSeconds?: number | undefined;
+  /**
+   * Longest wait for the TCP (and TLS) connection to open, in ms.
+   * @default 10_000
+   */
+  readonly connectTimeoutMs?: number | undefined;
+  /**
+   * First wait before reconnecting after the connection is lost, in ms; doubled on each failed
+   * attempt up to {@link reconnectMaxDelayMs}.
+   * @default 100
+   */
+  readonly reconnectMinDelayMs?: number | undefined;
+  /**
+   * Longest wait between reconnection attempts, in ms.
+   * @default 5_000
+   */
+  readonly reconnectMaxDelayMs?: number | undefined;
+  /**
+   * Most messages held while the connection is down, waiting to be published. A publish that
+   * would go over is rejected at once with a `PublishError`.
+   * @default 10_000
+   */
+  readonly publishBufferSize?: number | undefined;
+  /**
+   * Longest time a held publish waits for the connection to come back before it is rejected
+   * with a `PublishError`, in ms.
+   * @default 30_000
+   */
+  readonly publishBufferTimeoutMs?: number | undefined;
+  /**
+   * Connection name shown in the management UI.
+   * @default the service name, when created through the registry
+   */
+  readonly connectionName?: string | undefined;
+  /**
+   * Where connection losses, reconnections and settle failures are reported (never with credentials).
+   * @default consoleLogger (warnings and errors to the console)
+   */
+  readonly logger?: Logger | undefined;
+}
+
+/** Options with defaults applied and checked. */
+export interface ResolvedRabbitMqOptions {
+  readonly protocol: 'amqp' | 'amqps';
+  readonly hostname: string;
+  readonly port: number;
+  readonly vhost: string;
+  readonly username: string;
+  readonly password: string;
+  readonly frameMax: number | undefined;
+  readonly tls: RabbitMqTlsOptions | undefined;
+  readonly exchange: string;
+  readonly deadLetterQueue: string;
+  readonly retryPrefix: string;
+  readonly queuePrefix: string;
+  readonly queueType: RabbitMqQueueType;
+  readonly maxMessageBytes: number;
+  readonly heartbeatSeconds: number;
+  readonly connectTimeoutMs: number;
+  readonly reconnectMinDelayMs: number;
+  readonly reconnectMaxDelayMs: number;
+  readonly publishBufferSize: number;
+  readonly publishBufferTimeoutMs: number;
+  readonly connectionName: string | undefined;
+  readonly logger: Logger;
+  /** The endpoint without credentials, for messages: `amqp://host:5672/vhost`. */
+  readonly endpoint: string;
+}
+
+/** The default broker URL, used only when none is given. */
+export const DEFAULT_URL = 'amqp://localhost:5672';
+
+const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'] as const;
+
+function fail(message: string): never {
+  throw new ConfigurationError(`rabbitmq transport: ${message}`);
+}
+
+function integer(value: unknown, name: string, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    fail(`${name} must be an integer of at least ${min}, got ${typeof value === 'number' ? String(value) : typeof value}.`);
+  }
+  return value;
+}
+
+function text(value: unknown, name: string, fallback: string, allowEmpty = false): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || (!allowEmpty && value === '')) fail(`${name} must be a${allowEmpty ? '' : ' non-empty'} string.`);
+  if (Buffer.byteLength(value) > 200) fail(`${name} must be at most 200 bytes (AMQP names are at most 255).`);
+  return value;
+}
+
+function decode(part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return fail(`the ${what} in the URL is not valid percent-encoding.`);
+  }
+}
+
+function checkTls(tls: unknown): RabbitMqTlsOptions | undefined {
+  if (tls === undefined) return undefined;
+  if (tls === null || typeof tls !== 'object') fail('tls must be an object with ca, cert, key, passphrase, servername, rejectUnauthorized.');
+  for (const key of Object.keys(tls)) {
+    if (!(TLS_KEYS as readonly string[]).includes(key)) fail(`tls.${key} is not a known option; use ${TLS_KEYS.join(', ')}.`);
+  }
+  const { rejectUnauthorized, servername, passphrase } = tls as RabbitMqTlsOptions;
+  if (rejectUnauthorized !== undefined && typeof rejectUnauthorized !== 'boolean') fail('tls.rejectUnauthorized must be a boolean.');
+  if (servername !== undefined && typeof servername !== 'string') fail('tls.servername must be a string.');
+  if (passphrase !== undefined && typeof passphrase !== 'string') fail('tls.passphrase must be a string.');
+  return tls as RabbitMqTlsOptions;
+}
+
+const OPTION_KEYS: readonly string[] = [
+  'url',
+  'username',
+  'password',
+  'tls',
+  'exchange',
+  'deadLetterQueue',
+  'retryPrefix',
+  'queuePrefix',
+  'queueType',
+  'maxMessageBytes',
+  'heartbeatSeconds',
+  'connectTimeoutMs',
+  'reconnectMinDelayMs',
+  'reconnectMaxDelayMs',
+  'publishBufferSize',
+  'publishBufferTimeoutMs',
+  'connectionName',
+  'logger',
+] satisfies readonly (keyof RabbitMqTransportOptions)[];
+
+/** Applies defaults and validates; throws `ConfigurationError` (never quoting credentials) on bad options. */
+export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): ResolvedRabbitMqOptions {
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) fail(`unknown option '${key}'; the options are ${OPTION_KEYS.join(', ')}.`);
+  }
+  const rawUrl = options.url === undefined || options.url === '' ? DEFAULT_URL : options.url;
+  if (typeof rawUrl !== 'string') fail('url must be a string such as amqp://user:password@host:5672/vhost.');
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    // The URL is not quoted: it may hold a password.
+    return fail('the URL is not valid; use amqp://user:password@host:5672/vhost or amqps://... (percent-encode special characters).');
+  }
+  const scheme = url.protocol.slice(0, -1);
+  if (scheme !== 'amqp' && scheme !== 'amqps') fail(`the URL must start with amqp:// or amqps://, got '${scheme}://'.`);
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  if (hostname === '') fail('the URL has no host; use amqp://host:5672.');
+  const port = url.port === '' ? (scheme === 'amqps' ? 5671 : 5672) : Number(url.port);
+  const path = url.pathname.startsWith('/') ? url.pathname.slice(1) : url.pathname;
+  const vhost = path === '' ? '/' : decode(path, 'virtual host');
+
+  const username = options.username ?? (url.username === '' && url.password === '' ? 'guest' : decode(url.username, 'user name'));
+  const password = options.password ?? (url.username === '' && url.password === '' ? 'guest' : decode(url.password, 'password'));
+  if (typeof username !== 'string' || typeof password !== 'string') fail('username and password must be strings.');
+
+  const query = url.searchParams;
+  const heartbeatQuery = query.get('heartbeat');
+  const heartbeatFallback = heartbeatQuery === null ? 30 : Number(heartbeatQuery);
+  if (!Number.isSafeInteger(heartbeatFallback) || heartbeatFallback < 0) fail('the URL heartbeat parameter must be a whole number of seconds.');
+  const frameMaxQuery = query.get('frameMax') ?? query.get('frame_max');
+  const frameMax = frameMaxQuery === null ? undefined : Number(frameMaxQuery);
+  if (frameMax !== undefined && (!Number.isSafeInteger(frameMax) || frameMax < 4096)) fail('the URL frameMax parameter must be an integer of at least 4096.');
+
+  const tls = checkTls(options.tls);
+  if (tls !== undefined && scheme !== 'amqps') fail('tls options are given but the URL is amqp://; use amqps:// to connect with TLS.');
+
+  const queueType = options.queueType ?? 'quorum';
+  if (queueType !== 'quorum' && queueType !== 'classic') fail(`queueType must be 'quorum' or 'classic', got '${String(queueType)}'.`);
+
+  const reconnectMinDelayMs = integer(options.reconnectMinDelayMs, 'reconnectMinDelayMs', 1, 100);
+  const reconnectMaxDelayMs = integer(options.reconnectMaxDelayMs, 'reconnectMaxDelayMs', reconnectMinDelayMs, Math.max(5_000, reconnectMinDelayMs));
+  const connectionName = options.connectionName;
+  if (connectionName !== undefined && typeof connectionName !== 'string') fail('connectionName must be a string.');
+
+  return {
+    protocol: scheme,
+    hostname,
+    port,
+    vhost,
+    username,
+    password,
+    frameMax,
+    tls,
+    exchange: text(options.exchange, 'exchange', 'cloudbus.events'),
+    deadLetterQueue: text(options.deadLetterQueue, 'deadLetterQueue', 'cloudbus.deadletter'),
+    retryPrefix: text(options.retryPrefix, 'retryPrefix', 'cloudbus.retry'),
+    queuePrefix: text(options.queuePrefix, 'queuePrefix', '', true),
+    queueType,
+    maxMessageBytes: integer(options.maxMessageBytes, 'maxMessageBytes', 1024, 16 * 1024 * 1024),
+    heartbeatSeconds: integer(options.heartbeatSeconds, 'heartbeatSeconds', 0, heartbeatFallback),
+    connectTimeoutMs: integer(options.connectTimeoutMs, 'connectTimeoutMs', 1, 10_000),
+    reconnectMinDelayMs,
+    reconnectMaxDelayMs,
+    publishBufferSize: integer(options.publishBufferSize, 'publishBufferSize', 0, 10_000),
+    publishBufferTimeoutMs: integer(options.publishBufferTimeoutMs, 'publishBufferTimeoutMs', 1, 30_000),
+    connectionName,
+    logger: options.logger ?? consoleLogger,
+    endpoint: `${scheme}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}/${encodeURIComponent(vhost)}`,
+  };
+}
+
+/** What is handed to `amqplib.connect(url, socketOptions)`. */
+export interface AmqpConnectArguments {
+  readonly url: {
+    readonly protocol: 'amqp' | 'amqps';
+    readonly hostname: string;
+    readonly port: number;
+    readonly username: string;
+    readonly password: string;
+    readonly vhost: string;
+    readonly heartbeat: number;
+    readonly frameMax?: number;
+  };
+  readonly socketOptions: Record<string, unknown>;
+}
+
+/** Maps resolved options onto amqplib's connect arguments: TLS settings go to the socket as they are. */
+export function toAmqpConnectArguments(options: ResolvedRabbitMqOptions): AmqpConnectArguments {
+  const socketOptions: Record<string, unknown> = {
+    timeout: options.connectTimeoutMs,
+    noDelay: true,
+    keepAlive: true,
+    clientProperties: options.connectionName === undefined ? {} : { connection_name: options.connectionName },
+  };
+  const tls = options.tls;
+  if (tls !== undefined) {
+    for (const key of TLS_KEYS) {
+      const value = tls[key];
+      if (value !== undefined) socketOptions[key] = value;
+    }
+  }
+  return {
+    url: {
+      protocol: options.protocol,
+      hostname: options.hostname,
+      port: options.port,
+      username: options.username,
+      password: options.password,
+      vhost: options.vhost,
+      heartbeat: options.heartbeatSeconds,
+      ...(options.frameMax === undefined ? {} : { frameMax: options.frameMax }),
+    },
+    socketOptions,
+  };
+}

@@ -1,0 +1,48 @@
+import { silentLogger, type WireMessage } from '@cloudbus/core';
+import { transportContract } from '@cloudbus/core/testing';
+import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
+import { describe } from 'vitest';
+
+import { attributeHeaders, bodyBuffer } from './amqp-binding.js';
+import { RabbitMqTransport } from './rabbitmq-transport.js';
+import { routingKeyOf } from './routing-key.js';
+import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';
+
+const url = brokerUrl('rabbitmq');
+
+describe.skipIf(!url)('rabbitmq transport', () => {
+  for (const queueType of ['quorum', 'classic'] as const) {
+    transportContract(`rabbitmq (${queueType} queues)`, () => {
+      const run = uniqueName(`cbc-${queueType}`);
+      const admin = new BrokerAdmin(url!);
+      const transports: RabbitMqTransport[] = [];
+      const options = {
+        url: url!,
+        queueType,
+        exchange: `${run}.events`,
+        deadLetterQueue: `${run}.deadletter`,
+        retryPrefix: `${run}.retry`,
+        queuePrefix: `${run}.`,
+        logger: silentLogger,
+      };
+      return {
+        createTransport: () => {
+          const transport = new RabbitMqTransport(options);
+          transports.push(transport);
+          return transport;
+        },
+        injectRaw: (type: string, message: WireMessage) =>
+          admin.publish(options.exchange, routingKeyOf(type), bodyBuffer(message.body), {
+            persistent: true,
+            headers: attributeHeaders(message),
+            ...(message.contentType === undefined ? {} : { contentType: message.contentType }),
+          }),
+        cleanup: async () => {
+          await admin.delete(mergeTopologies(transports.map((transport) => transport.declaredTopology())));
+          await admin.close();
+        },
+        timeoutMs: 20_000,
+      };
+    });
+  }
+});

@@ -1,0 +1,232 @@
+import {
+  ConfigurationError,
+  MessageTooLargeError,
+  TransportClosedError,
+  wireSize,
+  type DeadLetterReader,
+  type Delivery,
+  type OutgoingMessage,
+  type StoredDeadLetter,
+  type Subscription,
+  type SubscriptionSpec,
+  type Transport,
+  type TransportCapabilities,
+} from '@cloudbus/core';
+import type { Channel, ChannelModel, GetMessage } from 'amqplib';
+
+import { bodyBuffer, PrivateHeaders, publishProperties, toWireMessage } from './amqp-binding.js';
+import { RabbitMqConnection } from './rabbitmq-connection.js';
+import { RabbitMqPublisher, type PublishItem } from './rabbitmq-publisher.js';
+import { RabbitMqSubscription, type SubscriptionEnvironment } from './rabbitmq-subscription.js';
+import { RabbitMqTopology, type DeclaredTopology } from './rabbitmq-topology.js';
+import { resolveRabbitMqOptions, type RabbitMqTransportOptions, type ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
+import { routingKeyOf } from './routing-key.js';
+
+/** Longest wait at close() for publishes in flight to be confirmed, in ms. */
+const CLOSE_CONFIRM_TIMEOUT_MS = 5_000;
+
+/**
+ * The RabbitMQ transport (AMQP 0-9-1, amqplib). Events go to a topic exchange with the CloudEvent
+ * type as routing key; each handler subscription is a durable (quorum by default) queue bound to
+ * its types; retries wait in per-delay TTL queues held by the broker; dead letters go to a durable
+ * dead-letter queue, which {@link readDeadLetters} browses without consuming. Publishing uses a
+ * confirm channel. The connection comes back by itself, re-declares the topology and resumes the
+ * consumers. See the package README for the topology, the wire format and the guarantees.
+ */
+export class RabbitMqTransport implements Transport, DeadLetterReader {
+  readonly name = 'rabbitmq';
+  readonly capabilities: TransportCapabilities;
+  /** The options in force, defaults applied. */
+  readonly options: ResolvedRabbitMqOptions;
+  readonly #topology: RabbitMqTopology;
+  readonly #publisher: RabbitMqPublisher;
+  readonly #connection: RabbitMqConnection;
+  readonly #subscriptions = new Set<RabbitMqSubscription>();
+  #retryQueues = new Map<number, Promise<void>>();
+  #state: 'new' | 'connected' | 'closed' = 'new';
+  #connecting: Promise<void> | undefined;
+
+  /** Validates the options (throws `ConfigurationError`); connects on {@link connect}. */
+  constructor(options: RabbitMqTransportOptions = {}) {
+    this.options = resolveRabbitMqOptions(options);
+    this.capabilities = {
+      maxMessageBytes: this.options.maxMessageBytes,
+      binaryMode: true,
+      nativeDelayedRedelivery: true,
+      publishDeduplication: false,
+      ordered: true,
+      durable: true,
+    };
+    this.#topology = new RabbitMqTopology(this.options);
+    this.#publisher = new RabbitMqPublisher(this.options);
+    this.#connection = new RabbitMqConnection(this.options, this.#onConnected);
+  }
+
+  connect(): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('rabbitmq transport: closed, create a new one.'));
+    this.#connecting ??= this.#connection.open().then(
+      () => {
+        if (this.#state === 'new') this.#state = 'connected';
+      },
+      (error: unknown) => {
+        this.#connecting = undefined;
+        throw error;
+      },
+    );
+    return this.#connecting;
+  }
+
+  publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.#state !== 'connected') return Promise.reject(this.#notConnected('publish'));
+    const limit = this.options.maxMessageBytes;
+    const exchange = this.options.exchange;
+    const timestamp = Math.floor(Date.now() / 1000);
+    const items: PublishItem[] = new Array<PublishItem>(messages.length);
+    try {
+      for (let i = 0; i < messages.length; i++) {
+        const { id, type, message } = messages[i]!;
+        const size = wireSize(message);
+        if (size > limit) return Promise.reject(new MessageTooLargeError(id, size, limit));
+        items[i] = { id, exchange, routingKey: routingKeyOf(type), content: bodyBuffer(message.body), properties: publishProperties(id, message, timestamp) };
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#publisher.publish(items);
+  }
+
+  async subscribe(spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
+    if (this.#state !== 'connected') throw this.#notConnected('subscribe');
+    if (!Number.isSafeInteger(spec.concurrency) || spec.concurrency < 1 || spec.concurrency > 65_535) {
+      throw new ConfigurationError(`rabbitmq transport: concurrency (prefetch) must be an integer from 1 to 65535, got ${String(spec.concurrency)}.`);
+    }
+    const queue = this.#topology.queueOf(spec.name);
+    const env: SubscriptionEnvironment = {
+      queue,
+      publisher: this.#publisher,
+      topology: this.#topology,
+      ensureRetryQueue: this.#ensureRetryQueue,
+      logger: this.options.logger,
+      retryDelayMs: this.options.reconnectMinDelayMs,
+      current: () => this.#connection.current,
+      forget: (subscription) => this.#subscriptions.delete(subscription),
+    };
+    const subscription = new RabbitMqSubscription(spec, env, onDelivery);
+    this.#subscriptions.add(subscription);
+    try {
+      for (;;) {
+        await this.#connection.whenConnected();
+        const model = this.#connection.current;
+        if (this.#connection.closed) throw new TransportClosedError('rabbitmq transport: closed while subscribing.');
+        if (model === undefined) continue;
+        try {
+          await subscription.start(model);
+          return subscription;
+        } catch (error) {
+          // A lost connection is retried (the reconnection restarts this subscription); anything else is a real failure.
+          if (this.#connection.current === model) throw this.#subscribeError(queue, error);
+        }
+      }
+    } catch (error) {
+      this.#subscriptions.delete(subscription);
+      await subscription.close();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') throw new TransportClosedError('rabbitmq transport: already closed.');
+    this.#state = 'closed';
+    for (const subscription of [...this.#subscriptions]) await subscription.close();
+    await this.#publisher.close(CLOSE_CONFIRM_TIMEOUT_MS);
+    await this.#connection.close();
+  }
+
+  /**
+   * Dead letters in the dead-letter queue, oldest first, without consuming them: each is fetched
+   * unacked, and all are handed back (in their order) when the browse channel closes. Each one's
+   * `destination` is the routing key its original was published with.
+   */
+  async readDeadLetters(): Promise<readonly StoredDeadLetter[]> {
+    if (this.#state !== 'connected') throw this.#notConnected('read dead letters');
+    await this.#connection.whenConnected();
+    const model = this.#connection.current;
+    if (model === undefined) throw new TransportClosedError('rabbitmq transport: closed.');
+    const channel = await model.createChannel();
+    channel.on('error', () => {});
+    try {
+      const queue = this.#topology.deadLetterQueue;
+      const { messageCount } = await channel.checkQueue(queue);
+      const letters: StoredDeadLetter[] = [];
+      for (let i = 0; i < messageCount; i++) {
+        const raw: GetMessage | false = await channel.get(queue, { noAck: false });
+        if (raw === false) break;
+        const headers = raw.properties.headers as Record<string, unknown> | undefined;
+        const destination = headers?.[PrivateHeaders.destination];
+        letters.push({ message: toWireMessage(raw.properties, raw.content), destination: typeof destination === 'string' ? destination : raw.fields.routingKey });
+      }
+      return letters;
+    } finally {
+      // Closing the channel returns every fetched message to its place in the queue.
+      await channel.close().catch(() => {});
+    }
+  }
+
+  /** The exchanges and queues this transport declared so far (for tooling and test clean-up). */
+  declaredTopology(): DeclaredTopology {
+    return this.#topology.declared();
+  }
+
+  /** On every (re)connection: shared topology, publishing channel, then every subscription. */
+  readonly #onConnected = async (model: ChannelModel): Promise<void> => {
+    this.#retryQueues = new Map();
+    await this.#withChannel(model, (channel) => this.#topology.declareShared(channel));
+    await this.#publisher.attach(model, () => this.#connection.current === model);
+    for (const subscription of this.#subscriptions) await subscription.start(model);
+  };
+
+  readonly #ensureRetryQueue = (bucketMs: number): Promise<void> => {
+    let declared = this.#retryQueues.get(bucketMs);
+    if (declared === undefined) {
+      const model = this.#connection.current;
+      if (model === undefined) return Promise.reject(new Error('rabbitmq transport: not connected; the broker delivers the message again.'));
+      declared = this.#withChannel(model, (channel) => this.#topology.declareRetryQueue(channel, bucketMs));
+      declared.catch(() => this.#retryQueues.delete(bucketMs));
+      this.#retryQueues.set(bucketMs, declared);
+    }
+    return declared;
+  };
+
+  async #withChannel<T>(model: ChannelModel, use: (channel: Channel) => Promise<T>): Promise<T> {
+    const channel = await model.createChannel();
+    let lastError: unknown;
+    channel.on('error', (error: unknown) => {
+      lastError = error;
+    });
+    try {
+      return await use(channel);
+    } catch (error) {
+      throw lastError ?? error;
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
+  #subscribeError(queue: string, error: unknown): Error {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/PRECONDITION|inequivalent/i.test(message)) {
+      return new ConfigurationError(
+        `rabbitmq transport: queue '${queue}' exists with other arguments than this transport declares (${message}). ` +
+          `Delete the queue (its messages go with it) or set queueType to match it.`,
+        { cause: error },
+      );
+    }
+    return error instanceof Error ? error : new Error(message);
+  }
+
+  #notConnected(what: string): Error {
+    return this.#state === 'closed'
+      ? new TransportClosedError(`rabbitmq transport: cannot ${what} after close().`)
+      : new TransportClosedError(`rabbitmq transport: cannot ${what} before connect() has resolved.`);
+  }
+}

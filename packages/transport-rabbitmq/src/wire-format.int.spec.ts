@@ -1,0 +1,169 @@
+import { Buffer } from 'node:buffer';
+
+import { EventBus, EventHandler, EventType, retry, silentLogger, type CloudEvent, type ContentMode, type EventClass, type EventContext } from '@cloudbus/core';
+import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+import { RabbitMqTransport } from './rabbitmq-transport.js';
+import { routingKeyOf } from './routing-key.js';
+import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';
+
+const url = brokerUrl('rabbitmq');
+
+describe.skipIf(!url)('rabbitmq wire format (CloudEvents AMQP binding)', () => {
+  const run = uniqueName('cbw');
+  const admin = new BrokerAdmin(url!);
+  const transports: RabbitMqTransport[] = [];
+  const buses: EventBus[] = [];
+  const taps: string[] = [];
+  let sequence = 0;
+  const options = {
+    url: url!,
+    exchange: `${run}.events`,
+    deadLetterQueue: `${run}.deadletter`,
+    retryPrefix: `${run}.retry`,
+    queuePrefix: `${run}.`,
+    logger: silentLogger,
+  };
+
+  function defineEvent() {
+    const type = `dev.cloudbus.wire.${run}.e${++sequence}.order.placed`;
+    class OrderPlaced {
+      constructor(
+        readonly orderId: string,
+        readonly total: string,
+      ) {}
+    }
+    EventType(type, { subject: (e: OrderPlaced) => e.orderId })(OrderPlaced);
+    return { type, OrderPlaced, service: `${run}-s${sequence}` };
+  }
+
+  interface Seen {
+    readonly cloudEvent: CloudEvent;
+    readonly attempt: number;
+  }
+
+  function recordingHandler<T extends object>(eventClass: EventClass<T>, seen: Seen[], behaviour?: (context: EventContext) => void, retryDelayMs = 50) {
+    class Recording {
+      handle(_event: T, context: EventContext): void {
+        seen.push({ cloudEvent: context.cloudEvent, attempt: context.attempt });
+        behaviour?.(context);
+      }
+    }
+    EventHandler(eventClass, { name: 'Recording', retry: retry.fixed({ attempts: 2, delayMs: retryDelayMs }) })(Recording);
+    return Recording;
+  }
+
+  async function startBus(service: string, handlers: (new () => object)[], contentMode: ContentMode = 'binary'): Promise<EventBus> {
+    const transport = new RabbitMqTransport(options);
+    transports.push(transport);
+    const bus = new EventBus({ service, handlers, transport, contentMode, logger: silentLogger });
+    buses.push(bus);
+    await bus.start();
+    return bus;
+  }
+
+  async function tap(type: string): Promise<string> {
+    const queue = `${run}.tap${++sequence}`;
+    taps.push(queue);
+    await admin.tap(queue, options.exchange, routingKeyOf(type));
+    return queue;
+  }
+
+  async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  afterEach(async () => {
+    for (const bus of buses.splice(0)) if (bus.state === 'started') await bus.stop({ drainTimeoutMs: 500 });
+  });
+
+  afterAll(async () => {
+    const declared = mergeTopologies(transports.map((transport) => transport.declaredTopology()));
+    await admin.delete({ exchanges: declared.exchanges, queues: [...declared.queues, ...taps] });
+    await admin.close();
+  });
+
+  it('publishes binary mode as cloudEvents_ headers, content_type, message_id, and persistent', async () => {
+    const { type, OrderPlaced, service } = defineEvent();
+    const bus = await startBus(service, []);
+    const queue = await tap(type);
+    await bus.publish(new OrderPlaced('o-1', '9.99'), { time: new Date('2026-01-02T03:04:05.678Z'), extensions: { tenant: 'marios' } });
+    const raw = await admin.take(queue);
+    const headers = raw.properties.headers!;
+    expect(raw.properties.contentType).toBe('application/json');
+    expect(raw.properties.deliveryMode).toBe(2);
+    expect(raw.properties.messageId).toBe(headers['cloudEvents_id']);
+    expect(raw.fields.routingKey).toBe(type);
+    expect(headers).toMatchObject({
+      cloudEvents_specversion: '1.0',
+      cloudEvents_type: type,
+      cloudEvents_source: `/${service}`,
+      cloudEvents_subject: 'o-1',
+      cloudEvents_time: '2026-01-02T03:04:05.678Z',
+      cloudEvents_tenant: 'marios',
+    });
+    expect(headers['cloudEvents_datacontenttype']).toBeUndefined();
+    expect(JSON.parse(raw.content.toString('utf8'))).toEqual({ orderId: 'o-1', total: '9.99' });
+  });
+
+  it('publishes structured mode as the JSON event in the body, typed application/cloudevents+json', async () => {
+    const { type, OrderPlaced, service } = defineEvent();
+    const bus = await startBus(service, [], 'structured');
+    const queue = await tap(type);
+    await bus.publish(new OrderPlaced('o-2', '1.00'));
+    const raw = await admin.take(queue);
+    expect(raw.properties.contentType).toBe('application/cloudevents+json; charset=utf-8');
+    expect(Object.keys(raw.properties.headers ?? {}).filter((name) => name.startsWith('cloudEvents'))).toEqual([]);
+    expect(JSON.parse(raw.content.toString('utf8'))).toMatchObject({ specversion: '1.0', type, subject: 'o-2', data: { orderId: 'o-2', total: '1.00' } });
+    expect(raw.properties.deliveryMode).toBe(2);
+  });
+
+  it('hands events from other producers to handlers: cloudEvents_ headers, cloudEvents: headers, and structured JSON', async () => {
+    const { type, OrderPlaced, service } = defineEvent();
+    const seen: Seen[] = [];
+    await startBus(service, [recordingHandler(OrderPlaced, seen)]);
+    const data = Buffer.from(JSON.stringify({ orderId: 'o-raw', total: '5' }));
+    const routingKey = routingKeyOf(type);
+    await admin.publish(options.exchange, routingKey, data, {
+      contentType: 'application/json',
+      headers: { cloudEvents_specversion: '1.0', cloudEvents_id: 'underscore', cloudEvents_source: '/foreign', cloudEvents_type: type, cloudEvents_rush: true, cloudEvents_priority: 3 },
+    });
+    await admin.publish(options.exchange, routingKey, data, {
+      contentType: 'application/json',
+      headers: { 'cloudEvents:specversion': '1.0', 'cloudEvents:id': 'colon', 'cloudEvents:source': '/foreign', 'cloudEvents:type': type, 'cloudEvents:tenant': Buffer.from('marios') },
+    });
+    await admin.publish(options.exchange, routingKey, Buffer.from(JSON.stringify({ specversion: '1.0', id: 'structured', source: '/foreign', type, datacontenttype: 'application/json', data: { orderId: 'o-raw', total: '5' } })), {
+      contentType: 'application/cloudevents+json; charset=utf-8',
+    });
+    await until(() => seen.length >= 3, 'three deliveries');
+    const byId = new Map(seen.map((entry) => [entry.cloudEvent.id, entry.cloudEvent]));
+    expect(byId.get('underscore')).toMatchObject({ source: '/foreign', type, rush: 'true', priority: '3', datacontenttype: 'application/json', data: { orderId: 'o-raw' } });
+    expect(byId.get('colon')).toMatchObject({ source: '/foreign', type, tenant: 'marios', data: { orderId: 'o-raw' } });
+    expect(byId.get('structured')).toMatchObject({ source: '/foreign', type, data: { orderId: 'o-raw', total: '5' } });
+  });
+
+  it('keeps private retry headers away from handlers, and dead letters keep the x-death history of their retries', async () => {
+    const { OrderPlaced, service } = defineEvent();
+    const seen: Seen[] = [];
+    const bus = await startBus(service, [
+      recordingHandler(OrderPlaced, seen, () => {
+        throw new Error('always fails');
+      }),
+    ]);
+    await bus.publish(new OrderPlaced('o-dl', '1'));
+    await until(() => seen.length >= 2, 'a retry');
+    expect(seen.map((entry) => entry.attempt)).toEqual([1, 2]);
+    for (const { cloudEvent } of seen) expect(Object.keys(cloudEvent).filter((name) => !/^[a-z0-9]+$/.test(name))).toEqual([]);
+    const letter = await admin.take(options.deadLetterQueue);
+    const headers = letter.properties.headers!;
+    expect(headers['cloudEvents_deadletterreason']).toBe('retries-exhausted');
+    expect(headers['x-cloudbus-subscription']).toBe(`${options.queuePrefix}${service}.Recording`);
+    const deaths = headers['x-death'] as { queue: string; reason: string }[];
+    expect(deaths.some((death) => death.queue === `${options.retryPrefix}.50` && death.reason === 'expired')).toBe(true);
+  });
+});
