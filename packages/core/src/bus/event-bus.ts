@@ -100,9 +100,10 @@ export class EventBus implements EventPublisher {
     try {
       const transport = await this.#createTransport();
       this.#transport = transport;
+      await transport.connect();
+      // After connect: a transport may learn its limits from the broker (NATS max_payload).
       this.#configureWire(transport);
       this.#buildChains();
-      await transport.connect();
       if (this.#options.publishTelemetry !== undefined) {
         this.#telemetryPublisher = new TelemetryPublisher(
           this.telemetry,

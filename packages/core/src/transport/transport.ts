@@ -12,7 +12,10 @@ import type { WireMessage } from '../envelope/wire-codec.js';
 export interface Transport {
   /** Registry name: `memory`, `rabbitmq`, `nats`, `mqtt`. */
   readonly name: string;
-  /** What the broker can do; core and the contract suite adapt to it. */
+  /**
+   * What the broker can do; core and the contract suite adapt to it. Read after `connect()`, so a
+   * transport may refine it with what the broker reports (a payload limit, for example).
+   */
   readonly capabilities: TransportCapabilities;
 
   /** Connects to the broker. Rejects with a clear error (never with credentials in it) when it cannot. */
