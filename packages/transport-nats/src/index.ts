@@ -1,2 +1,24 @@
-// The nats transport: work in progress (see its issue).
-export {};
+// @cloudbus/transport-nats: the NATS JetStream transport. Importing it registers the transport as 'nats'.
+import { registerTransport } from '@cloudbus/core';
+
+import type { NatsTransportOptions } from './nats-transport-options.js';
+import { NatsTransport } from './nats-transport.js';
+
+export { NatsTransport, type NatsTransportStats } from './nats-transport.js';
+export {
+  DEFAULT_URL,
+  resolveNatsOptions,
+  type NatsAuth,
+  type NatsStartPosition,
+  type NatsTlsOptions,
+  type NatsTransportOptions,
+  type ResolvedNatsOptions,
+} from './nats-transport-options.js';
+export { NatsConnectionError } from './nats-connection-error.js';
+export { durableName, subjectForType } from './subject-naming.js';
+export { decodeHeaderValue, encodeHeaderValue, INVALID_ENCODING_MARKER } from './header-codec.js';
+
+registerTransport('nats', ({ url, service, options }) => {
+  const transportOptions = options as NatsTransportOptions;
+  return new NatsTransport(url === undefined ? transportOptions : { ...transportOptions, url }, service);
+});

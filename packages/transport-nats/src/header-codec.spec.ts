@@ -1,0 +1,70 @@
+import { decodeCloudEvent, InvalidCloudEventError } from '@cloudbus/core';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+
+import { decodeHeaderValue, encodeHeaderValue, INVALID_ENCODING_MARKER, readWireMessage, writeHeaders } from './header-codec.js';
+
+describe('percent-encoding of attribute values', () => {
+  it('leaves printable ASCII as it is, except space, double quote and percent', () => {
+    expect(encodeHeaderValue('com.example/order:placed?x=1&y=(2)')).toBe('com.example/order:placed?x=1&y=(2)');
+    expect(encodeHeaderValue('50% "off" now')).toBe('50%25%20%22off%22%20now');
+  });
+
+  it('encodes characters outside printable ASCII as the %XX of their UTF-8 bytes', () => {
+    expect(encodeHeaderValue('größe ✓ 🍕')).toBe('gr%C3%B6%C3%9Fe%20%E2%9C%93%20%F0%9F%8D%95');
+    expect(encodeHeaderValue('tab\there')).toBe('tab%09here');
+  });
+
+  it('decodes what it encodes, for any string', () => {
+    for (const value of ['', 'plain', 'größe ✓ – "quoted" \\ 🍕', ' lead and trail ', '%41 is not A', '\u00a0nbsp']) {
+      expect(decodeHeaderValue(encodeHeaderValue(value))).toBe(value);
+    }
+  });
+
+  it('refuses a broken escape or bytes that are not UTF-8', () => {
+    expect(decodeHeaderValue('100%')).toBeUndefined();
+    expect(decodeHeaderValue('%ZZ')).toBeUndefined();
+    expect(decodeHeaderValue('%C3')).toBeUndefined();
+    expect(decodeHeaderValue('%FF%FE')).toBeUndefined();
+  });
+});
+
+describe('mapping a wire message to NATS headers and back', () => {
+  it('writes attributes as ce- headers and the content type as Content-Type', () => {
+    const headers = natsHeaders();
+    writeHeaders({ headers: { id: 'e-1', note: 'größe' }, contentType: 'application/json; charset=utf-8', body: new Uint8Array() }, headers);
+    expect(headers.get('ce-id')).toBe('e-1');
+    expect(headers.get('ce-note')).toBe('gr%C3%B6%C3%9Fe');
+    expect(headers.get('Content-Type')).toBe('application/json; charset=utf-8');
+  });
+
+  it('reads ce- headers in any case, drops the prefix and every other header', () => {
+    const headers = natsHeaders();
+    headers.set('CE-SpecVersion', '1.0');
+    headers.set('ce-id', 'e-1');
+    headers.set('Ce-Note', 'gr%C3%B6%C3%9Fe');
+    headers.set('Nats-Msg-Id', 'e-1');
+    headers.set('X-Trace', 'abc');
+    headers.set('content-type', 'text/plain');
+    const message = readWireMessage(headers, new Uint8Array([1]));
+    expect(message.headers).toEqual({ specversion: '1.0', id: 'e-1', note: 'größe' });
+    expect(message.contentType).toBe('text/plain');
+  });
+
+  it('makes a message with a badly encoded attribute one that core refuses, keeping the raw value', () => {
+    const headers = natsHeaders();
+    headers.set('ce-specversion', '1.0');
+    headers.set('ce-id', 'e-1');
+    headers.set('ce-source', '/s');
+    headers.set('ce-type', 't');
+    headers.set('ce-subject', 'bad%ZZ');
+    const message = readWireMessage(headers, new Uint8Array());
+    expect(message.headers['subject']).toBe('bad%ZZ');
+    expect(message.headers[INVALID_ENCODING_MARKER]).toBe('subject');
+    expect(() => decodeCloudEvent(message)).toThrow(InvalidCloudEventError);
+  });
+
+  it('reads a message without headers as one without attributes', () => {
+    expect(readWireMessage(undefined, new Uint8Array([7]))).toEqual({ headers: {}, contentType: undefined, body: new Uint8Array([7]) });
+  });
+});

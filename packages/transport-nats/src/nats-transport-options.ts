@@ -1,0 +1,322 @@
+import { ConfigurationError, silentLogger, type Logger } from '@cloudbus/core';
+
+import { isLiteralSubject, isStreamName } from './subject-naming.js';
+
+/** TLS settings, passed to the NATS client (`tls` connection option). */
+export interface NatsTlsOptions {
+  /** CA certificates (PEM) to trust instead of the system's. */
+  readonly ca?: string | undefined;
+  /** Path of a CA certificates file (PEM). */
+  readonly caFile?: string | undefined;
+  /** Client certificate (PEM), for mutual TLS. */
+  readonly cert?: string | undefined;
+  /** Path of the client certificate file (PEM). */
+  readonly certFile?: string | undefined;
+  /** Client private key (PEM). */
+  readonly key?: string | undefined;
+  /** Path of the client private key file (PEM). */
+  readonly keyFile?: string | undefined;
+  /**
+   * Open TLS before the NATS handshake (servers configured with `handshake_first`).
+   * @default false
+   */
+  readonly handshakeFirst?: boolean | undefined;
+  /**
+   * Refuse servers whose certificate does not verify.
+   * @default true
+   */
+  readonly rejectUnauthorized?: boolean | undefined;
+}
+
+/**
+ * How the client authenticates. One of them at most; user and password (or a token) may also be
+ * in the URL (`nats://user:pass@host:4222`, `nats://token@host:4222`). Never logged, never in an
+ * error message.
+ */
+export type NatsAuth =
+  | { readonly user: string; readonly pass: string }
+  | { readonly token: string }
+  | { /** NKEY seed (`SU...`), as text. */ readonly nkeySeed: string }
+  | { /** Path of a `.creds` file (JWT and NKEY seed). */ readonly credsFile: string }
+  | { /** Contents of a `.creds` file. */ readonly creds: string };
+
+/** Where a new durable consumer starts reading its stream. */
+export type NatsStartPosition = 'new' | 'all';
+
+/** Options of {@link NatsTransport}. Validated once, at construction. */
+export interface NatsTransportOptions {
+  /**
+   * Server URL, or several separated by commas: `nats://host:4222`, `tls://host:4222`.
+   * @default 'nats://localhost:4222'
+   */
+  readonly url?: string | undefined;
+  /** Credentials; override those in the URL. @default the URL's, else none */
+  readonly auth?: NatsAuth | undefined;
+  /** TLS settings; a `tls://` URL turns TLS on with the defaults. @default none (plain TCP, unless the server requires TLS) */
+  readonly tls?: NatsTlsOptions | undefined;
+  /**
+   * The stream capturing events, created (file storage) or updated at connect.
+   * @default 'CLOUDBUS'
+   */
+  readonly stream?: string | undefined;
+  /**
+   * First subject token(s): events of type `t` are published to `<subjectPrefix>.<t>`, and the
+   * stream captures `<subjectPrefix>.>`.
+   * @default 'cloudbus'
+   */
+  readonly subjectPrefix?: string | undefined;
+  /**
+   * The dead-letter stream (file storage, kept until deleted), created or updated at connect.
+   * @default 'CLOUDBUS_DLQ'
+   */
+  readonly deadLetterStream?: string | undefined;
+  /**
+   * Prefix of dead-letter subjects: a dead letter of a message published to subject `s` is stored
+   * under `<deadLetterSubjectPrefix>.<s>`. Must not overlap `subjectPrefix`.
+   * @default '<subjectPrefix>_dlq'
+   */
+  readonly deadLetterSubjectPrefix?: string | undefined;
+  /**
+   * How long the server waits for a delivery to be settled before redelivering it, in ms. Handlers
+   * running longer are kept alive with progress signals, so this is about crashed processes.
+   * @default 30_000
+   */
+  readonly ackWaitMs?: number | undefined;
+  /**
+   * Most deliveries of one message to a consumer (`-1`: no limit). Core decides dead-lettering
+   * from its retry policy; a limit here at or below the policy's attempts would make the server
+   * drop messages silently, so keep it unlimited or above every retry policy.
+   * @default -1
+   */
+  readonly maxDeliver?: number | undefined;
+  /**
+   * Most unsettled deliveries of a durable consumer, across every instance sharing it.
+   * @default the subscription's concurrency
+   */
+  readonly maxAckPending?: number | undefined;
+  /**
+   * Window in which the stream drops a message whose id (`Nats-Msg-Id` = CloudEvent id) it has
+   * already stored, in ms.
+   * @default 120_000 (2 minutes)
+   */
+  readonly duplicateWindowMs?: number | undefined;
+  /**
+   * Age after which the stream discards events, in ms (0: never; the stream keeps events until
+   * deleted or purged, as JetStream does by default).
+   * @default 0
+   */
+  readonly maxAgeMs?: number | undefined;
+  /**
+   * Where a durable consumer created for the first time starts: `new` (only events published
+   * from then on, as a queue bound at that moment) or `all` (everything the stream holds).
+   * @default 'new'
+   */
+  readonly startFrom?: NatsStartPosition | undefined;
+  /**
+   * Longest wait for a JetStream answer (publish acknowledgement, stream and consumer requests), in ms.
+   * @default 10_000
+   */
+  readonly requestTimeoutMs?: number | undefined;
+  /**
+   * Longest wait for the first connection, in ms.
+   * @default 10_000
+   */
+  readonly connectTimeoutMs?: number | undefined;
+  /**
+   * Reconnection attempts after the connection is lost (`-1`: forever).
+   * @default -1
+   */
+  readonly maxReconnectAttempts?: number | undefined;
+  /**
+   * Wait between reconnection attempts to one server, in ms.
+   * @default 1_000
+   */
+  readonly reconnectTimeWaitMs?: number | undefined;
+  /**
+   * Client name shown by the server's monitoring.
+   * @default the service name, when created through the registry
+   */
+  readonly connectionName?: string | undefined;
+  /**
+   * Where duplicate publishes (debug), reconnections and settle failures (warn) are reported,
+   * never with credentials.
+   * @default silentLogger
+   */
+  readonly logger?: Logger | undefined;
+}
+
+/** Options with defaults applied and checked. */
+export interface ResolvedNatsOptions {
+  readonly servers: readonly string[];
+  readonly auth: NatsAuth | undefined;
+  readonly tls: NatsTlsOptions | undefined;
+  readonly stream: string;
+  readonly subjectPrefix: string;
+  readonly deadLetterStream: string;
+  readonly deadLetterSubjectPrefix: string;
+  readonly ackWaitMs: number;
+  readonly maxDeliver: number;
+  readonly maxAckPending: number | undefined;
+  readonly duplicateWindowMs: number;
+  readonly maxAgeMs: number;
+  readonly startFrom: NatsStartPosition;
+  readonly requestTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly maxReconnectAttempts: number;
+  readonly reconnectTimeWaitMs: number;
+  readonly connectionName: string | undefined;
+  readonly logger: Logger;
+  /** The servers without credentials, for messages. */
+  readonly endpoint: string;
+}
+
+/** The default server URL, used only when none is given. */
+export const DEFAULT_URL = 'nats://localhost:4222';
+
+const SCHEMES = new Set(['nats:', 'tls:', 'ws:', 'wss:']);
+
+function fail(message: string): never {
+  throw new ConfigurationError(`nats transport: ${message}`);
+}
+
+function integer(value: unknown, name: string, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    fail(`${name} must be an integer of at least ${min}, got ${typeof value === 'number' ? String(value) : typeof value}.`);
+  }
+  return value;
+}
+
+function text(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') fail(`${name} must be a non-empty string.`);
+  return value;
+}
+
+function decode(part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return fail(`the ${what} in the URL is not valid percent-encoding.`);
+  }
+}
+
+interface ParsedUrl {
+  readonly servers: string[];
+  readonly auth: NatsAuth | undefined;
+  readonly endpoint: string;
+}
+
+/** Splits the URL list into servers without credentials, and the credentials of the first URL that has some. */
+function parseUrls(url: string): ParsedUrl {
+  const servers: string[] = [];
+  const endpoints: string[] = [];
+  let auth: NatsAuth | undefined;
+  for (const part of url.split(',')) {
+    const trimmed = part.trim();
+    let parsed: URL;
+    try {
+      parsed = new URL(trimmed.includes('://') ? trimmed : `nats://${trimmed}`);
+    } catch {
+      // Never echo the URL: it may hold credentials.
+      return fail(`the URL is not valid; use nats://[user:password@]host[:4222] (several separated by commas).`);
+    }
+    if (!SCHEMES.has(parsed.protocol)) fail(`the URL must start with nats://, tls://, ws:// or wss://, got '${parsed.protocol}//'.`);
+    if (parsed.hostname === '') fail('the URL has no host; use nats://host:4222.');
+    if (auth === undefined && parsed.username !== '') {
+      const user = decode(parsed.username, 'user name');
+      auth = parsed.password === '' ? { token: user } : { user, pass: decode(parsed.password, 'password') };
+    }
+    const server = `${parsed.protocol}//${parsed.host}`;
+    servers.push(server);
+    endpoints.push(server);
+  }
+  return { servers, auth, endpoint: endpoints.join(',') };
+}
+
+function checkAuth(auth: unknown): NatsAuth | undefined {
+  if (auth === undefined) return undefined;
+  if (auth === null || typeof auth !== 'object') fail('auth must be { user, pass }, { token }, { nkeySeed }, { credsFile } or { creds }.');
+  const keys = Object.keys(auth).sort().join(',');
+  const record = auth as Record<string, unknown>;
+  const strings = (...names: string[]) => names.every((name) => typeof record[name] === 'string' && record[name] !== '');
+  if (keys === 'pass,user' && strings('user', 'pass')) return auth as NatsAuth;
+  if (keys === 'token' && strings('token')) return auth as NatsAuth;
+  if (keys === 'nkeySeed' && strings('nkeySeed')) return auth as NatsAuth;
+  if (keys === 'credsFile' && strings('credsFile')) return auth as NatsAuth;
+  if (keys === 'creds' && strings('creds')) return auth as NatsAuth;
+  return fail('auth must be exactly one of { user, pass }, { token }, { nkeySeed }, { credsFile }, { creds }, with non-empty strings.');
+}
+
+const TLS_KEYS = ['ca', 'caFile', 'cert', 'certFile', 'key', 'keyFile', 'handshakeFirst', 'rejectUnauthorized'];
+
+function checkTls(tls: unknown): NatsTlsOptions | undefined {
+  if (tls === undefined) return undefined;
+  if (tls === null || typeof tls !== 'object') fail(`tls must be an object with ${TLS_KEYS.join(', ')}.`);
+  for (const [key, value] of Object.entries(tls)) {
+    if (!TLS_KEYS.includes(key)) fail(`tls.${key} is not a known option; use ${TLS_KEYS.join(', ')}.`);
+    const boolean = key === 'handshakeFirst' || key === 'rejectUnauthorized';
+    if (value !== undefined && typeof value !== (boolean ? 'boolean' : 'string')) fail(`tls.${key} must be a ${boolean ? 'boolean' : 'string'}.`);
+  }
+  return tls as NatsTlsOptions;
+}
+
+function subjectPrefixOption(value: unknown, name: string, fallback: string): string {
+  const prefix = text(value, name) ?? fallback;
+  if (!isLiteralSubject(prefix) || !/^[A-Za-z0-9_.-]+$/.test(prefix)) {
+    fail(`${name} must be subject tokens of A-Z a-z 0-9 - _ separated by dots, such as 'cloudbus'; got '${prefix}'.`);
+  }
+  return prefix;
+}
+
+function streamOption(value: unknown, name: string, fallback: string): string {
+  const stream = text(value, name) ?? fallback;
+  if (!isStreamName(stream)) fail(`${name} must be 1 to 200 characters of A-Z a-z 0-9 - _, such as 'CLOUDBUS'; got '${stream}'.`);
+  return stream;
+}
+
+/** Applies defaults and checks every option; throws `ConfigurationError` saying how to fix a bad one. */
+export function resolveNatsOptions(options: NatsTransportOptions = {}): ResolvedNatsOptions {
+  const url = text(options.url, 'url') ?? DEFAULT_URL;
+  const parsed = parseUrls(url);
+  const auth = checkAuth(options.auth) ?? parsed.auth;
+  const subjectPrefix = subjectPrefixOption(options.subjectPrefix, 'subjectPrefix', 'cloudbus');
+  const deadLetterSubjectPrefix = subjectPrefixOption(options.deadLetterSubjectPrefix, 'deadLetterSubjectPrefix', `${subjectPrefix}_dlq`);
+  if (`${deadLetterSubjectPrefix}.`.startsWith(`${subjectPrefix}.`) || `${subjectPrefix}.`.startsWith(`${deadLetterSubjectPrefix}.`)) {
+    fail(`deadLetterSubjectPrefix '${deadLetterSubjectPrefix}' overlaps subjectPrefix '${subjectPrefix}'; choose one outside it, such as '${subjectPrefix}_dlq'.`);
+  }
+  const stream = streamOption(options.stream, 'stream', 'CLOUDBUS');
+  const deadLetterStream = streamOption(options.deadLetterStream, 'deadLetterStream', 'CLOUDBUS_DLQ');
+  if (stream === deadLetterStream) fail(`stream and deadLetterStream must differ; both are '${stream}'.`);
+  const maxDeliver = integer(options.maxDeliver, 'maxDeliver', -1, -1);
+  if (maxDeliver === 0) fail('maxDeliver must be -1 (no limit) or a positive integer, got 0.');
+  const maxAckPending = options.maxAckPending === undefined ? undefined : integer(options.maxAckPending, 'maxAckPending', 1, 1);
+  const startFrom = options.startFrom ?? 'new';
+  if (startFrom !== 'new' && startFrom !== 'all') fail(`startFrom must be 'new' or 'all', got '${String(startFrom)}'.`);
+  const logger = options.logger ?? silentLogger;
+  if (typeof logger !== 'object' || typeof logger.warn !== 'function' || typeof logger.debug !== 'function') {
+    fail('logger must have debug, info, warn and error methods.');
+  }
+  return {
+    servers: parsed.servers,
+    auth,
+    tls: checkTls(options.tls),
+    stream,
+    subjectPrefix,
+    deadLetterStream,
+    deadLetterSubjectPrefix,
+    ackWaitMs: integer(options.ackWaitMs, 'ackWaitMs', 100, 30_000),
+    maxDeliver,
+    maxAckPending,
+    duplicateWindowMs: integer(options.duplicateWindowMs, 'duplicateWindowMs', 100, 120_000),
+    maxAgeMs: integer(options.maxAgeMs, 'maxAgeMs', 0, 0),
+    startFrom,
+    requestTimeoutMs: integer(options.requestTimeoutMs, 'requestTimeoutMs', 100, 10_000),
+    connectTimeoutMs: integer(options.connectTimeoutMs, 'connectTimeoutMs', 100, 10_000),
+    maxReconnectAttempts: integer(options.maxReconnectAttempts, 'maxReconnectAttempts', -1, -1),
+    reconnectTimeWaitMs: integer(options.reconnectTimeWaitMs, 'reconnectTimeWaitMs', 10, 1_000),
+    connectionName: text(options.connectionName, 'connectionName'),
+    logger,
+    endpoint: parsed.endpoint,
+  };
+}

@@ -1,0 +1,48 @@
+import 'reflect-metadata';
+
+import { transportContract } from '@cloudbus/core/testing';
+import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, headers as natsHeaders } from '@nats-io/transport-node';
+import { describe } from 'vitest';
+
+import { writeHeaders } from './header-codec.js';
+import { NatsTransport } from './nats-transport.js';
+import { subjectForType } from './subject-naming.js';
+
+const url = brokerUrl('nats');
+
+describe.skipIf(!url)('nats transport against the local server', () => {
+  const name = uniqueName('contract').replace(/[^A-Za-z0-9_-]/g, '_');
+  const options = {
+    url: url!,
+    stream: `${name}_EVENTS`,
+    deadLetterStream: `${name}_DLQ`,
+    subjectPrefix: name,
+  };
+
+  transportContract('nats', () => ({
+    createTransport: () => new NatsTransport(options, 'contract'),
+    injectRaw: async (type, message) => {
+      const nc = await connect({ servers: url! });
+      try {
+        const headers = natsHeaders();
+        writeHeaders(message, headers);
+        const jsm = await jetstreamManager(nc);
+        await jsm.jetstream().publish(subjectForType(options.subjectPrefix, type), message.body, { headers });
+      } finally {
+        await nc.close();
+      }
+    },
+    cleanup: async () => {
+      const nc = await connect({ servers: url! });
+      try {
+        const jsm = await jetstreamManager(nc);
+        await jsm.streams.delete(options.stream).catch(() => false);
+        await jsm.streams.delete(options.deadLetterStream).catch(() => false);
+      } finally {
+        await nc.close();
+      }
+    },
+  }));
+});

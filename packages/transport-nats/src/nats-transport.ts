@@ -1,0 +1,486 @@
+import { Buffer } from 'node:buffer';
+import { readFile } from 'node:fs/promises';
+
+import {
+  MessageTooLargeError,
+  PublishError,
+  TransportClosedError,
+  type DeadLetterReader,
+  type Delivery,
+  type OutgoingMessage,
+  type StoredDeadLetter,
+  type Subscription,
+  type SubscriptionSpec,
+  type Transport,
+  type TransportCapabilities,
+  type WireMessage,
+} from '@cloudbus/core';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamClient,
+  type JetStreamManager,
+  type PubAck,
+} from '@nats-io/jetstream';
+import {
+  connect,
+  credsAuthenticator,
+  headers as natsHeaders,
+  nanos,
+  nkeyAuthenticator,
+  type MsgHdrs,
+  type NatsConnection,
+  type NodeConnectionOptions,
+} from '@nats-io/transport-node';
+
+import { headersByteLength, readWireMessage, writeHeaders } from './header-codec.js';
+import { NatsConnectionError } from './nats-connection-error.js';
+import type { NatsDelivery } from './nats-delivery.js';
+import { NatsSubscription } from './nats-subscription.js';
+import { resolveNatsOptions, type NatsTransportOptions, type ResolvedNatsOptions } from './nats-transport-options.js';
+import { durableName, subjectForType } from './subject-naming.js';
+
+/** NATS' default `max_payload`, assumed until the server says otherwise at connect. */
+const DEFAULT_MAX_PAYLOAD = 1_048_576;
+/** Dead letters fetched at once by `readDeadLetters`. */
+const READ_CHUNK = 256;
+const STREAM_NAME_IN_USE = 10058;
+/** Longest wait at close for the server to confirm it has everything sent so far. */
+const FLUSH_TIMEOUT_MS = 2_000;
+
+/** Counters a NATS transport keeps. */
+export interface NatsTransportStats {
+  /** Publishes the stream dropped as duplicates (same CloudEvent id inside the duplicate window). */
+  readonly duplicatesDropped: number;
+}
+
+/**
+ * The NATS JetStream transport. Events go to the stream `stream` on subject
+ * `<subjectPrefix>.<type>` with `Nats-Msg-Id` = CloudEvent id; each handler subscription is one
+ * durable pull consumer filtered on its types, shared by every instance of the service; dead
+ * letters go to the stream `deadLetterStream`. See the package README for the layout and the
+ * wire format.
+ */
+export class NatsTransport implements Transport, DeadLetterReader {
+  readonly name = 'nats';
+  readonly options: ResolvedNatsOptions;
+  #capabilities: TransportCapabilities;
+  #state: 'new' | 'connecting' | 'connected' | 'closed' = 'new';
+  #connecting: Promise<void> | undefined;
+  #nc: NatsConnection | undefined;
+  #js: JetStreamClient | undefined;
+  #jsm: JetStreamManager | undefined;
+  readonly #subscriptions = new Set<NatsSubscription>();
+  #duplicates = 0;
+  /** Dead letters read so far, by stream sequence (messages in a stream never change). */
+  readonly #deadLetters = new Map<number, StoredDeadLetter>();
+  #deadLettersRead = 0;
+  /** Subject by event type: types are few, publishes many. */
+  readonly #subjects = new Map<string, string>();
+
+  /**
+   * @param options transport options, validated here (throws `ConfigurationError`)
+   * @param service the service name, the default connection name
+   */
+  constructor(options: NatsTransportOptions = {}, service?: string) {
+    const resolved = resolveNatsOptions(options);
+    this.options = resolved.connectionName === undefined && service !== undefined ? { ...resolved, connectionName: service } : resolved;
+    this.#capabilities = capabilitiesFor(DEFAULT_MAX_PAYLOAD);
+  }
+
+  /** What JetStream offers; `maxMessageBytes` is the server's `max_payload` once connected. */
+  get capabilities(): TransportCapabilities {
+    return this.#capabilities;
+  }
+
+  /** Counters: duplicate publishes dropped by the stream. */
+  get stats(): NatsTransportStats {
+    return { duplicatesDropped: this.#duplicates };
+  }
+
+  connect(): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('nats transport: closed, create a new one.'));
+    if (this.#state === 'connected') return Promise.resolve();
+    this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<void> {
+    this.#state = 'connecting';
+    const options = this.options;
+    let nc: NatsConnection;
+    try {
+      nc = await connect(await this.#connectionOptions());
+    } catch (error) {
+      if (this.#state === 'connecting') this.#state = 'new';
+      throw new NatsConnectionError(
+        `nats transport: cannot connect to ${options.endpoint}: ${describe(error)}. Check that nats-server runs there (with -js for JetStream) and the URL, credentials and TLS options.`,
+        { cause: error },
+      );
+    }
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: options.requestTimeoutMs });
+      this.#jsm = jsm;
+      this.#js = jetstream(nc, { timeout: options.requestTimeoutMs });
+      await this.#ensureStream(options.stream, `${options.subjectPrefix}.>`, true);
+      await this.#ensureStream(options.deadLetterStream, `${options.deadLetterSubjectPrefix}.>`, false);
+    } catch (error) {
+      if (this.#state === 'connecting') this.#state = 'new';
+      await nc.close().catch(() => {});
+      if (error instanceof NatsConnectionError) throw error;
+      throw new NatsConnectionError(
+        `nats transport: connected to ${options.endpoint}, but could not set up JetStream: ${describe(error)}. Start nats-server with JetStream enabled (-js) and check the account's JetStream limits.`,
+        { cause: error },
+      );
+    }
+    if (this.#isClosed()) {
+      await nc.close().catch(() => {});
+      throw new TransportClosedError('nats transport: closed while connecting.');
+    }
+    this.#nc = nc;
+    this.#capabilities = capabilitiesFor(nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
+    this.#state = 'connected';
+    this.#watchStatus(nc).catch(() => {});
+  }
+
+  publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('nats transport: cannot publish after close().'));
+    const js = this.#js;
+    if (js === undefined) return Promise.reject(new TransportClosedError('nats transport: not connected; call connect() first.'));
+    const limit = this.#capabilities.maxMessageBytes;
+    const prefix = this.options.subjectPrefix;
+    const stream = this.options.stream;
+    const all: MsgHdrs[] = new Array<MsgHdrs>(messages.length);
+    for (let i = 0; i < messages.length; i++) {
+      const { id, message } = messages[i]!;
+      const headers = natsHeaders();
+      writeHeaders(message, headers);
+      const size = wireBytes(headers, message.body, id, stream);
+      // Nothing of the batch is sent when one message is too large.
+      if (size > limit) return Promise.reject(new MessageTooLargeError(id, size, limit));
+      all[i] = headers;
+    }
+    const pending: Promise<PubAck>[] = new Array<Promise<PubAck>>(messages.length);
+    for (let i = 0; i < messages.length; i++) {
+      const { id, type, message } = messages[i]!;
+      pending[i] = js.publish(this.#subject(prefix, type), message.body, { msgID: id, headers: all[i]!, expect: { streamName: stream } });
+    }
+    return Promise.allSettled(pending).then((results) => this.#confirm(messages, results));
+  }
+
+  subscribe(spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
+    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('nats transport: cannot subscribe after close().'));
+    const nc = this.#nc;
+    if (nc === undefined) return Promise.reject(new TransportClosedError('nats transport: not connected; call connect() first.'));
+    return this.#subscribe(nc, spec, onDelivery);
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') throw new TransportClosedError('nats transport: already closed.');
+    this.#state = 'closed';
+    for (const subscription of [...this.#subscriptions]) await subscription.close();
+    const nc = this.#nc;
+    if (nc === undefined || nc.isClosed()) return;
+    // Acks and hand-backs reach the server before the connection goes (not waiting forever while
+    // reconnecting: the server redelivers whatever it did not hear about after AckWait).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([nc.flush().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+    await nc.close();
+  }
+
+  /** Dead letters in the dead-letter stream, oldest first (read incrementally: each call fetches only new ones). */
+  async readDeadLetters(): Promise<readonly StoredDeadLetter[]> {
+    const jsm = this.#jsm;
+    if (jsm === undefined || this.#state === 'closed') throw new TransportClosedError('nats transport: readDeadLetters() needs a connected transport.');
+    const stream = this.options.deadLetterStream;
+    const { state } = await jsm.streams.info(stream);
+    for (const sequence of this.#deadLetters.keys()) {
+      if (sequence < state.first_seq) this.#deadLetters.delete(sequence);
+    }
+    const from = Math.max(this.#deadLettersRead + 1, state.first_seq);
+    for (let start = from; start <= state.last_seq; start += READ_CHUNK) {
+      const end = Math.min(state.last_seq, start + READ_CHUNK - 1);
+      const reads = [];
+      for (let seq = start; seq <= end; seq++) reads.push(jsm.streams.getMessage(stream, { seq }));
+      const stored = await Promise.all(reads);
+      for (const message of stored) {
+        if (message === null) continue;
+        this.#deadLetters.set(message.seq, {
+          message: readWireMessage(message.header, message.data),
+          destination: message.subject.slice(this.options.deadLetterSubjectPrefix.length + 1),
+        });
+      }
+      this.#deadLettersRead = end;
+    }
+    return [...this.#deadLetters.values()];
+  }
+
+  /** Read through a method: `close()` may change the state while `connect()` awaits. */
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #subject(prefix: string, type: string): string {
+    let subject = this.#subjects.get(type);
+    if (subject === undefined) {
+      subject = subjectForType(prefix, type);
+      if (this.#subjects.size < 10_000) this.#subjects.set(type, subject);
+    }
+    return subject;
+  }
+
+  async #connectionOptions(): Promise<NodeConnectionOptions> {
+    const options = this.options;
+    const connection: NodeConnectionOptions = {
+      servers: [...options.servers],
+      timeout: options.connectTimeoutMs,
+      maxReconnectAttempts: options.maxReconnectAttempts,
+      reconnectTimeWait: options.reconnectTimeWaitMs,
+      waitOnFirstConnect: false,
+    };
+    if (options.connectionName !== undefined) connection.name = options.connectionName;
+    const tls = options.tls;
+    if (tls !== undefined) {
+      connection.tls = {};
+      if (tls.ca !== undefined) connection.tls.ca = tls.ca;
+      if (tls.caFile !== undefined) connection.tls.caFile = tls.caFile;
+      if (tls.cert !== undefined) connection.tls.cert = tls.cert;
+      if (tls.certFile !== undefined) connection.tls.certFile = tls.certFile;
+      if (tls.key !== undefined) connection.tls.key = tls.key;
+      if (tls.keyFile !== undefined) connection.tls.keyFile = tls.keyFile;
+      if (tls.handshakeFirst !== undefined) connection.tls.handshakeFirst = tls.handshakeFirst;
+      if (tls.rejectUnauthorized !== undefined) connection.tls.rejectUnauthorized = tls.rejectUnauthorized;
+    }
+    const auth = options.auth;
+    if (auth === undefined) return connection;
+    const encoder = new TextEncoder();
+    if ('user' in auth) {
+      connection.user = auth.user;
+      connection.pass = auth.pass;
+    } else if ('token' in auth) {
+      connection.token = auth.token;
+    } else if ('nkeySeed' in auth) {
+      connection.authenticator = nkeyAuthenticator(encoder.encode(auth.nkeySeed));
+    } else if ('creds' in auth) {
+      connection.authenticator = credsAuthenticator(encoder.encode(auth.creds));
+    } else {
+      let creds: Uint8Array;
+      try {
+        creds = await readFile(auth.credsFile);
+      } catch (error) {
+        throw new NatsConnectionError(`nats transport: cannot read the credentials file given as auth.credsFile: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`, { cause: error });
+      }
+      connection.authenticator = credsAuthenticator(creds);
+    }
+    return connection;
+  }
+
+  /** Creates the stream, or adds the subject to it and sets the duplicate window when it exists. */
+  async #ensureStream(name: string, subject: string, events: boolean): Promise<void> {
+    const jsm = this.#jsm!;
+    const options = this.options;
+    const duplicateWindow = nanos(options.duplicateWindowMs);
+    const maxAge = events ? nanos(options.maxAgeMs) : 0;
+    for (let attempt = 0; ; attempt++) {
+      let existing;
+      try {
+        existing = await jsm.streams.info(name);
+      } catch (error) {
+        if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
+      }
+      if (existing === undefined) {
+        try {
+          await jsm.streams.add({
+            name,
+            subjects: [subject],
+            storage: StorageType.File,
+            retention: RetentionPolicy.Limits,
+            duplicate_window: duplicateWindow,
+            max_age: maxAge,
+          });
+          return;
+        } catch (error) {
+          // Another process created it meanwhile: update it instead.
+          if (error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE && attempt === 0) continue;
+          throw new NatsConnectionError(`nats transport: cannot create the stream '${name}' for subjects '${subject}': ${describe(error)}. Another stream may capture these subjects: choose other stream / subject prefix options, or delete that stream.`, { cause: error });
+        }
+      }
+      const config = existing.config;
+      const subjects = config.subjects ?? [];
+      const hasSubject = subjects.includes(subject);
+      if (hasSubject && config.duplicate_window === duplicateWindow && (!events || config.max_age === maxAge)) return;
+      try {
+        await jsm.streams.update(name, {
+          ...config,
+          subjects: hasSubject ? subjects : [...subjects, subject],
+          duplicate_window: duplicateWindow,
+          ...(events ? { max_age: maxAge } : {}),
+        });
+      } catch (error) {
+        throw new NatsConnectionError(`nats transport: cannot update the stream '${name}' to capture '${subject}': ${describe(error)}.`, { cause: error });
+      }
+      return;
+    }
+  }
+
+  async #subscribe(nc: NatsConnection, spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
+    const options = this.options;
+    const durable = durableName(spec.name);
+    const filters = spec.types.map((type) => subjectForType(options.subjectPrefix, type));
+    const config: Partial<ConsumerConfig> = {
+      durable_name: durable,
+      description: `cloudbus subscription ${spec.name}`,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: options.startFrom === 'all' ? DeliverPolicy.All : DeliverPolicy.New,
+      ack_wait: nanos(options.ackWaitMs),
+      max_deliver: options.maxDeliver,
+      max_ack_pending: options.maxAckPending ?? spec.concurrency,
+    };
+    if (filters.length === 1) config.filter_subject = filters[0]!;
+    else config.filter_subjects = filters;
+    await this.#ensureConsumer(durable, config, spec.name);
+    if (this.#state === 'closed') throw new TransportClosedError('nats transport: closed while subscribing.');
+    const subscription = new NatsSubscription(
+      {
+        nc,
+        pullSubject: `${this.#js!.apiPrefix}.CONSUMER.MSG.NEXT.${options.stream}.${durable}`,
+        ackWaitMs: options.ackWaitMs,
+        logger: options.logger,
+        storeDeadLetter: (delivery, message) => this.#storeDeadLetter(delivery, message, durable),
+        closed: (closed) => this.#subscriptions.delete(closed),
+      },
+      spec,
+      onDelivery,
+    );
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** Creates the durable consumer, or brings an existing one to this configuration (its start position stays). */
+  async #ensureConsumer(durable: string, config: Partial<ConsumerConfig>, subscription: string): Promise<void> {
+    const jsm = this.#jsm!;
+    const stream = this.options.stream;
+    for (let attempt = 0; ; attempt++) {
+      let existing;
+      try {
+        existing = await jsm.consumers.info(stream, durable);
+      } catch (error) {
+        if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
+      }
+      try {
+        if (existing === undefined) {
+          await jsm.consumers.add(stream, config);
+          return;
+        }
+        const current = existing.config;
+        const sameFilter =
+          config.filter_subject !== undefined
+            ? current.filter_subject === config.filter_subject
+            : JSON.stringify(current.filter_subjects ?? []) === JSON.stringify(config.filter_subjects);
+        if (
+          sameFilter &&
+          current.ack_wait === config.ack_wait &&
+          current.max_deliver === config.max_deliver &&
+          current.max_ack_pending === config.max_ack_pending
+        ) {
+          return;
+        }
+        const { deliver_policy: _start, durable_name: _name, ...update } = config;
+        await jsm.consumers.update(stream, durable, update);
+        return;
+      } catch (error) {
+        // Another instance created it meanwhile, with other settings: look again and update it.
+        if (existing === undefined && attempt === 0 && error instanceof JetStreamApiError) continue;
+        throw new NatsConnectionError(
+          `nats transport: cannot set up the durable consumer '${durable}' of stream '${stream}' for subscription '${subscription}': ${describe(error)}. ` +
+            `If its event types changed and the server is older than 2.10, delete the consumer (nats consumer rm ${stream} ${durable}) and start again.`,
+          { cause: error },
+        );
+      }
+    }
+  }
+
+  async #storeDeadLetter(delivery: NatsDelivery, message: WireMessage, durable: string): Promise<void> {
+    const js = this.#js;
+    if (js === undefined || this.#state === 'closed') throw new TransportClosedError('nats transport: cannot dead-letter after close().');
+    const headers = natsHeaders();
+    writeHeaders(message, headers);
+    // One dead letter per message and consumer, even if the original is redelivered after a lost +TERM.
+    const id = `${this.options.stream}.${durable}.${delivery.streamSequence}`;
+    await js.publish(`${this.options.deadLetterSubjectPrefix}.${delivery.destination}`, message.body, {
+      msgID: id,
+      headers,
+      expect: { streamName: this.options.deadLetterStream },
+    });
+  }
+
+  #confirm(messages: readonly OutgoingMessage[], results: PromiseSettledResult<PubAck>[]): void {
+    let unconfirmed: string[] | undefined;
+    let firstError: unknown;
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i]!;
+      if (result.status === 'fulfilled') {
+        if (result.value.duplicate) {
+          this.#duplicates++;
+          this.options.logger.debug('nats transport: duplicate publish dropped by the stream', { eventId: messages[i]!.id, stream: result.value.stream });
+        }
+      } else {
+        (unconfirmed ??= []).push(messages[i]!.id);
+        firstError ??= result.reason;
+      }
+    }
+    if (unconfirmed !== undefined) {
+      throw new PublishError(
+        `nats transport: JetStream did not confirm ${unconfirmed.length} of ${messages.length} events: ${describe(firstError)}. ` +
+          `Publish them again: the stream drops any it already stored (same id within the duplicate window).`,
+        unconfirmed,
+        { cause: firstError },
+      );
+    }
+  }
+
+  async #watchStatus(nc: NatsConnection): Promise<void> {
+    const logger = this.options.logger;
+    for await (const status of nc.status()) {
+      switch (status.type) {
+        case 'disconnect':
+          logger.warn('nats transport: connection lost, reconnecting', { server: this.options.endpoint });
+          break;
+        case 'reconnect':
+          logger.warn('nats transport: reconnected', { server: this.options.endpoint });
+          for (const subscription of this.#subscriptions) subscription.renew();
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+function capabilitiesFor(maxMessageBytes: number): TransportCapabilities {
+  return {
+    maxMessageBytes,
+    binaryMode: true,
+    nativeDelayedRedelivery: true,
+    publishDeduplication: true,
+    ordered: true,
+    durable: true,
+  };
+}
+
+/** Bytes NATS counts against `max_payload`: headers (with `Nats-Msg-Id` and `Nats-Expected-Stream`) and body. */
+function wireBytes(headers: MsgHdrs, body: Uint8Array, id: string, stream: string): number {
+  return headersByteLength(headers) + body.byteLength + 'Nats-Msg-Id: \r\n'.length + Buffer.byteLength(id) + 'Nats-Expected-Stream: \r\n'.length + stream.length;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
