@@ -1,2 +1,16 @@
-// The mqtt transport: work in progress (see its issue).
-export {};
+// @cloudbus/transport-mqtt: CloudEvents over MQTT 5 / 3.1.1. Importing it registers the 'mqtt' transport.
+import { registerTransport } from '@cloudbus/core';
+
+import { MqttTransport } from './mqtt-transport.js';
+import type { MqttTransportOptions } from './mqtt-transport-options.js';
+
+export { MqttTransport } from './mqtt-transport.js';
+export { DEFAULT_MQTT_URL, type MqttTlsOptions, type MqttTransportOptions, type ResolvedMqttOptions } from './mqtt-transport-options.js';
+export { MqttTopics, escapeLevel, type Redelivery } from './mqtt-topics.js';
+export { MqttConnectError, MqttConnectionLostError, MqttSubscribeError } from './errors.js';
+export { fromStructured, toStructured } from './structured-envelope.js';
+
+registerTransport('mqtt', ({ url, service, options }) => {
+  const transportOptions = options as MqttTransportOptions;
+  return new MqttTransport({ ...transportOptions, url: url ?? transportOptions.url, service: transportOptions.service ?? service });
+});

@@ -1,0 +1,115 @@
+import type { Socket } from 'node:net';
+
+import mqtt from 'mqtt';
+import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
+
+import { MqttConnectError } from './errors.js';
+import type { ResolvedMqttOptions } from './mqtt-transport-options.js';
+
+/** One connection's identity and session settings. */
+export interface ConnectionSpec {
+  readonly clientId: string;
+  /** Persistent session (false) or a fresh one (true). */
+  readonly clean: boolean;
+  /** Receive Maximum (MQTT 5). */
+  readonly receiveMaximum?: number;
+  /** Set before connecting, so no message of a resumed session arrives unhandled. */
+  readonly prepare?: (client: MqttClient) => void;
+}
+
+/**
+ * Opens an mqtt.js client and waits for its first CONNACK. Rejects with {@link MqttConnectError}
+ * (no credentials in it) when the broker cannot be reached or refuses, and ends the client. Once
+ * connected, the client reconnects on its own with a doubling delay (`reconnectMinDelayMs` up to
+ * `reconnectMaxDelayMs`) and resumes its session; TCP no-delay is set on every new socket.
+ */
+export function openConnection(options: ResolvedMqttOptions, spec: ConnectionSpec): Promise<MqttClient> {
+  const v5 = options.protocolVersion === 5;
+  const properties: NonNullable<IClientOptions['properties']> = {};
+  if (v5) {
+    if (!spec.clean) properties.sessionExpiryInterval = options.sessionExpirySeconds;
+    if (spec.receiveMaximum !== undefined) properties.receiveMaximum = spec.receiveMaximum;
+    properties.maximumPacketSize = Math.min(268_435_455, options.maxMessageBytes + 65_536);
+  }
+  const clientOptions: IClientOptions = {
+    clientId: spec.clientId,
+    protocolVersion: options.protocolVersion,
+    clean: spec.clean,
+    keepalive: options.keepaliveSeconds,
+    connectTimeout: options.connectTimeoutMs,
+    reconnectPeriod: 0,
+    resubscribe: true,
+    manualConnect: true,
+    properties,
+    rejectUnauthorized: options.tls.rejectUnauthorized ?? true,
+  };
+  if (options.username !== undefined) clientOptions.username = options.username;
+  if (options.password !== undefined) clientOptions.password = options.password;
+  const tls = options.tls;
+  if (tls.ca !== undefined) clientOptions.ca = tls.ca as string | string[] | Buffer | Buffer[];
+  if (tls.cert !== undefined) clientOptions.cert = tls.cert;
+  if (tls.key !== undefined) clientOptions.key = tls.key;
+
+  const client = mqtt.connect(options.url, clientOptions);
+  // An 'error' without a listener would throw; connection errors are reported through close/reconnect.
+  client.on('error', () => {});
+  spec.prepare?.(client);
+  let delay = options.reconnectMinDelayMs;
+  client.on('connect', () => {
+    delay = options.reconnectMinDelayMs;
+    client.options.reconnectPeriod = delay;
+    const stream = client.stream as Partial<Socket> | undefined;
+    stream?.setNoDelay?.(true);
+  });
+  client.on('close', () => {
+    // Doubling backoff: mqtt.js has scheduled this reconnect already; the next one waits longer.
+    if (client.options.reconnectPeriod === 0) return;
+    delay = Math.min(delay * 2, options.reconnectMaxDelayMs);
+    client.options.reconnectPeriod = delay;
+  });
+
+  return new Promise<MqttClient>((resolve, reject) => {
+    const cleanup = () => {
+      client.removeListener('connect', onConnect);
+      client.removeListener('error', onError);
+      client.removeListener('close', onClose);
+    };
+    const onConnect = (_packet: IConnackPacket) => {
+      cleanup();
+      resolve(client);
+    };
+    const refuse = (reason: string, cause?: unknown) => {
+      cleanup();
+      client.end(true);
+      reject(
+        new MqttConnectError(
+          `mqtt transport: cannot connect to ${options.url} as client '${spec.clientId}': ${reason}. ` +
+            `Check that the broker runs and the URL, credentials and TLS settings are right.`,
+          cause === undefined ? undefined : { cause },
+        ),
+      );
+    };
+    const onError = (error: Error) => refuse(error.message, error);
+    const onClose = () => refuse('the connection closed before the broker answered');
+    client.once('connect', onConnect);
+    client.once('error', onError);
+    client.once('close', onClose);
+    client.connect();
+  });
+}
+
+/** Ends a client: sends DISCONNECT when connected, closes the socket either way. */
+export function endConnection(client: MqttClient): Promise<void> {
+  client.options.reconnectPeriod = 0;
+  return new Promise((resolve) => {
+    if (!client.connected) {
+      client.end(true, () => resolve());
+      return;
+    }
+    const timer = setTimeout(() => client.end(true, () => resolve()), 5_000);
+    client.end(false, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+
+import { escapeLevel, isValidPrefix, MqttTopics } from './mqtt-topics.js';
+
+describe('MQTT topics', () => {
+  const topics = new MqttTopics('cloudbus');
+
+  it('maps an event type to one topic level per dot-separated part', () => {
+    expect(topics.forType('com.mariopizzeria.order.placed')).toBe('cloudbus/com/mariopizzeria/order/placed');
+  });
+
+  it('escapes wildcards, separators, percent signs and empty parts so a type never widens a subscription', () => {
+    expect(topics.forType('a+b.c#d.e/f.g%h')).toBe('cloudbus/a%2Bb/c%23d/e%2Ff/g%25h');
+    expect(topics.forType('a..b')).toBe('cloudbus/a/%/b');
+    expect(topics.forType('.x.')).toBe('cloudbus/%/x/%');
+    for (const topic of [topics.forType('+'), topics.forType('#'), topics.forType('a..b')]) {
+      expect(topic.split('/').every((level) => level !== '' && !level.includes('+') && !level.includes('#'))).toBe(true);
+    }
+  });
+
+  it('gives distinct types distinct topics', () => {
+    const types = ['a.b', 'a/b', 'a%2Fb', 'a..b', 'a.%.b', 'a+b', 'a%2Bb', 'a.b.', 'a.b%'];
+    expect(new Set(types.map((type) => topics.forType(type))).size).toBe(types.length);
+  });
+
+  it('reads a redelivery topic back, with the original topic intact', () => {
+    const redelivery = { attempt: 3, firstAttemptAt: 1_700_000_000_000, notBefore: 1_700_000_005_000, destination: 'cloudbus/com/x/order/placed' };
+    const topic = topics.redeliverTopic('kitchen.Oven/1', redelivery);
+    expect(topic).toBe('cloudbus-redeliver/kitchen.Oven%2F1/3/1700000000000/1700000005000/cloudbus/com/x/order/placed');
+    expect(topics.parseRedeliver(topic)).toEqual(redelivery);
+  });
+
+  it('does not mistake an event topic or a malformed redelivery for a redelivery', () => {
+    expect(topics.parseRedeliver('cloudbus/com/x')).toBeUndefined();
+    expect(topics.parseRedeliver('cloudbus-redeliverx/a/1/2/3/t')).toBeUndefined();
+    expect(topics.parseRedeliver('cloudbus-redeliver/a/one/2/3/t')).toBeUndefined();
+    expect(topics.parseRedeliver('cloudbus-redeliver/a/1/2/3')).toBeUndefined();
+  });
+
+  it('names dead letters per subscription, sortable by time', () => {
+    const early = topics.deadLetterTopic('kitchen.Oven', 5, 'id-1');
+    const late = topics.deadLetterTopic('kitchen.Oven', 1_700_000_000_000, 'id-2');
+    expect(early).toBe('cloudbus-deadletter/kitchen.Oven/0000000000005-id-1');
+    expect(early < late).toBe(true);
+    expect(topics.deadLetterFilter()).toBe('cloudbus-deadletter/#');
+  });
+
+  it('accepts prefixes of safe levels only', () => {
+    expect(isValidPrefix('cloudbus')).toBe(true);
+    expect(isValidPrefix('stores/rome-1/cloudbus')).toBe(true);
+    for (const bad of ['', '$SYS', 'a/+', 'a/#', 'a//b', '/a', 'a/']) expect(isValidPrefix(bad)).toBe(false);
+    expect(escapeLevel('')).toBe('%');
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * How cloudbus names MQTT topics, in one place. With the default prefix `cloudbus`:
+ *
+ * - events: `cloudbus/<type, one level per dot-separated part>`, e.g.
+ *   `com.mariopizzeria.order.placed` -> `cloudbus/com/mariopizzeria/order/placed`;
+ * - redeliveries of one subscription (nack with a delay, attempt counting):
+ *   `cloudbus-redeliver/<subscription>/<attempt>/<first attempt ms>/<not before ms>/<original topic>`;
+ * - dead letters, one retained message each:
+ *   `cloudbus-deadletter/<subscription>/<time ms, 13 digits>-<random id>`.
+ *
+ * Each level is escaped so that it is never empty and never holds a wildcard or separator:
+ * `%` -> `%25`, `/` -> `%2F`, `+` -> `%2B`, `#` -> `%23`, NUL -> `%00`, and an empty part becomes a
+ * lone `%` (which escaping can never produce otherwise). The mapping is one-to-one.
+ */
+export class MqttTopics {
+  /** Root of the redelivery topics, `<prefix>-redeliver`. */
+  readonly redeliverRoot: string;
+  /** Root of the dead-letter topics, `<prefix>-deadletter`. */
+  readonly deadLetterRoot: string;
+  readonly #typeCache = new Map<string, string>();
+
+  constructor(readonly prefix: string) {
+    this.redeliverRoot = `${prefix}-redeliver`;
+    this.deadLetterRoot = `${prefix}-deadletter`;
+  }
+
+  /** The topic events of `type` are published to. Cached: a service publishes few types. */
+  forType(type: string): string {
+    let topic = this.#typeCache.get(type);
+    if (topic === undefined) {
+      topic = `${this.prefix}/${type.split('.').map(escapeLevel).join('/')}`;
+      if (this.#typeCache.size < 10_000) this.#typeCache.set(type, topic);
+    }
+    return topic;
+  }
+
+  /** Filter of every redelivery of one subscription. */
+  redeliverFilter(subscription: string): string {
+    return `${this.redeliverRoot}/${escapeLevel(subscription)}/#`;
+  }
+
+  /** Topic carrying one redelivery: attempt, first attempt time, earliest delivery time and original topic in its levels. */
+  redeliverTopic(subscription: string, redelivery: Redelivery): string {
+    return `${this.redeliverRoot}/${escapeLevel(subscription)}/${redelivery.attempt}/${redelivery.firstAttemptAt}/${redelivery.notBefore}/${redelivery.destination}`;
+  }
+
+  /**
+   * Reads a redelivery topic back; undefined when `topic` is not one (an event topic, or a
+   * redelivery topic written by something else).
+   */
+  parseRedeliver(topic: string): Redelivery | undefined {
+    if (!topic.startsWith(this.redeliverRoot) || topic.charCodeAt(this.redeliverRoot.length) !== 47 /* / */) return undefined;
+    let at = this.redeliverRoot.length + 1;
+    const fields: number[] = [];
+    at = topic.indexOf('/', at) + 1; // skip the subscription level
+    if (at === 0) return undefined;
+    for (let i = 0; i < 3; i++) {
+      const end = topic.indexOf('/', at);
+      if (end === -1) return undefined;
+      const value = Number(topic.slice(at, end));
+      if (!Number.isSafeInteger(value) || value < 0) return undefined;
+      fields.push(value);
+      at = end + 1;
+    }
+    const destination = topic.slice(at);
+    if (destination === '') return undefined;
+    return { attempt: Math.max(1, fields[0]!), firstAttemptAt: fields[1]!, notBefore: fields[2]!, destination };
+  }
+
+  /** Filter of every dead letter under this prefix. */
+  deadLetterFilter(): string {
+    return `${this.deadLetterRoot}/#`;
+  }
+
+  /** A new dead-letter topic of one subscription; its last level sorts by time. */
+  deadLetterTopic(subscription: string, time: number, id: string): string {
+    return `${this.deadLetterRoot}/${escapeLevel(subscription)}/${String(time).padStart(13, '0')}-${escapeLevel(id)}`;
+  }
+}
+
+/** Where a redelivery stands, carried in its topic. */
+export interface Redelivery {
+  readonly attempt: number;
+  readonly firstAttemptAt: number;
+  readonly notBefore: number;
+  /** The topic the event was first published to. */
+  readonly destination: string;
+}
+
+// eslint-disable-next-line no-control-regex -- NUL is not allowed in a topic
+const UNSAFE = /[%/+#\u0000]/g;
+const ESCAPES: Readonly<Record<string, string>> = { '%': '%25', '/': '%2F', '+': '%2B', '#': '%23', '\u0000': '%00' };
+
+/** Escapes one topic level: never empty, no wildcard, no separator. */
+export function escapeLevel(part: string): string {
+  if (part === '') return '%';
+  return part.replace(UNSAFE, (char) => ESCAPES[char]!);
+}
+
+/** A name for a shared-subscription group or client id: letters, digits, `.`, `_` and `-`; other characters as `_xx` hex. */
+export function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, (char) => `_${char.codePointAt(0)!.toString(16)}`);
+}
+
+/** A topic prefix is one or more levels of safe characters, not starting with `$`. */
+export function isValidPrefix(prefix: string): boolean {
+  // eslint-disable-next-line no-control-regex -- NUL is not allowed in a topic
+  return /^[^$/+#\u0000][^+#\u0000]*$/.test(prefix) && !prefix.endsWith('/') && !prefix.includes('//');
+}

@@ -1,0 +1,68 @@
+import { inspect } from 'node:util';
+
+import { ConfigurationError, createTransport } from '@cloudbus/core';
+import { describe, expect, it } from 'vitest';
+
+import './index.js';
+import { MqttConnectError } from './errors.js';
+import { MqttTransport } from './mqtt-transport.js';
+import { resolveMqttOptions } from './mqtt-transport-options.js';
+
+describe('mqtt transport options', () => {
+  it('defaults to MQTT 5 on mqtt://localhost:1883 with binary mode and a 1 MiB limit', () => {
+    const transport = new MqttTransport();
+    expect(transport.options).toMatchObject({ url: 'mqtt://localhost:1883', protocolVersion: 5, topicPrefix: 'cloudbus', receiveMaximum: 4096 });
+    expect(transport.capabilities).toEqual({
+      maxMessageBytes: 1_048_576,
+      binaryMode: true,
+      nativeDelayedRedelivery: false,
+      publishDeduplication: false,
+      ordered: true,
+      durable: true,
+    });
+  });
+
+  it('is structured-only on MQTT 3.1.1', () => {
+    expect(new MqttTransport({ protocolVersion: 4 }).capabilities.binaryMode).toBe(false);
+  });
+
+  it('accepts mqtt, mqtts, ws and wss URLs, and takes credentials out of the URL', () => {
+    for (const url of ['mqtt://h:1883', 'mqtts://h:8883', 'ws://h/mqtt', 'wss://h/mqtt']) expect(() => resolveMqttOptions({ url })).not.toThrow();
+    const resolved = resolveMqttOptions({ url: 'mqtts://oven%40rome:s3cr%2Ft@broker:8883' });
+    expect(resolved).toMatchObject({ url: 'mqtts://broker:8883', username: 'oven@rome', protocol: 'mqtts' });
+    expect(resolved.password).toBe('s3cr/t');
+    expect(JSON.stringify(resolved)).not.toContain('s3cr');
+    expect(inspect(resolved)).not.toContain('s3cr');
+  });
+
+  it('refuses bad options with a ConfigurationError that says how to fix them, never showing a password', () => {
+    expect(() => resolveMqttOptions({ url: 'amqp://user:hunter2@h' })).toThrow(ConfigurationError);
+    expect(() => resolveMqttOptions({ url: 'amqp://user:hunter2@h' })).toThrow(/use mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\//);
+    try {
+      resolveMqttOptions({ url: 'amqp://user:hunter2@h' });
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain('hunter2');
+    }
+    expect(() => resolveMqttOptions({ url: 'not a url :hunter2' })).toThrow(ConfigurationError);
+    expect(() => resolveMqttOptions({ protocolVersion: 3 as 4 })).toThrow(/protocolVersion must be 5/);
+    expect(() => resolveMqttOptions({ topicPrefix: 'a/+' })).toThrow(/topicPrefix/);
+    expect(() => resolveMqttOptions({ receiveMaximum: 0 })).toThrow(/receiveMaximum must be an integer from 1 to 65535/);
+    expect(() => resolveMqttOptions({ maxMessageBytes: 10 })).toThrow(/maxMessageBytes/);
+  });
+
+  it('is registered as mqtt, taking the URL and service from the bus', async () => {
+    const transport = await createTransport('mqtt', { url: 'mqtt://127.0.0.1:1', service: 'kitchen', options: { topicPrefix: 'store1' } });
+    expect(transport).toBeInstanceOf(MqttTransport);
+    expect((transport as MqttTransport).options).toMatchObject({ url: 'mqtt://127.0.0.1:1', service: 'kitchen', topicPrefix: 'store1' });
+    await expect(createTransport('mqtt', { url: 'http://x', service: 's', options: {} })).rejects.toBeInstanceOf(ConfigurationError);
+  });
+
+  it('fails to connect with a clear error that does not hold the password', async () => {
+    const transport = new MqttTransport({ url: 'mqtt://oven:hunter2@127.0.0.1:1', connectTimeoutMs: 2_000 });
+    const error = (await transport.connect().catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(MqttConnectError);
+    expect(error.message).toMatch(/cannot connect to mqtt:\/\/127\.0\.0\.1:1/);
+    expect(error.message).not.toContain('hunter2');
+    await transport.close();
+  });
+});

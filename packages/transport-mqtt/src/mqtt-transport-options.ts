@@ -1,0 +1,196 @@
+import { hostname } from 'node:os';
+
+import { ConfigurationError } from '@cloudbus/core';
+
+import { isValidPrefix, safeName } from './mqtt-topics.js';
+
+/** TLS settings for `mqtts://` and `wss://`, passed to Node's TLS socket. */
+export interface MqttTlsOptions {
+  /** Trusted CA certificates (PEM). @default Node's default CAs */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /** Client certificate (PEM), for mutual TLS. */
+  readonly cert?: string | Buffer;
+  /** Client private key (PEM), for mutual TLS. */
+  readonly key?: string | Buffer;
+  /** Refuse servers whose certificate does not verify. @default true */
+  readonly rejectUnauthorized?: boolean;
+}
+
+/** Options of {@link MqttTransport}. */
+export interface MqttTransportOptions {
+  /**
+   * Broker URL: `mqtt://`, `mqtts://`, `ws://` or `wss://`, optionally with `user:password@`.
+   * @default 'mqtt://localhost:1883'
+   */
+  readonly url?: string | undefined;
+  /**
+   * MQTT protocol version: 5, or 4 (MQTT 3.1.1, structured mode only) for older devices.
+   * @default 5
+   */
+  readonly protocolVersion?: 4 | 5;
+  /** User name; overrides the one in the URL. Never logged. */
+  readonly username?: string;
+  /** Password; overrides the one in the URL. Never logged. */
+  readonly password?: string;
+  /** TLS settings for `mqtts://` and `wss://`. */
+  readonly tls?: MqttTlsOptions;
+  /**
+   * First level of every topic: events go to `<prefix>/...`, redeliveries to `<prefix>-redeliver/...`,
+   * dead letters to `<prefix>-deadletter/...`. No `+`, `#`, empty level or leading `$`.
+   * @default 'cloudbus'
+   */
+  readonly topicPrefix?: string;
+  /** The service, for the publisher's client id. @default 'cloudbus' */
+  readonly service?: string;
+  /**
+   * What identifies this process instance across restarts (a host name, a StatefulSet pod name).
+   * Part of each subscription's client id, so a restarted instance resumes its persistent
+   * sessions and gets back what it had not acknowledged.
+   * @default os.hostname()
+   */
+  readonly instanceId?: string;
+  /**
+   * How long the broker keeps a subscription's session (and the messages queued for it) while
+   * its consumer is offline, in seconds. MQTT 5 only (3.1.1 sessions last as the broker decides).
+   * @default 604_800 (7 days)
+   */
+  readonly sessionExpirySeconds?: number;
+  /**
+   * Receive Maximum of each subscription's connection: how many messages the broker may have sent
+   * and not had acknowledged. Mosquitto keeps `max_queued_messages` (1,000 by default) beyond it
+   * for an online client and silently drops the rest, so it must be well above the handler's
+   * concurrency. Messages beyond the handler's concurrency wait in this process.
+   * @default 4096
+   */
+  readonly receiveMaximum?: number;
+  /**
+   * Most publishes awaiting their PUBACK at once on the publishing connection; more wait their turn.
+   * @default 1000
+   */
+  readonly publishWindow?: number;
+  /**
+   * How long a publish may wait for its PUBACK (including while reconnecting) before `publish`
+   * rejects with a `PublishError` listing the ids not confirmed.
+   * @default 30_000
+   */
+  readonly publishTimeoutMs?: number;
+  /**
+   * Largest encoded message (body, properties) accepted, in bytes.
+   * @default 1_048_576 (1 MiB)
+   */
+  readonly maxMessageBytes?: number;
+  /** How long `connect()` and each subscription wait for the broker's CONNACK, in ms. @default 10_000 */
+  readonly connectTimeoutMs?: number;
+  /** Keep-alive interval, in seconds. @default 30 */
+  readonly keepaliveSeconds?: number;
+  /** First reconnect delay after a lost connection, in ms; doubles up to `reconnectMaxDelayMs`. @default 500 */
+  readonly reconnectMinDelayMs?: number;
+  /** Longest reconnect delay, in ms. @default 30_000 */
+  readonly reconnectMaxDelayMs?: number;
+  /**
+   * Whether the broker persists sessions and retained messages (Mosquitto `persistence true`), so
+   * messages outlive a broker restart. Reported as `capabilities.durable`.
+   * @default true
+   */
+  readonly durable?: boolean;
+}
+
+/** Options with defaults applied and validated, the URL split from its credentials. */
+export interface ResolvedMqttOptions {
+  /** The URL without credentials: safe to show. */
+  readonly url: string;
+  readonly protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss';
+  readonly protocolVersion: 4 | 5;
+  readonly username: string | undefined;
+  /** Not enumerable: absent from logs and JSON. */
+  readonly password: string | undefined;
+  readonly tls: MqttTlsOptions;
+  readonly topicPrefix: string;
+  readonly service: string;
+  readonly instanceId: string;
+  readonly sessionExpirySeconds: number;
+  readonly receiveMaximum: number;
+  readonly publishWindow: number;
+  readonly publishTimeoutMs: number;
+  readonly maxMessageBytes: number;
+  readonly connectTimeoutMs: number;
+  readonly keepaliveSeconds: number;
+  readonly reconnectMinDelayMs: number;
+  readonly reconnectMaxDelayMs: number;
+  readonly durable: boolean;
+}
+
+export const DEFAULT_MQTT_URL = 'mqtt://localhost:1883';
+const PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
+
+function fail(message: string, options?: ErrorOptions): never {
+  throw new ConfigurationError(`mqtt transport: ${message}`, options);
+}
+
+function integer(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  const result = value ?? fallback;
+  if (typeof result !== 'number' || !Number.isSafeInteger(result) || result < min || result > max) {
+    fail(`${name} must be an integer from ${min} to ${max}, got ${String(value)}.`);
+  }
+  return result;
+}
+
+function text(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') fail(`${name} must be a non-empty string.`);
+  return value;
+}
+
+/** Applies defaults and validates, once, at construction. Throws `ConfigurationError` saying how to fix the option. */
+export function resolveMqttOptions(options: MqttTransportOptions): ResolvedMqttOptions {
+  const raw = options.url ?? DEFAULT_MQTT_URL;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch (error) {
+    fail(`the URL is not valid; use mqtt://host:1883, mqtts://host:8883, ws://host/mqtt or wss://host/mqtt.`, { cause: error });
+  }
+  if (!PROTOCOLS.has(parsed.protocol)) {
+    fail(`URL scheme '${parsed.protocol}//' is not supported; use mqtt://, mqtts://, ws:// or wss://.`);
+  }
+  const urlUser = parsed.username === '' ? undefined : decodeURIComponent(parsed.username);
+  const urlPassword = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
+  parsed.username = '';
+  parsed.password = '';
+  const protocolVersion = options.protocolVersion ?? 5;
+  if (protocolVersion !== 4 && protocolVersion !== 5) fail(`protocolVersion must be 5 (MQTT 5) or 4 (MQTT 3.1.1), got ${String(protocolVersion)}.`);
+  const topicPrefix = options.topicPrefix ?? 'cloudbus';
+  if (typeof topicPrefix !== 'string' || !isValidPrefix(topicPrefix)) {
+    fail(`topicPrefix '${String(topicPrefix)}' is not a usable topic prefix: no '+', '#', NUL, empty level, or leading '$'.`);
+  }
+  const service = text(options.service, 'service') ?? 'cloudbus';
+  const instanceId = text(options.instanceId, 'instanceId') ?? hostname();
+  const reconnectMinDelayMs = integer(options.reconnectMinDelayMs, 'reconnectMinDelayMs', 500, 10, 3_600_000);
+  const reconnectMaxDelayMs = integer(options.reconnectMaxDelayMs, 'reconnectMaxDelayMs', 30_000, reconnectMinDelayMs, 3_600_000);
+  const durable = options.durable ?? true;
+  if (typeof durable !== 'boolean') fail(`durable must be true or false.`);
+  const resolved: ResolvedMqttOptions = {
+    url: parsed.href,
+    protocol: parsed.protocol.slice(0, -1) as ResolvedMqttOptions['protocol'],
+    protocolVersion,
+    username: text(options.username, 'username') ?? urlUser,
+    password: options.password ?? urlPassword,
+    tls: options.tls ?? {},
+    topicPrefix,
+    service: safeName(service),
+    instanceId: safeName(instanceId),
+    sessionExpirySeconds: integer(options.sessionExpirySeconds, 'sessionExpirySeconds', 604_800, 1, 0xffff_ffff),
+    receiveMaximum: integer(options.receiveMaximum, 'receiveMaximum', 4096, 1, 65_535),
+    publishWindow: integer(options.publishWindow, 'publishWindow', 1000, 1, 65_000),
+    publishTimeoutMs: integer(options.publishTimeoutMs, 'publishTimeoutMs', 30_000, 1, 86_400_000),
+    maxMessageBytes: integer(options.maxMessageBytes, 'maxMessageBytes', 1_048_576, 1024, 268_435_000),
+    connectTimeoutMs: integer(options.connectTimeoutMs, 'connectTimeoutMs', 10_000, 100, 600_000),
+    keepaliveSeconds: integer(options.keepaliveSeconds, 'keepaliveSeconds', 30, 0, 65_535),
+    reconnectMinDelayMs,
+    reconnectMaxDelayMs,
+    durable,
+  };
+  // The password stays usable but out of logs and JSON: not enumerable.
+  Object.defineProperty(resolved, 'password', { value: resolved.password, enumerable: false });
+  return Object.freeze(resolved);
+}

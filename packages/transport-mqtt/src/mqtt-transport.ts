@@ -1,0 +1,332 @@
+import { Buffer } from 'node:buffer';
+import { randomUUID } from 'node:crypto';
+
+import {
+  MessageTooLargeError,
+  PublishError,
+  STRUCTURED_CONTENT_TYPE,
+  TransportClosedError,
+  wireSize,
+  type DeadLetterReader,
+  type Delivery,
+  type OutgoingMessage,
+  type StoredDeadLetter,
+  type Subscription,
+  type SubscriptionSpec,
+  type Transport,
+  type TransportCapabilities,
+  type WireMessage,
+} from '@cloudbus/core';
+import type { IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
+
+import { endConnection, openConnection } from './mqtt-connection.js';
+import { MqttSubscription } from './mqtt-subscription.js';
+import { MqttTopics, safeName } from './mqtt-topics.js';
+import { resolveMqttOptions, type MqttTransportOptions, type ResolvedMqttOptions } from './mqtt-transport-options.js';
+import { PublishWindow } from './publish-window.js';
+import { fromStructured, toStructured } from './structured-envelope.js';
+
+const QOS1: IClientPublishOptions = { qos: 1 };
+const QOS1_RETAINED: IClientPublishOptions = { qos: 1, retain: true };
+/** How long {@link MqttTransport.readDeadLetters} waits for the broker to send the retained dead letters. */
+const READ_TIMEOUT_MS = 10_000;
+
+/**
+ * CloudEvents over MQTT (mqtt.js), for in-store devices: MQTT 5 by default (binary mode, attributes
+ * as user properties), MQTT 3.1.1 by option (structured mode only). QoS 1 throughout.
+ *
+ * - Publishing: one connection per transport (clean session); `publish` resolves once every
+ *   message of the batch has its PUBACK; at most `publishWindow` await theirs at once.
+ * - Subscribing: one connection per handler subscription, with a persistent session and a client id
+ *   stable per subscription and process instance, a shared subscription per event type (so the
+ *   instances of a service compete), and a PUBACK only once the handler is done.
+ * - Redelivery (`nack(delay)`) and dead letters are done by this transport: a redelivery is
+ *   republished to the subscription's own topic (attempt, first attempt time and due time in its
+ *   levels) before the original is acknowledged; a dead letter is a retained message on its own topic.
+ *
+ * See the package README for topics, sessions and what MQTT cannot guarantee.
+ */
+export class MqttTransport implements Transport, DeadLetterReader {
+  readonly name = 'mqtt';
+  readonly capabilities: TransportCapabilities;
+  /** The options in force (URL without credentials). */
+  readonly options: ResolvedMqttOptions;
+  /** The topic layout. */
+  readonly topics: MqttTopics;
+  #state: 'new' | 'connecting' | 'connected' | 'closed' = 'new';
+  #client: MqttClient | undefined;
+  readonly #window: PublishWindow;
+  readonly #subscriptions = new Set<MqttSubscription>();
+  #connecting: Promise<void> | undefined;
+
+  constructor(options: MqttTransportOptions = {}) {
+    this.options = resolveMqttOptions(options);
+    this.topics = new MqttTopics(this.options.topicPrefix);
+    this.#window = new PublishWindow(this.options.publishWindow);
+    this.capabilities = {
+      maxMessageBytes: this.options.maxMessageBytes,
+      binaryMode: this.options.protocolVersion === 5,
+      nativeDelayedRedelivery: false,
+      publishDeduplication: false,
+      ordered: true,
+      durable: this.options.durable,
+    };
+  }
+
+  /** Read through a method, so TypeScript does not narrow the state across awaits. */
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /** Opens the publishing connection. Rejects with `MqttConnectError` (no credentials in it) when the broker cannot be reached. */
+  connect(): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('mqtt transport: closed, create a new one.'));
+    this.#connecting ??= this.#open().catch((error: unknown) => {
+      this.#connecting = undefined;
+      throw error;
+    });
+    return this.#connecting;
+  }
+
+  async #open(): Promise<void> {
+    this.#state = 'connecting';
+    let client: MqttClient;
+    try {
+      client = await openConnection(this.options, {
+        clientId: `${safeName(this.options.topicPrefix)}--${this.options.service}--pub--${randomUUID().slice(0, 8)}`,
+        clean: true,
+      });
+    } catch (error) {
+      if (!this.#isClosed()) this.#state = 'new';
+      throw error;
+    }
+    if (this.#isClosed()) {
+      await endConnection(client);
+      throw new TransportClosedError('mqtt transport: closed while connecting.');
+    }
+    this.#client = client;
+    this.#state = 'connected';
+  }
+
+  publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('mqtt transport: cannot publish after close().'));
+    if (this.#client === undefined) return Promise.reject(new TransportClosedError('mqtt transport: call connect() before publish().'));
+    const limit = this.options.maxMessageBytes;
+    for (const outgoing of messages) {
+      const size = wireSize(outgoing.message);
+      if (size > limit) return Promise.reject(new MessageTooLargeError(outgoing.id, size, limit));
+    }
+    const count = messages.length;
+    if (count === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const confirmed = new Uint8Array(count);
+      let pending = count;
+      let failure: unknown;
+      let done = false;
+      const finish = (timedOut: boolean) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (!timedOut && failure === undefined) {
+          resolve();
+          return;
+        }
+        const unconfirmed: string[] = [];
+        for (let i = 0; i < count; i++) if (confirmed[i] === 0) unconfirmed.push(messages[i]!.id);
+        const why = timedOut
+          ? `no PUBACK within ${this.options.publishTimeoutMs} ms (is the broker reachable?)`
+          : `the broker refused or the connection failed: ${(failure as Error | undefined)?.message ?? String(failure)}`;
+        reject(
+          new PublishError(
+            `mqtt transport: ${unconfirmed.length} of ${count} message(s) not confirmed: ${why}. They may or may not have been delivered; publish them again.`,
+            unconfirmed,
+            failure === undefined ? undefined : { cause: failure },
+          ),
+        );
+      };
+      const batch: Batch = { abandoned: false };
+      const timer = setTimeout(() => {
+        // Messages of this batch still waiting for a place in the window are not sent at all.
+        batch.abandoned = true;
+        finish(true);
+      }, this.options.publishTimeoutMs);
+      for (let i = 0; i < count; i++) {
+        const outgoing = messages[i]!;
+        this.#send(this.topics.forType(outgoing.type), outgoing.message, false, batch).then(
+          () => {
+            confirmed[i] = 1;
+            if (--pending === 0) finish(false);
+          },
+          (error: unknown) => {
+            failure ??= error;
+            if (--pending === 0) finish(false);
+          },
+        );
+      }
+    });
+  }
+
+  /** Publishes one wire message at QoS 1 within the publish window; resolves on its PUBACK. */
+  readonly #send = (topic: string, message: WireMessage, retain: boolean, batch?: Batch): Promise<void> => {
+    if (this.#window.tryAcquire()) return this.#publishNow(topic, message, retain);
+    return this.#window.wait().then(() => {
+      if (batch?.abandoned === true) {
+        this.#window.release();
+        throw new PublishError('mqtt transport: not sent, its batch timed out.', []);
+      }
+      return this.#publishNow(topic, message, retain);
+    });
+  };
+
+  #publishNow(topic: string, message: WireMessage, retain: boolean): Promise<void> {
+    const client = this.#client;
+    if (client === undefined || this.#state === 'closed') {
+      this.#window.release();
+      return Promise.reject(new TransportClosedError('mqtt transport: closed.'));
+    }
+    let payload: Buffer;
+    let options: IClientPublishOptions = retain ? QOS1_RETAINED : QOS1;
+    if (this.options.protocolVersion === 4) {
+      payload = toStructured(message);
+    } else {
+      const body = message.body;
+      payload = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      const properties: NonNullable<IPublishPacket['properties']> = {};
+      let any = false;
+      for (const _ in message.headers) {
+        properties.userProperties = message.headers as Record<string, string>;
+        any = true;
+        break;
+      }
+      if (message.contentType !== undefined) {
+        properties.contentType = message.contentType;
+        any = true;
+      }
+      if (any) options = { qos: 1, retain, properties };
+    }
+    return client.publishAsync(topic, payload, options).then(
+      () => this.#window.release(),
+      (error: unknown) => {
+        this.#window.release();
+        throw error;
+      },
+    );
+  }
+
+  async subscribe(spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
+    if (this.#state === 'closed') throw new TransportClosedError('mqtt transport: cannot subscribe after close().');
+    if (this.#client === undefined) throw new TransportClosedError('mqtt transport: call connect() before subscribe().');
+    const subscription = await MqttSubscription.open(spec, onDelivery, this.options, this.topics, this.#send);
+    if (this.#isClosed()) {
+      await subscription.close();
+      throw new TransportClosedError('mqtt transport: closed while subscribing.');
+    }
+    this.#subscriptions.add(subscription);
+    return {
+      stop: () => subscription.stop(),
+      close: async () => {
+        this.#subscriptions.delete(subscription);
+        await subscription.close();
+      },
+    };
+  }
+
+  /**
+   * Closes every subscription (their sessions stay on the broker, with what they had not
+   * acknowledged) and the publishing connection. A second call rejects with `TransportClosedError`.
+   */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') throw new TransportClosedError('mqtt transport: already closed.');
+    this.#state = 'closed';
+    const subscriptions = [...this.#subscriptions];
+    this.#subscriptions.clear();
+    await Promise.all(subscriptions.map((subscription) => subscription.close()));
+    if (this.#client !== undefined) await endConnection(this.#client);
+  }
+
+  /**
+   * Dead letters under this transport's topic prefix, oldest first: the retained messages of
+   * `<prefix>-deadletter/#`. Reads at most what the broker sends a new subscriber at once
+   * (Mosquitto: Receive Maximum plus `max_queued_messages`).
+   */
+  async readDeadLetters(): Promise<readonly StoredDeadLetter[]> {
+    const found = await this.#readRetained();
+    return [...found.entries()]
+      .sort(([a], [b]) => compareByTime(a, b))
+      .map(([, message]) => ({ message, destination: message.headers['deadlettersource'] ?? '' }));
+  }
+
+  /** Deletes every stored dead letter under this prefix (clears their retained messages). Returns how many. */
+  async deleteDeadLetters(): Promise<number> {
+    const found = await this.#readRetained();
+    const empty: WireMessage = { headers: {}, body: new Uint8Array(0) };
+    await Promise.all([...found.keys()].map((topic) => this.#send(topic, empty, true)));
+    return found.size;
+  }
+
+  /**
+   * Subscribes a short-lived clean session to the dead-letter tree and to a private marker topic,
+   * then publishes to the marker: the broker sends the retained messages before it, so its arrival
+   * means all of them are in.
+   */
+  async #readRetained(): Promise<Map<string, WireMessage>> {
+    if (this.#state === 'closed') throw new TransportClosedError('mqtt transport: cannot read dead letters after close().');
+    const marker = `${this.topics.deadLetterRoot}-sync/${randomUUID()}`;
+    const found = new Map<string, WireMessage>();
+    const client = await openConnection(this.options, {
+      clientId: `${safeName(this.options.topicPrefix)}--${this.options.service}--dlr--${randomUUID().slice(0, 8)}`,
+      clean: true,
+      receiveMaximum: 65_535,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`mqtt transport: the broker did not send the dead letters within ${READ_TIMEOUT_MS} ms.`)), READ_TIMEOUT_MS);
+        client.on('message', (topic, payload, packet) => {
+          if (topic === marker) {
+            clearTimeout(timer);
+            resolve();
+            return;
+          }
+          if (payload.byteLength === 0) {
+            found.delete(topic);
+            return;
+          }
+          found.set(topic, this.#readStored(payload, packet));
+        });
+        client
+          .subscribeAsync({ [this.topics.deadLetterFilter()]: { qos: 1 }, [marker]: { qos: 1 } })
+          .then(() => client.publishAsync(marker, Buffer.from('sync'), QOS1))
+          .catch((error: unknown) => {
+            clearTimeout(timer);
+            reject(error as Error);
+          });
+      });
+    } finally {
+      await endConnection(client);
+    }
+    return found;
+  }
+
+  #readStored(payload: Buffer, packet: IPublishPacket): WireMessage {
+    if (this.options.protocolVersion === 4) {
+      return fromStructured(payload) ?? { headers: {}, contentType: STRUCTURED_CONTENT_TYPE, body: payload };
+    }
+    const properties = packet.properties;
+    const headers: Record<string, string> = {};
+    const user = properties?.userProperties;
+    if (user !== undefined) for (const name in user) headers[name] = String(user[name]);
+    return { headers, contentType: properties?.contentType, body: payload };
+  }
+}
+
+/** A batch being published; abandoned once it timed out. */
+interface Batch {
+  abandoned: boolean;
+}
+
+/** Dead-letter topics end with a 13-digit time: sort on that level, then on the whole topic. */
+function compareByTime(a: string, b: string): number {
+  const timeA = a.slice(a.lastIndexOf('/') + 1);
+  const timeB = b.slice(b.lastIndexOf('/') + 1);
+  return timeA < timeB ? -1 : timeA > timeB ? 1 : a < b ? -1 : a > b ? 1 : 0;
+}
