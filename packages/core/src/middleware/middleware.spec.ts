@@ -1,9 +1,9 @@
-import { propagation } from '@opentelemetry/api';
+import { propagation, type Meter } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { EventHandler, EventType, idempotency, logging, tracing, type EventContext, type Logger, type Middleware } from '../index.js';
+import { EventHandler, EventType, idempotency, logging, metrics, retry, tracing, type EventContext, type Logger, type Middleware } from '../index.js';
 import { createTestBus, type TestBus } from '../testing/index.js';
 
 @EventType('com.example.payment.processed')
@@ -112,6 +112,34 @@ describe('middleware chain', () => {
     const failure = lines.find((line) => line.message === 'handler failed');
     expect(failure?.fields).toMatchObject({ handler: 'test.Broken', type: 'com.example.payment.processed', attempt: 1, error: { message: 'card declined' } });
     expect(lines.some((line) => line.message === 'published')).toBe(true);
+  });
+});
+
+describe('metrics', () => {
+  it('counts publishes and handler calls by outcome, and records durations', async () => {
+    const recorded: { instrument: string; value: number; attributes: Record<string, unknown> | undefined }[] = [];
+    const instrument = (name: string) => ({
+      add: (value: number, attributes?: Record<string, unknown>) => recorded.push({ instrument: name, value, attributes }),
+      record: (value: number, attributes?: Record<string, unknown>) => recorded.push({ instrument: name, value, attributes }),
+    });
+    const meter = { createCounter: instrument, createHistogram: instrument } as unknown as Meter;
+    @EventHandler(PaymentProcessed, { name: 'Flaky', retry: retry.fixed({ attempts: 2, delayMs: 5 }) })
+    class Flaky {
+      static calls = 0;
+      handle(): void {
+        if (++Flaky.calls === 1) throw new Error('once');
+      }
+    }
+    const t = await createTestBus({ handlers: [Flaky], middleware: [metrics({ meter })] });
+    buses.push(t);
+    await t.publish(new PaymentProcessed('o-5'));
+    await t.waitForTelemetry((e) => e.kind === 'handler-succeeded');
+    const calls = recorded.filter((r) => r.instrument === 'cloudbus.handler.calls').map((r) => r.attributes?.['outcome']);
+    expect(calls).toEqual(['failure', 'success']);
+    expect(recorded.filter((r) => r.instrument === 'cloudbus.events.published')).toEqual([
+      { instrument: 'cloudbus.events.published', value: 1, attributes: { 'cloudevents.event_type': 'com.example.payment.processed' } },
+    ]);
+    expect(recorded.filter((r) => r.instrument === 'cloudbus.handler.duration')).toHaveLength(2);
   });
 });
 
