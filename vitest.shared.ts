@@ -7,7 +7,8 @@ const conditions = ['@cloudbus/source', 'node', 'import', 'default'];
 /** Settings both test configurations share. */
 export const shared: ViteUserConfig = {
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+  // Node adds node/import/require itself; forcing 'import' would load ESM builds through require().
+  ssr: { resolve: { conditions, externalConditions: ['@cloudbus/source'] } },
 };
 
 /** Where tests live. */

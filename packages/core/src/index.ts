@@ -76,6 +76,7 @@ export {
   type DeadLetteredTelemetry,
   type ErrorRecord,
   type HandlerFailedTelemetry,
+  type HandlerSkippedTelemetry,
   type HandlerStartedTelemetry,
   type HandlerSucceededTelemetry,
   type PublishedTelemetry,

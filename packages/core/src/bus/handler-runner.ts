@@ -60,6 +60,30 @@ interface Work {
   readonly cloudEvent: CloudEvent;
   readonly started: number;
   released: boolean;
+  /** The handler itself was called (middleware may skip it). */
+  called: boolean;
+  skipReason: string | undefined;
+}
+
+/** The consume middleware's view of one event for one handler. */
+class ConsumeState implements ConsumeContext {
+  constructor(
+    readonly work: Work,
+    readonly event: object,
+    readonly handler: string,
+    readonly context: EventContext,
+  ) {}
+
+  get cloudEvent(): CloudEvent {
+    return this.work.cloudEvent;
+  }
+  get attempt(): number {
+    return this.work.delivery.attempt;
+  }
+
+  skip(reason: string): void {
+    this.work.skipReason = reason;
+  }
 }
 
 /**
@@ -110,20 +134,17 @@ export class HandlerRunner {
       return;
     }
 
-    const work: Work = { delivery, cloudEvent, started: performance.now(), released: false };
+    const work: Work = { delivery, cloudEvent, started: performance.now(), released: false, called: false, skipReason: undefined };
     this.#inFlight.add(work);
     const env = this.env;
     const handler = this.binding.subscription;
     const context = new HandlerContext(cloudEvent, delivery.attempt, handler, env.signal, env.publish);
-    if (env.telemetry.active) {
-      env.telemetry.emit({ kind: 'handler-started', handler, attempt: delivery.attempt, ...this.#about(cloudEvent) });
-    }
     let result: unknown;
     try {
       result = runInEventContext(context, () =>
         env.consume === undefined
-          ? this.#call(event, context)
-          : env.consume({ cloudEvent, event, handler, attempt: delivery.attempt, context }, this.#callFromChain),
+          ? this.#call(work, event, context)
+          : env.consume(new ConsumeState(work, event, handler, context), this.#callFromChain),
       );
     } catch (error) {
       this.#failed(work, error);
@@ -139,13 +160,19 @@ export class HandlerRunner {
     }
   };
 
-  #call(event: object, context: EventContext): unknown {
+  #call(work: Work, event: object, context: EventContext): unknown {
+    work.called = true;
+    const telemetry = this.env.telemetry;
+    if (telemetry.active) {
+      telemetry.emit({ kind: 'handler-started', handler: this.binding.subscription, attempt: work.delivery.attempt, ...this.#about(work.cloudEvent) });
+    }
     const instance = this.env.resolve(this.binding.handlerClass) as Record<string | symbol, (event: object, context: EventContext) => unknown>;
     return instance[this.binding.method]!(event, context);
   }
 
   readonly #callFromChain = async (context: ConsumeContext): Promise<void> => {
-    await this.#call(context.event, context.context);
+    const state = context as ConsumeState;
+    await this.#call(state.work, state.event, state.context);
   };
 
   #about(cloudEvent: CloudEvent) {
@@ -170,15 +197,24 @@ export class HandlerRunner {
     if (!this.#finish(work)) return;
     work.delivery.ack().catch((error: unknown) => this.#settleFailed('ack', work.cloudEvent, error));
     const telemetry = this.env.telemetry;
-    if (telemetry.active) {
+    if (!telemetry.active) return;
+    if (!work.called) {
       telemetry.emit({
-        kind: 'handler-succeeded',
+        kind: 'handler-skipped',
         handler: this.binding.subscription,
         attempt: work.delivery.attempt,
-        durationMs: performance.now() - work.started,
+        reason: work.skipReason ?? 'skipped by middleware',
         ...this.#about(work.cloudEvent),
       });
+      return;
     }
+    telemetry.emit({
+      kind: 'handler-succeeded',
+      handler: this.binding.subscription,
+      attempt: work.delivery.attempt,
+      durationMs: performance.now() - work.started,
+      ...this.#about(work.cloudEvent),
+    });
   }
 
   #failed(work: Work, error: unknown): void {

@@ -70,8 +70,12 @@ export function idempotency(options: IdempotencyOptions = {}): Middleware {
   return {
     name: 'idempotency',
     async consume(context, next) {
-      const key = `${context.handler}\u0000${context.cloudEvent.source}\u0000${context.cloudEvent.id}`;
-      if (!(await inbox.claim(key))) return;
+      // U+001F cannot occur in CloudEvents strings, so keys never collide; databases accept it (unlike NUL).
+      const key = `${context.handler}\u001f${context.cloudEvent.source}\u001f${context.cloudEvent.id}`;
+      if (!(await inbox.claim(key))) {
+        context.skip('duplicate');
+        return;
+      }
       try {
         await next();
       } catch (error) {

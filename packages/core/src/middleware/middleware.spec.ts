@@ -43,8 +43,10 @@ describe('idempotency', () => {
     const guarded = await start([idempotency()]);
     await guarded.publish(new PaymentProcessed('o-1'), { id: 'payment-1' });
     await guarded.publish(new PaymentProcessed('o-1'), { id: 'payment-1' });
-    await guarded.waitForTelemetry((e) => e.kind === 'handler-succeeded' && guarded.telemetry.filter((t) => t.kind === 'handler-succeeded' && t.handler === 'test.Receipts').length === 2);
+    const skipped = await guarded.waitForTelemetry((e) => e.kind === 'handler-skipped');
+    expect(skipped).toMatchObject({ kind: 'handler-skipped', handler: 'test.Receipts', reason: 'duplicate' });
     expect(charged).toEqual(['o-1']);
+    expect(guarded.telemetry.filter((t) => t.kind === 'handler-started' && t.handler === 'test.Receipts')).toHaveLength(1);
 
     charged.length = 0;
     const unguarded = await start([]);
@@ -74,15 +76,16 @@ describe('middleware chain', () => {
     const skipper: Middleware = {
       name: 'skipper',
       async consume(context, next) {
-        if ((context.event as PaymentProcessed).orderId === 'skip-me') return;
+        if ((context.event as PaymentProcessed).orderId === 'skip-me') return context.skip('filtered');
         await next();
       },
     };
     const t = await start([outer, skipper]);
     await t.publish(new PaymentProcessed('skip-me'));
     await t.publish(new PaymentProcessed('o-2'));
-    await t.waitForTelemetry(() => t.telemetry.filter((e) => e.kind === 'handler-succeeded').length === 2);
+    await t.waitForTelemetry(() => t.telemetry.some((e) => e.kind === 'handler-succeeded') && t.telemetry.some((e) => e.kind === 'handler-skipped'));
     expect(charged).toEqual(['o-2']);
+    expect(t.telemetry.find((e) => e.kind === 'handler-skipped')).toMatchObject({ reason: 'filtered' });
     // Two publishes by the test, one by the handler; the outer consume wraps both events, the
     // skipped one included.
     expect(trail.filter((line) => line === 'outer publish 1')).toHaveLength(3);

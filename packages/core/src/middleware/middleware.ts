@@ -25,6 +25,11 @@ export interface ConsumeContext {
   readonly attempt: number;
   /** The context the handler receives. */
   readonly context: EventContext;
+  /**
+   * Says why middleware returns without calling `next` (e.g. `duplicate`): the event is acked and
+   * telemetry reports `handler-skipped` with this reason instead of a handler call.
+   */
+  skip(reason: string): void;
 }
 
 /** Calls the rest of the chain (and finally the transport or the handler). */

@@ -43,6 +43,15 @@ export interface HandlerSucceededTelemetry extends TelemetryBase {
   readonly durationMs: number;
 }
 
+/** Middleware did not call the handler (the idempotency inbox saw the event before); the event is acked. */
+export interface HandlerSkippedTelemetry extends TelemetryBase {
+  readonly kind: 'handler-skipped';
+  readonly handler: string;
+  readonly attempt: number;
+  /** Why, e.g. `duplicate`. */
+  readonly reason: string;
+}
+
 /** A handler threw. A `retry-scheduled` or `dead-lettered` record follows. */
 export interface HandlerFailedTelemetry extends TelemetryBase {
   readonly kind: 'handler-failed';
@@ -75,6 +84,7 @@ export type TelemetryEvent =
   | PublishedTelemetry
   | HandlerStartedTelemetry
   | HandlerSucceededTelemetry
+  | HandlerSkippedTelemetry
   | HandlerFailedTelemetry
   | RetryScheduledTelemetry
   | DeadLetteredTelemetry;
