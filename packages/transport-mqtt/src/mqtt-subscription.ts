@@ -9,8 +9,17 @@ import { endConnection, openConnection } from './mqtt-connection.js';
 import { safeName, type MqttTopics } from './mqtt-topics.js';
 import type { ResolvedMqttOptions } from './mqtt-transport-options.js';
 
-/** How a subscription publishes (redeliveries, dead letters): resolves once the broker sent its PUBACK. */
-export type WirePublisher = (topic: string, message: WireMessage, retain: boolean) => Promise<void>;
+/**
+ * What a publish is, which decides how its PUBACK is read (MQTT 5 reason code 16, "No matching
+ * subscribers"): `event`, an event to its type's topic (lost if that topic had subscribers before:
+ * published again until one is back); `redelivery`, a retry to a subscription's own redelivery topic
+ * (always has a subscriber, so 16 means lost: published again); `retained`, a dead letter or its
+ * deletion (the broker keeps a retained message with or without subscribers).
+ */
+export type PublishKind = 'event' | 'redelivery' | 'retained';
+
+/** How a subscription publishes (redeliveries, dead letters): resolves once the broker has stored the message. */
+export type WirePublisher = (topic: string, message: WireMessage, kind: PublishKind) => Promise<void>;
 
 /** The private part of mqtt.js this transport relies on: sending a packet (here, a PUBACK) itself. */
 interface PacketSender {
@@ -285,14 +294,14 @@ export class MqttSubscription implements Subscription {
       notBefore: Date.now() + Math.max(0, Math.ceil(delayMs)),
       destination: delivery.destination,
     });
-    return this.publish(topic, delivery.message, false).then(() => this.#puback(delivery));
+    return this.publish(topic, delivery.message, 'redelivery').then(() => this.#puback(delivery));
   }
 
   /** @internal Delivery.deadLetter: store as a retained message on its own topic, then PUBACK the original. */
   deadLetter(delivery: MqttDelivery, message: WireMessage): Promise<void> {
     if (!this.#settle(delivery)) return SETTLED;
     const topic = this.topics.deadLetterTopic(this.spec.name, Date.now(), randomUUID());
-    return this.publish(topic, message, true).then(() => this.#puback(delivery));
+    return this.publish(topic, message, 'retained').then(() => this.#puback(delivery));
   }
 
   #puback(delivery: MqttDelivery): Promise<void> {

@@ -20,11 +20,13 @@ import {
 import type { IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 
 import { endConnection, openConnection } from './mqtt-connection.js';
-import { MqttSubscription } from './mqtt-subscription.js';
+import { MqttSubscription, type PublishKind } from './mqtt-subscription.js';
 import { MqttTopics, safeName } from './mqtt-topics.js';
 import { resolveMqttOptions, type MqttTransportOptions, type ResolvedMqttOptions } from './mqtt-transport-options.js';
+import { PendingPublish, type Batch, type PublishContext } from './pending-publish.js';
 import { PublishWindow } from './publish-window.js';
 import { fromStructured, toStructured } from './structured-envelope.js';
+import { SubscriberTopics } from './subscriber-topics.js';
 
 const QOS1: IClientPublishOptions = { qos: 1 };
 const QOS1_RETAINED: IClientPublishOptions = { qos: 1, retain: true };
@@ -43,6 +45,10 @@ const READ_TIMEOUT_MS = 10_000;
  * - Redelivery (`nack(delay)`) and dead letters are done by this transport: a redelivery is
  *   republished to the subscription's own topic (attempt, first attempt time and due time in its
  *   levels) before the original is acknowledged; a dead letter is a retained message on its own topic.
+ * - Nothing confirmed is lost for want of a subscriber (MQTT 5): an event topic seen with subscribers
+ *   (or subscribed by this transport) that gets a PUBACK "No matching subscribers" (e.g. right after a
+ *   broker restart, before the consumers subscribed again) is published again until a subscriber
+ *   takes it or `publishTimeoutMs` passes.
  *
  * See the package README for topics, sessions and what MQTT cannot guarantee.
  */
@@ -58,11 +64,14 @@ export class MqttTransport implements Transport, DeadLetterReader {
   readonly #window: PublishWindow;
   readonly #subscriptions = new Set<MqttSubscription>();
   #connecting: Promise<void> | undefined;
+  readonly #subscribers: SubscriberTopics;
+  #publishContext: PublishContext | undefined;
 
   constructor(options: MqttTransportOptions = {}) {
     this.options = resolveMqttOptions(options);
     this.topics = new MqttTopics(this.options.topicPrefix);
     this.#window = new PublishWindow(this.options.publishWindow);
+    this.#subscribers = new SubscriberTopics(this.options.protocolVersion === 5);
     this.capabilities = {
       maxMessageBytes: this.options.maxMessageBytes,
       binaryMode: this.options.protocolVersion === 5,
@@ -104,6 +113,14 @@ export class MqttTransport implements Transport, DeadLetterReader {
       await endConnection(client);
       throw new TransportClosedError('mqtt transport: closed while connecting.');
     }
+    this.#subscribers.watch(client);
+    this.#publishContext = {
+      client,
+      window: this.#window,
+      subscribers: this.#subscribers,
+      publishTimeoutMs: this.options.publishTimeoutMs,
+      isClosed: () => this.#state === 'closed',
+    };
     this.#client = client;
     this.#state = 'connected';
   }
@@ -134,7 +151,9 @@ export class MqttTransport implements Transport, DeadLetterReader {
         const unconfirmed: string[] = [];
         for (let i = 0; i < count; i++) if (confirmed[i] === 0) unconfirmed.push(messages[i]!.id);
         const why = timedOut
-          ? `no PUBACK within ${this.options.publishTimeoutMs} ms (is the broker reachable?)`
+          ? batch.unrouted
+            ? `no PUBACK within ${this.options.publishTimeoutMs} ms with a subscriber for their topic, which had subscribers before (are its consumers back after a broker restart? the broker did not store them)`
+            : `no PUBACK within ${this.options.publishTimeoutMs} ms (is the broker reachable?)`
           : `the broker refused or the connection failed: ${(failure as Error | undefined)?.message ?? String(failure)}`;
         reject(
           new PublishError(
@@ -144,7 +163,7 @@ export class MqttTransport implements Transport, DeadLetterReader {
           ),
         );
       };
-      const batch: Batch = { abandoned: false };
+      const batch: Batch = { abandoned: false, unrouted: false };
       const timer = setTimeout(() => {
         // Messages of this batch still waiting for a place in the window are not sent at all.
         batch.abandoned = true;
@@ -152,7 +171,7 @@ export class MqttTransport implements Transport, DeadLetterReader {
       }, this.options.publishTimeoutMs);
       for (let i = 0; i < count; i++) {
         const outgoing = messages[i]!;
-        this.#send(this.topics.forType(outgoing.type), outgoing.message, false, batch).then(
+        this.#send(this.topics.forType(outgoing.type), outgoing.message, 'event', batch).then(
           () => {
             confirmed[i] = 1;
             if (--pending === 0) finish(false);
@@ -166,24 +185,29 @@ export class MqttTransport implements Transport, DeadLetterReader {
     });
   }
 
-  /** Publishes one wire message at QoS 1 within the publish window; resolves on its PUBACK. */
-  readonly #send = (topic: string, message: WireMessage, retain: boolean, batch?: Batch): Promise<void> => {
-    if (this.#window.tryAcquire()) return this.#publishNow(topic, message, retain);
+  /**
+   * Publishes one wire message at QoS 1 within the publish window; resolves once the broker stored it:
+   * on its PUBACK, unless that says "No matching subscribers" for a topic that must have one (see
+   * {@link PublishKind}), in which case it is published again after a short backoff.
+   */
+  readonly #send = (topic: string, message: WireMessage, kind: PublishKind, batch?: Batch): Promise<void> => {
+    if (this.#window.tryAcquire()) return this.#publishNow(topic, message, kind, batch);
     return this.#window.wait().then(() => {
       if (batch?.abandoned === true) {
         this.#window.release();
         throw new PublishError('mqtt transport: not sent, its batch timed out.', []);
       }
-      return this.#publishNow(topic, message, retain);
+      return this.#publishNow(topic, message, kind, batch);
     });
   };
 
-  #publishNow(topic: string, message: WireMessage, retain: boolean): Promise<void> {
-    const client = this.#client;
-    if (client === undefined || this.#state === 'closed') {
+  #publishNow(topic: string, message: WireMessage, kind: PublishKind, batch: Batch | undefined): Promise<void> {
+    const context = this.#publishContext;
+    if (context === undefined || this.#state === 'closed') {
       this.#window.release();
       return Promise.reject(new TransportClosedError('mqtt transport: closed.'));
     }
+    const retain = kind === 'retained';
     let payload: Buffer;
     let options: IClientPublishOptions = retain ? QOS1_RETAINED : QOS1;
     if (this.options.protocolVersion === 4) {
@@ -204,13 +228,9 @@ export class MqttTransport implements Transport, DeadLetterReader {
       }
       if (any) options = { qos: 1, retain, properties };
     }
-    return client.publishAsync(topic, payload, options).then(
-      () => this.#window.release(),
-      (error: unknown) => {
-        this.#window.release();
-        throw error;
-      },
-    );
+    return new Promise<void>((resolve, reject) => {
+      new PendingPublish(context, topic, payload, options, kind, batch, resolve, reject).send();
+    });
   }
 
   async subscribe(spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
@@ -222,6 +242,8 @@ export class MqttTransport implements Transport, DeadLetterReader {
       throw new TransportClosedError('mqtt transport: closed while subscribing.');
     }
     this.#subscriptions.add(subscription);
+    // A bus publishes events its own handlers consume: those topics have a subscriber (this one) from now on.
+    for (const type of spec.types) this.#subscribers.subscribed(this.topics.forType(type));
     return {
       stop: () => subscription.stop(),
       close: async () => {
@@ -260,7 +282,7 @@ export class MqttTransport implements Transport, DeadLetterReader {
   async deleteDeadLetters(): Promise<number> {
     const found = await this.#readRetained();
     const empty: WireMessage = { headers: {}, body: new Uint8Array(0) };
-    await Promise.all([...found.keys()].map((topic) => this.#send(topic, empty, true)));
+    await Promise.all([...found.keys()].map((topic) => this.#send(topic, empty, 'retained')));
     return found.size;
   }
 
@@ -317,11 +339,6 @@ export class MqttTransport implements Transport, DeadLetterReader {
     if (user !== undefined) for (const name in user) headers[name] = String(user[name]);
     return { headers, contentType: properties?.contentType, body: payload };
   }
-}
-
-/** A batch being published; abandoned once it timed out. */
-interface Batch {
-  abandoned: boolean;
 }
 
 /** Dead-letter topics end with a 13-digit time: sort on that level, then on the whole topic. */

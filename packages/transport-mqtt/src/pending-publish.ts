@@ -1,0 +1,94 @@
+import type { Buffer } from 'node:buffer';
+
+import { PublishError, TransportClosedError } from '@cloudbus/core';
+import type { IClientPublishOptions, MqttClient, Packet } from 'mqtt';
+
+import type { PublishKind } from './mqtt-subscription.js';
+import type { PublishWindow } from './publish-window.js';
+import type { SubscriberTopics } from './subscriber-topics.js';
+
+/** Wait before publishing again a message the broker had no subscriber for; doubles up to the maximum. */
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 1_000;
+
+/** A batch being published; abandoned once it timed out. */
+export interface Batch {
+  abandoned: boolean;
+  /** Some of its messages were published again for want of a subscriber (for the error message). */
+  unrouted: boolean;
+}
+
+/** What every pending publish of one transport shares (one object per transport). */
+export interface PublishContext {
+  readonly client: MqttClient;
+  readonly window: PublishWindow;
+  readonly subscribers: SubscriberTopics;
+  readonly publishTimeoutMs: number;
+  readonly isClosed: () => boolean;
+}
+
+/**
+ * One message on its way to the broker, holding a place in the publish window until it is stored or
+ * given up. Published again (same payload, new packet id) after a doubling backoff while the broker
+ * answers "No matching subscribers" for a topic that must have one (see {@link SubscriberTopics}),
+ * until it is stored, its batch times out, the transport closes, or `publishTimeoutMs` passes (then
+ * it rejects with `PublishError`).
+ */
+export class PendingPublish {
+  #delay = RETRY_MIN_MS;
+  #deadline = 0;
+
+  constructor(
+    private readonly context: PublishContext,
+    private readonly topic: string,
+    private readonly payload: Buffer,
+    private readonly options: IClientPublishOptions,
+    private readonly kind: PublishKind,
+    private readonly batch: Batch | undefined,
+    private readonly resolve: () => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  send(): void {
+    this.context.client.publish(this.topic, this.payload, this.options, this.#onAck);
+  }
+
+  #fail(error: Error): void {
+    this.context.window.release();
+    this.reject(error);
+  }
+
+  readonly #onAck = (error?: Error, packet?: Packet): void => {
+    if (error !== undefined && error !== null) {
+      this.#fail(error);
+      return;
+    }
+    if (this.context.subscribers.stored(this.topic, this.kind, packet?.messageId)) {
+      this.context.window.release();
+      this.resolve();
+      return;
+    }
+    if (this.batch !== undefined) this.batch.unrouted = true;
+    if (this.#deadline === 0) this.#deadline = Date.now() + this.context.publishTimeoutMs;
+    setTimeout(this.#retry, this.#delay);
+    this.#delay = Math.min(this.#delay * 2, RETRY_MAX_MS);
+  };
+
+  readonly #retry = (): void => {
+    if (this.context.isClosed()) {
+      this.#fail(new TransportClosedError('mqtt transport: closed while a message waited for a subscriber; it was not stored.'));
+    } else if (this.batch?.abandoned === true) {
+      this.#fail(new PublishError('mqtt transport: not published again, its batch timed out.', []));
+    } else if (Date.now() >= this.#deadline) {
+      this.#fail(
+        new PublishError(
+          `mqtt transport: the broker had no subscriber for ${this.topic} for ${this.context.publishTimeoutMs} ms, though it had before ` +
+            `(are its consumers back after a broker restart?), and did not store the message. Publish it again.`,
+          [],
+        ),
+      );
+    } else {
+      this.send();
+    }
+  };
+}
