@@ -13,6 +13,8 @@ export const TELEMETRY_EVENT_TYPE = 'dev.cloudbus.telemetry';
 export interface TelemetryBatch {
   readonly service: string;
   readonly records: readonly TelemetryEvent[];
+  /** Records dropped since the previous batch because the transport could not take them in time. */
+  readonly dropped?: number;
 }
 
 /** Options of telemetry publishing (`cloudbus({ publishTelemetry })`). */
@@ -103,7 +105,7 @@ export class TelemetryPublisher {
   async #send(): Promise<void> {
     while (this.#buffer.length > 0) {
       const records = this.#buffer.slice(0, this.#maxBatch);
-      const data: TelemetryBatch & { dropped?: number } = { service: this.service, records, ...(this.#dropped > 0 ? { dropped: this.#dropped } : {}) };
+      const data: TelemetryBatch = { service: this.service, records, ...(this.#dropped > 0 ? { dropped: this.#dropped } : {}) };
       const cloudEvent: CloudEvent = {
         specversion: SPEC_VERSION,
         id: randomUUID(),
