@@ -1,0 +1,104 @@
+import { parseArgs } from 'node:util';
+
+import { ConfigurationError } from '@cloudbus/core';
+
+import type { PizzeriaOptions } from './pizzeria-options.js';
+
+/** What `pnpm start` runs: the pizzeria's options and where to serve HTTP. */
+export interface PizzeriaConfig {
+  readonly options: PizzeriaOptions;
+  readonly port: number;
+  readonly host: string;
+}
+
+/** The command-line help of `pnpm start`. */
+export const START_USAGE = `Mario's Pizzeria
+
+  pnpm start [-- options]
+
+  --transport <name>        memory (default), rabbitmq, nats or mqtt         env CLOUDBUS_TRANSPORT
+  --url <url>               broker URL, e.g. amqp://guest:guest@localhost:5672 env CLOUDBUS_URL
+  --port <n>                HTTP port (default 3000)                         env PORT
+  --host <host>             HTTP host (default 127.0.0.1)                    env HOST
+  --db <path|url>           SQLite file (default pizzeria.db), :memory:, or postgres://...   env PIZZERIA_DB
+  --kitchen-transport <n>   transport of kitchen events (default: mqtt on a broker, memory otherwise)
+  --kitchen-url <url>       its broker URL (default mqtt://localhost:1883)    env CLOUDBUS_KITCHEN_URL
+  --kitchen <mode>          in-process (default: simulated devices here) or external (pnpm kitchen)
+  --bake-time <ms>          how long a pizza bakes in the in-process devices (default 3000)
+  --sms-failure-rate <0-1>  share of SMS the gateway refuses (default 0), to watch retries and dead letters
+  --service <name>          service name; instances with the same name share the work (default pizzeria)
+  --transport-options <json>          options of the main transport, e.g. '{"exchange":"shop.events"}'
+  --kitchen-transport-options <json>  options of the kitchen transport, e.g. '{"topicPrefix":"store-12"}'
+  --help`;
+
+function number(value: string | undefined, flag: string, fallback: number, check: (n: number) => boolean): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || !check(parsed)) throw new ConfigurationError(`${flag}: '${value}' is not valid. Run with --help.`);
+  return parsed;
+}
+
+/** Parses a flag holding a JSON object. */
+export function jsonObject(value: string, flag: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new ConfigurationError(`${flag}: not JSON (${(error as Error).message}). Quote it: ${flag} '{"name":"value"}'.`, { cause: error });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigurationError(`${flag}: must be a JSON object.`);
+  return parsed as Record<string, unknown>;
+}
+
+/** Reads flags and environment into the pizzeria's configuration; throws ConfigurationError on bad values. */
+export function parsePizzeriaConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): PizzeriaConfig | 'help' {
+  const { values } = parseArgs({
+    // `pnpm start -- --flag` may pass the `--` through.
+    args: argv.filter((arg) => arg !== '--'),
+    options: {
+      transport: { type: 'string' },
+      url: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      db: { type: 'string' },
+      'kitchen-transport': { type: 'string' },
+      'kitchen-url': { type: 'string' },
+      kitchen: { type: 'string' },
+      'bake-time': { type: 'string' },
+      'sms-failure-rate': { type: 'string' },
+      service: { type: 'string' },
+      'transport-options': { type: 'string' },
+      'kitchen-transport-options': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help === true) return 'help';
+  const transport = values.transport ?? (env['CLOUDBUS_TRANSPORT'] || 'memory');
+  if (!/^[a-z][a-z0-9-]*$/.test(transport)) throw new ConfigurationError(`--transport: '${transport}' is not a transport name (memory, rabbitmq, nats, mqtt).`);
+  const kitchen = values.kitchen ?? 'in-process';
+  if (kitchen !== 'in-process' && kitchen !== 'external') throw new ConfigurationError(`--kitchen: use in-process or external, not '${kitchen}'.`);
+  const url = values.url ?? (env['CLOUDBUS_URL'] || undefined);
+  const kitchenUrl = values['kitchen-url'] ?? (env['CLOUDBUS_KITCHEN_URL'] || undefined);
+  const options: PizzeriaOptions = {
+    transport,
+    ...(url === undefined ? {} : { url }),
+    ...(values['kitchen-transport'] === undefined ? {} : { kitchenTransport: values['kitchen-transport'] }),
+    ...(kitchenUrl === undefined ? {} : { kitchenUrl }),
+    kitchenDevices: kitchen,
+    bakeTimeMs: number(values['bake-time'], '--bake-time', 3_000, (n) => n >= 0),
+    database: values.db ?? (env['PIZZERIA_DB'] || 'pizzeria.db'),
+    smsFailureRate: number(values['sms-failure-rate'], '--sms-failure-rate', 0, (n) => n >= 0 && n <= 1),
+    ...(values.service === undefined ? {} : { service: values.service }),
+    ...(values['transport-options'] === undefined ? {} : { transportOptions: jsonObject(values['transport-options'], '--transport-options') }),
+    ...(values['kitchen-transport-options'] === undefined
+      ? {}
+      : { kitchenTransportOptions: jsonObject(values['kitchen-transport-options'], '--kitchen-transport-options') }),
+  };
+  return {
+    options,
+    port: number(values.port ?? env['PORT'], '--port', 3000, (n) => Number.isInteger(n) && n >= 0 && n < 65536),
+    host: values.host ?? (env['HOST'] || '127.0.0.1'),
+  };
+}

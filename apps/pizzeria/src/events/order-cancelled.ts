@@ -1,0 +1,12 @@
+import { EventType } from '@cloudbus/core';
+
+/** The order was cancelled before cooking started. */
+@EventType('com.mariopizzeria.order.cancelled', { version: 1, subject: (e: OrderCancelled) => e.orderId })
+export class OrderCancelled {
+  constructor(
+    readonly orderId: string,
+    readonly reason: string,
+    /** ISO 8601. */
+    readonly cancelledAt: string,
+  ) {}
+}

@@ -1,0 +1,13 @@
+import { EventType } from '@cloudbus/core';
+
+/** The order went into the oven. */
+@EventType('com.mariopizzeria.order.cooking-started', { version: 1, subject: (e: OrderCookingStarted) => e.orderId })
+export class OrderCookingStarted {
+  constructor(
+    readonly orderId: string,
+    /** ISO 8601. */
+    readonly startedAt: string,
+    /** ISO 8601: when the kitchen expects it ready. */
+    readonly readyBy: string,
+  ) {}
+}

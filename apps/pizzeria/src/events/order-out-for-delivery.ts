@@ -1,0 +1,12 @@
+import { EventType } from '@cloudbus/core';
+
+/** A courier left with the order. */
+@EventType('com.mariopizzeria.order.out-for-delivery', { version: 1, subject: (e: OrderOutForDelivery) => e.orderId })
+export class OrderOutForDelivery {
+  constructor(
+    readonly orderId: string,
+    readonly courier: string,
+    /** ISO 8601. */
+    readonly departedAt: string,
+  ) {}
+}

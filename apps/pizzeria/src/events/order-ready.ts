@@ -1,0 +1,14 @@
+import { EventType } from '@cloudbus/core';
+
+/** The order is cooked and waits for its courier. */
+@EventType('com.mariopizzeria.order.ready', { version: 1, subject: (e: OrderReady) => e.orderId })
+export class OrderReady {
+  constructor(
+    readonly orderId: string,
+    /** ISO 8601. */
+    readonly readyAt: string,
+    /** From payment to ready, in seconds (decimal, ms precision). */
+    readonly preparationTimeSeconds: number,
+    readonly pickupInstructions: string,
+  ) {}
+}

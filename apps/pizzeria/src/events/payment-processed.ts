@@ -1,0 +1,14 @@
+import { EventType } from '@cloudbus/core';
+
+/** The customer paid for the order. */
+@EventType('com.mariopizzeria.order.payment-processed', { version: 1, subject: (e: PaymentProcessed) => e.orderId })
+export class PaymentProcessed {
+  constructor(
+    readonly orderId: string,
+    /** Exact decimal string. */
+    readonly amount: string,
+    readonly paymentReference: string,
+    /** ISO 8601. */
+    readonly paidAt: string,
+  ) {}
+}

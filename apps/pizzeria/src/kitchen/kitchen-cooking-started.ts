@@ -1,0 +1,13 @@
+import { EventType } from '@cloudbus/core';
+
+/** A kitchen device started cooking an order (reported over MQTT). */
+@EventType('com.mariopizzeria.kitchen.cooking-started', { version: 1, subject: (e: KitchenCookingStarted) => e.orderId })
+export class KitchenCookingStarted {
+  constructor(
+    readonly orderId: string,
+    /** ISO 8601. */
+    readonly startedAt: string,
+    /** ISO 8601. */
+    readonly readyBy: string,
+  ) {}
+}

@@ -1,0 +1,11 @@
+import { EventType } from '@cloudbus/core';
+
+/** A kitchen device finished an order (reported over MQTT). */
+@EventType('com.mariopizzeria.kitchen.order-ready', { version: 1, subject: (e: KitchenOrderReady) => e.orderId })
+export class KitchenOrderReady {
+  constructor(
+    readonly orderId: string,
+    /** ISO 8601. */
+    readonly readyAt: string,
+  ) {}
+}

@@ -1,0 +1,12 @@
+import { EventType } from '@cloudbus/core';
+
+/** An order waits for a kitchen device (travels over MQTT to the in-store devices). */
+@EventType('com.mariopizzeria.kitchen.ticket-queued', { version: 1, subject: (e: KitchenTicketQueued) => e.orderId })
+export class KitchenTicketQueued {
+  constructor(
+    readonly orderId: string,
+    readonly items: readonly { readonly name: string; readonly quantity: number }[],
+    /** ISO 8601. */
+    readonly queuedAt: string,
+  ) {}
+}
