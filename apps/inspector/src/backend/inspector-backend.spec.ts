@@ -1,0 +1,95 @@
+import type { CloudEvent } from '@cloudbus/core';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { TickMessage } from '../shared/channel-contract.js';
+import type { ConnectionProfile } from '../shared/connection-profile.js';
+import { InspectorBackend } from './inspector-backend.js';
+import type { BrokerTap, TapListener } from './taps/broker-tap.js';
+import { tapped } from './test-messages.js';
+
+/** A tap without a broker: records what is published, lets the test feed messages and failures. */
+class FakeTap implements BrokerTap {
+  listener: TapListener | undefined;
+  readonly published: { event: CloudEvent; destination: string | undefined }[] = [];
+  constructor(private readonly refuse: boolean) {}
+  async open(listener: TapListener): Promise<void> {
+    if (this.refuse) throw new Error('connection refused');
+    this.listener = listener;
+  }
+  async publish(event: CloudEvent, destination?: string): Promise<void> {
+    this.published.push({ event, destination });
+  }
+  async close(): Promise<void> {}
+}
+
+const profile: ConnectionProfile = { id: 'p', name: 'p', broker: 'rabbitmq', url: 'amqp://h' };
+const request = (backend: InspectorBackend, name: string, params: object) => backend.handle({ kind: 'request', requestId: 1, name, params } as never);
+
+describe('the inspector backend', () => {
+  let backend: InspectorBackend | undefined;
+  afterEach(async () => backend?.close());
+
+  it('pushes new events on its tick, batched, with the drop count', async () => {
+    const taps: FakeTap[] = [];
+    backend = new InspectorBackend({ profiles: [profile], capacity: 2, tickMs: 20, createTap: () => (taps.push(new FakeTap(false)), taps.at(-1)!) });
+    const ticks: TickMessage[] = [];
+    backend.onTick((tick) => ticks.push(tick));
+    backend.start();
+    await backend.open('p');
+    for (let i = 0; i < 3; i++) taps[0]!.listener!.message(tapped({ id: `e-${i}`, type: 't' }));
+    await expect.poll(() => ticks.find((t) => t.events.length > 0)).toBeDefined();
+    const tick = ticks.find((t) => t.events.length > 0)!;
+    expect(tick.events.map((e) => e.id)).toEqual(['e-0', 'e-1', 'e-2']);
+    expect(tick.dropped).toBe(1);
+  });
+
+  it('publishes a test event as a valid CloudEvent, and refuses data that is not JSON', async () => {
+    const tap = new FakeTap(false);
+    backend = new InspectorBackend({ profiles: [profile], createTap: () => tap });
+    await backend.open('p');
+    const { id } = (await request(backend, 'event.publish', { profileId: 'p', type: 'com.example.t', source: '/me', data: '{"a":1}', extensions: { correlationid: 'c-1' } })) as { id: string };
+    expect(tap.published[0]!.event).toMatchObject({ id, specversion: '1.0', type: 'com.example.t', source: '/me', correlationid: 'c-1', data: { a: 1 }, datacontenttype: 'application/json' });
+    await expect(request(backend, 'event.publish', { profileId: 'p', type: 't', source: '/me', data: '{nope', extensions: {} })).rejects.toThrow(/not valid JSON/);
+  });
+
+  it('replays a dead letter without its failure record, to its original destination, caused by it', async () => {
+    const tap = new FakeTap(false);
+    backend = new InspectorBackend({ profiles: [profile], createTap: () => tap });
+    await backend.open('p');
+    const dl = tap.listener!.message;
+    dl(tapped({ id: 'orig', type: 'com.example.sms', correlationid: 'c', deadletterreason: 'retries-exhausted', deadletterhandler: 's.Sms' }, { deadLetter: true, destination: 'com.example.sms' }));
+    const seq = backend.capture.snapshot().events[0]!.seq;
+    const result = (await request(backend, 'deadletters.replay', { seqs: [seq, 999] })) as { replayed: { id: string }[]; failed: { seq: number; error: string }[] };
+    expect(result.failed).toEqual([{ seq: 999, error: 'No dead letter #999 in the capture.' }]);
+    const { event, destination } = tap.published[0]!;
+    expect(destination).toBe('com.example.sms');
+    expect(event).toMatchObject({ id: result.replayed[0]!.id, causationid: 'orig', correlationid: 'c', inspectorreplay: 'true' });
+    expect(Object.keys(event).filter((name) => name.startsWith('deadletter'))).toEqual([]);
+    expect(backend.capture.deadLetterGroups()[0]!.entries[0]!.replays).toEqual([result.replayed[0]!.id]);
+  });
+
+  it('keeps several profiles open at once, each event tagged with its profile', async () => {
+    const taps = new Map<string, FakeTap>();
+    const second: ConnectionProfile = { id: 'q', name: 'q', broker: 'nats', url: 'nats://h:4222' };
+    backend = new InspectorBackend({ profiles: [profile, second], createTap: (p) => (taps.set(p.id, new FakeTap(false)), taps.get(p.id)!) });
+    await backend.open('p');
+    await backend.open('q');
+    taps.get('p')!.listener!.message(tapped({ id: 'from-rabbit', type: 't' }));
+    taps.get('q')!.listener!.message(tapped({ id: 'from-nats', type: 't' }));
+    expect(backend.capture.snapshot().events.map((e) => [e.id, e.profileId])).toEqual([
+      ['from-rabbit', 'p'],
+      ['from-nats', 'q'],
+    ]);
+    expect(backend.profileStatuses().map((s) => s.state)).toEqual(['open', 'open']);
+  });
+
+  it('shows a refused connection as failed with its reason, and keeps trying until the profile is closed', async () => {
+    let attempts = 0;
+    backend = new InspectorBackend({ profiles: [profile], reconnectMinDelayMs: 10, reconnectMaxDelayMs: 20, createTap: () => (attempts++, new FakeTap(attempts < 3)) });
+    expect(await backend.open('p')).toMatchObject({ state: 'failed', error: 'connection refused' });
+    await expect.poll(() => backend!.profileStatuses()[0]!.state).toBe('open');
+    expect(attempts).toBe(3);
+    await backend.closeProfile('p');
+    expect(backend.profileStatuses()[0]!.state).toBe('closed');
+  });
+});

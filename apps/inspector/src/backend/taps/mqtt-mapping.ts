@@ -1,0 +1,52 @@
+import { STRUCTURED_CONTENT_TYPE, type WireMessage } from '@cloudbus/core';
+import type { IPublishPacket } from 'mqtt';
+
+import type { RawWire, TappedMessage } from '../captured-message.js';
+
+/**
+ * How @cloudbus/transport-mqtt puts events on MQTT, as the inspector reads it (keep in step with
+ * that package): events on `<prefix>/<type, one level per dot-separated part>`, redeliveries on
+ * `<prefix>-redeliver/...` (not tapped: they are copies), dead letters retained on
+ * `<prefix>-deadletter/<subscription>/<time>-<id>`; MQTT 5 carries attributes as user properties
+ * with the attribute name unchanged and `datacontenttype` as the content type; MQTT 3.1.1 is
+ * structured mode only.
+ */
+export const MqttDefaults = { topicPrefix: 'cloudbus' } as const;
+
+function escapeLevel(part: string): string {
+  if (part === '') return '%';
+  // eslint-disable-next-line no-control-regex -- NUL is escaped on purpose, as the transport does
+  return part.replace(/[%/+#\u0000]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+/** The topic of a type. */
+export function topicOf(prefix: string, type: string): string {
+  return `${prefix}/${type.split('.').map(escapeLevel).join('/')}`;
+}
+
+/** An MQTT message read by the tap, in neutral and raw form. */
+export function tappedFromMqtt(topic: string, payload: Uint8Array, packet: IPublishPacket, prefix: string): TappedMessage {
+  const attributes: Record<string, string> = {};
+  const wireHeaders: Record<string, string> = {};
+  const properties = packet.properties;
+  const user = properties?.userProperties ?? {};
+  for (const [name, value] of Object.entries(user)) {
+    const text = Array.isArray(value) ? value.join(',') : String(value);
+    wireHeaders[name] = text;
+    attributes[name] = text;
+  }
+  // MQTT 3.1.1 carries no properties: the transport then sends structured mode only.
+  const contentType = properties?.contentType ?? (Object.keys(user).length === 0 && payload[0] === 0x7b /* { */ ? STRUCTURED_CONTENT_TYPE : undefined);
+  if (contentType !== undefined) wireHeaders['[contentType]'] = contentType;
+  wireHeaders['[qos]'] = String(packet.qos);
+  wireHeaders['[retain]'] = String(packet.retain);
+  const deadLetter = topic.startsWith(`${prefix}-deadletter/`);
+  const wire: RawWire = { destination: topic, headers: wireHeaders, contentType: contentType ?? '' };
+  const message: WireMessage = { headers: attributes, contentType, body: payload };
+  return { message, wire, deadLetter };
+}
+
+/** MQTT 5 publish properties of a wire message. */
+export function mqttPublishProperties(message: WireMessage): { userProperties: Record<string, string>; contentType?: string } {
+  return { userProperties: { ...message.headers }, ...(message.contentType === undefined ? {} : { contentType: message.contentType }) };
+}

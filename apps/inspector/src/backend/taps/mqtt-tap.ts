@@ -1,0 +1,67 @@
+import { encodeCloudEvent, PublishError, TransportClosedError, type CloudEvent } from '@cloudbus/core';
+import mqtt, { type MqttClient } from 'mqtt';
+
+import type { BrokerTap, TapListener } from './broker-tap.js';
+import { MqttDefaults, mqttPublishProperties, tappedFromMqtt, topicOf } from './mqtt-mapping.js';
+
+/** Options of the MQTT tap. */
+export interface MqttTapOptions {
+  /** Broker URL (`mqtt://host:1883`). */
+  readonly url: string;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  /** @default 'cloudbus' */
+  readonly topicPrefix?: string | undefined;
+}
+
+/**
+ * Taps MQTT read-only: a clean MQTT 5 session subscribing to `<prefix>/#` and
+ * `<prefix>-deadletter/#` without a shared group, so it gets its own copy and competes with no
+ * one; the retained dead letters arrive on subscribing.
+ */
+export class MqttTap implements BrokerTap {
+  readonly #options: MqttTapOptions;
+  readonly #prefix: string;
+  #client: MqttClient | undefined;
+  #closing = false;
+
+  constructor(options: MqttTapOptions) {
+    this.#options = options;
+    this.#prefix = options.topicPrefix ?? MqttDefaults.topicPrefix;
+  }
+
+  async open(listener: TapListener): Promise<void> {
+    const client = await mqtt.connectAsync(this.#options.url, {
+      protocolVersion: 5,
+      clean: true,
+      reconnectPeriod: 0,
+      clientId: `cloudbus-inspector-${Math.random().toString(36).slice(2, 10)}`,
+      ...(this.#options.username === undefined ? {} : { username: this.#options.username }),
+      ...(this.#options.password === undefined ? {} : { password: this.#options.password }),
+    });
+    this.#client = client;
+    client.on('message', (topic, payload, packet) => listener.message(tappedFromMqtt(topic, payload, packet, this.#prefix)));
+    client.on('close', () => {
+      if (!this.#closing) listener.failed(new TransportClosedError('The MQTT connection of the tap was closed.'));
+    });
+    await client.subscribeAsync({ [`${this.#prefix}/#`]: { qos: 1 }, [`${this.#prefix}-deadletter/#`]: { qos: 1 } });
+  }
+
+  async publish(event: CloudEvent, destination?: string): Promise<void> {
+    const client = this.#client;
+    if (client === undefined) throw new TransportClosedError('The MQTT tap is not open.');
+    const message = encodeCloudEvent(event, 'binary');
+    try {
+      await client.publishAsync(destination ?? topicOf(this.#prefix, event.type), Buffer.from(message.body), { qos: 1, properties: mqttPublishProperties(message) });
+    } catch (error) {
+      throw new PublishError(`The MQTT broker did not acknowledge event ${event.id}.`, [event.id], { cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.endAsync().catch(() => undefined);
+  }
+}
