@@ -2,12 +2,13 @@ import type { ViteUserConfig } from 'vitest/config';
 
 // Workspace packages resolve to their TypeScript sources in tests (the "@cloudbus/source" export
 // condition), so tests never run against stale builds.
-const conditions = ['@cloudbus/source', 'node', 'import', 'default'];
+// Vite always adds import/require/default itself; listing 'import' here would also reach the
+// workers as --conditions import and make Node's require() load ESM builds.
+const conditions = ['@cloudbus/source', 'node'];
 
 /** Settings both test configurations share. */
 export const shared: ViteUserConfig = {
   resolve: { conditions },
-  // Node adds node/import/require itself; forcing 'import' would load ESM builds through require().
   ssr: { resolve: { conditions, externalConditions: ['@cloudbus/source'] } },
 };
 
