@@ -2,7 +2,7 @@
 
 // Bus and its set-up
 export { EventBus, type BusState, type StopOptions } from './bus/event-bus.js';
-export { cloudbus } from './bus/cloudbus-module.js';
+export { cloudbus, type CloudbusBinding } from './bus/cloudbus-module.js';
 export { resolveOptions, type CloudbusOptions, type ResolvedOptions, type TransportName } from './bus/options.js';
 export { consoleLogger, silentLogger, type Logger } from './bus/logger.js';
 export type { HandlerResolver } from './bus/handler-runner.js';

@@ -1,7 +1,17 @@
-import { ContainerModule } from 'inversify';
+import { ContainerModule, type ServiceIdentifier } from 'inversify';
 
 import { EventBus } from './event-bus.js';
 import { resolveOptions, type CloudbusOptions } from './options.js';
+
+/** How `cloudbus()` binds its bus. */
+export interface CloudbusBinding {
+  /**
+   * The identifier the bus is bound to. Give a second bus (another transport, say) its own token:
+   * `cloudbus(kitchenOptions, { token: KITCHEN_BUS })`, then `@inject(KITCHEN_BUS)`.
+   * @default EventBus
+   */
+  readonly token?: ServiceIdentifier<EventBus>;
+}
 
 /**
  * The Inversify module that sets up cloudbus: binds {@link EventBus} as a singleton and each
@@ -20,13 +30,13 @@ import { resolveOptions, type CloudbusOptions } from './options.js';
  * await bus.start();
  * ```
  */
-export function cloudbus(options: CloudbusOptions): ContainerModule {
+export function cloudbus(options: CloudbusOptions, binding: CloudbusBinding = {}): ContainerModule {
   const resolved = resolveOptions(options);
   return new ContainerModule(({ bind, isBound }) => {
     for (const handler of resolved.handlers) {
       if (!isBound(handler)) bind(handler).toSelf();
     }
-    bind(EventBus)
+    bind(binding.token ?? EventBus)
       .toDynamicValue((context) => new EventBus(options, (handlerClass) => context.get(handlerClass)))
       .inSingletonScope();
   });

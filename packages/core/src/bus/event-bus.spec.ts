@@ -134,6 +134,21 @@ describe('EventBus through Inversify', () => {
   });
 });
 
+describe('two buses in one container', () => {
+  it('binds a second bus under its own token', async () => {
+    const KITCHEN_BUS = Symbol('KitchenBus');
+    const container = new Container();
+    container.bind(Oven).toSelf().inSingletonScope();
+    container.bind(UnitOfWork).toSelf();
+    container.load(cloudbus({ service: 'shop', transport: new MemoryTransport({ broker: new MemoryBroker() }) }));
+    container.load(cloudbus({ service: 'kitchen', transport: new MemoryTransport({ broker: new MemoryBroker() }), handlers: [Kitchen] }, { token: KITCHEN_BUS }));
+    const shop = container.get(EventBus);
+    const kitchen = container.get<EventBus>(KITCHEN_BUS);
+    expect(kitchen).not.toBe(shop);
+    expect([shop.service, kitchen.service]).toEqual(['shop', 'kitchen']);
+  });
+});
+
 describe('configuration errors', () => {
   it('names the package to install for an unknown or missing transport', async () => {
     const bus = new EventBus({ service: 'shop', transport: 'carrier-pigeon', logger: silentLogger });
