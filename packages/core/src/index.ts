@@ -58,7 +58,7 @@ export {
   type DeadLetterReason,
   type DeadLetterRecord,
 } from './dead-letter/dead-letter-record.js';
-export { decodeDeadLetter, toDeadLetterMessage, type DeadLetter } from './dead-letter/dead-letter-message.js';
+export { decodeDeadLetter, prepareReplay, toDeadLetterMessage, type DeadLetter } from './dead-letter/dead-letter-message.js';
 
 // Middleware
 export { compose, type ConsumeContext, type Middleware, type Next, type OutgoingCloudEvent, type PublishContext } from './middleware/middleware.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { ConfigurationError, SPEC_VERSION, validateCloudEvent, type CloudEvent } from '@cloudbus/core';
+import { ConfigurationError, prepareReplay, readDeadLetterRecord, SPEC_VERSION, validateCloudEvent, type CloudEvent } from '@cloudbus/core';
 
 import type { PublishParams, ReplayResult, RequestMessage, RequestName, RequestParams, RequestResult, TickMessage } from '../shared/channel-contract.js';
 import type { ConnectionProfile, ProfileStatus } from '../shared/connection-profile.js';
@@ -257,15 +257,9 @@ export class InspectorBackend {
         if (captured === undefined || captured.summary.kind !== 'dead-letter') throw new ConfigurationError(`No dead letter #${seq} in the capture.`);
         const original = captured.cloudEvent;
         if (original === undefined) throw new ConfigurationError(`Dead letter #${seq} is not a CloudEvent; it cannot be replayed.`);
-        const attributes: Record<string, unknown> = {};
-        for (const [name, value] of Object.entries(original)) if (!name.startsWith('deadletter')) attributes[name] = value;
-        const event = {
-          ...attributes,
-          id: randomUUID(),
-          time: new Date().toISOString(),
-          causationid: original.id,
-          [REPLAY_EXTENSION]: 'true',
-        } as unknown as CloudEvent;
+        // Core's replay: new id, causation = the dead letter, and replayfor = the handler that gave
+        // up, so the other handlers of the event type ack it without running again.
+        const event = { ...prepareReplay({ cloudEvent: original, record: readDeadLetterRecord(original) }), [REPLAY_EXTENSION]: 'true' } as CloudEvent;
         await this.#openTap(captured.summary.profileId).publish(event, captured.originalDestination);
         this.capture.markReplayed(seq, event.id);
         replayed.push({ seq, id: event.id });

@@ -51,7 +51,7 @@ export function DeadLettersView({ client, version, onOpenEvent }: { client: Insp
         <div className="confirm" role="dialog" aria-label="confirm replay" data-testid="replay-confirm">
           <p>
             Republish {chosen.size} dead letter{chosen.size === 1 ? '' : 's'} to {chosen.size === 1 ? 'its' : 'their'} original destination, with a new id
-            and causationid = the dead letter's id? Every subscription of that destination receives it again.
+            and causationid = the dead letter's id? Only the handler that gave up runs it again; the other handlers of the event type skip it.
           </p>
           <button type="button" data-testid="replay-confirm-yes" onClick={() => void replay()}>
             Replay

@@ -1,6 +1,6 @@
 import { toDeadLetterMessage } from '../dead-letter/dead-letter-message.js';
 import { errorRecordOf, type DeadLetterReason } from '../dead-letter/dead-letter-record.js';
-import type { CloudEvent } from '../envelope/cloud-event.js';
+import { Extensions, type CloudEvent } from '../envelope/cloud-event.js';
 import { decodeCloudEvent } from '../envelope/wire-codec.js';
 import { InvalidCloudEventError, UnsupportedEventVersionError } from '../errors.js';
 import { dataVersionOf, eventFromData, type EventTypeMetadata } from '../events/event-type.js';
@@ -125,6 +125,11 @@ export class HandlerRunner {
     const eventType = this.binding.eventType;
     if (cloudEvent.type !== eventType.type) {
       this.#reject(delivery, cloudEvent, 'unknown-type', new InvalidCloudEventError(`Subscription ${this.binding.subscription} handles '${eventType.type}', not '${cloudEvent.type}'.`, 'type'));
+      return;
+    }
+    const replayFor = cloudEvent[Extensions.replayFor];
+    if (replayFor !== undefined && replayFor !== this.binding.subscription) {
+      this.#skipReplay(delivery, cloudEvent, String(replayFor));
       return;
     }
     try {
@@ -252,6 +257,21 @@ export class HandlerRunner {
       },
       (nackError: unknown) => this.#settleFailed('nack', cloudEvent, nackError),
     );
+  }
+
+  /** A replayed dead letter meant for another handler of the same event type: acked, not run. */
+  #skipReplay(delivery: Delivery, cloudEvent: CloudEvent, replayFor: string): void {
+    delivery.ack().catch((error: unknown) => this.#settleFailed('ack', cloudEvent, error));
+    const telemetry = this.env.telemetry;
+    if (telemetry.active) {
+      telemetry.emit({
+        kind: 'handler-skipped',
+        handler: this.binding.subscription,
+        attempt: delivery.attempt,
+        reason: `replay for ${replayFor}`,
+        ...this.#about(cloudEvent),
+      });
+    }
   }
 
   /** Input that never reaches the handler: not a CloudEvent, wrong type, data that does not decode. */

@@ -1,4 +1,7 @@
-import type { CloudEvent } from '../envelope/cloud-event.js';
+import { randomUUID } from 'node:crypto';
+
+import { Extensions, type CloudEvent } from '../envelope/cloud-event.js';
+import { InvalidCloudEventError } from '../errors.js';
 import { decodeCloudEvent, toBinaryMode, withHeaders, type WireMessage } from '../envelope/wire-codec.js';
 import { deadLetterExtensions, readDeadLetterRecord, type DeadLetterRecord } from './dead-letter-record.js';
 
@@ -10,6 +13,30 @@ import { deadLetterExtensions, readDeadLetterRecord, type DeadLetterRecord } fro
 export function toDeadLetterMessage(original: WireMessage, cloudEvent: CloudEvent | undefined, record: DeadLetterRecord): WireMessage {
   const base = cloudEvent === undefined ? original : toBinaryMode(original, cloudEvent);
   return withHeaders(base, deadLetterExtensions(record));
+}
+
+/**
+ * The CloudEvent that replays a dead letter: the original event without the failure record,
+ * with a new `id` and `time`, `causationid` pointing at the dead letter, and `replayfor` naming the
+ * handler that gave up, so only that handler runs it again (the other subscriptions of its type
+ * ack it untouched). Publish it to the dead letter's original destination.
+ */
+export function prepareReplay(deadLetter: Pick<DeadLetter, 'cloudEvent' | 'record'>, now: Date = new Date()): CloudEvent {
+  const original = deadLetter.cloudEvent;
+  if (original === undefined || deadLetter.record === undefined) {
+    throw new InvalidCloudEventError('Only a dead letter holding a CloudEvent and its failure record can be replayed.');
+  }
+  const attributes: Record<string, unknown> = {};
+  for (const name in original) {
+    if (!name.startsWith('deadletter')) attributes[name] = original[name];
+  }
+  return {
+    ...(attributes as unknown as CloudEvent),
+    id: randomUUID(),
+    time: now.toISOString(),
+    causationid: original.id,
+    [Extensions.replayFor]: deadLetter.record.handler,
+  };
 }
 
 /** A dead letter read back from the broker. */

@@ -54,4 +54,9 @@ export const Extensions = {
   traceState: 'tracestate',
   /** The version of the event's data schema, written by `@EventType(type, { version })`. Absent means 1. */
   dataVersion: 'dataversion',
+  /**
+   * On a replayed dead letter: the one subscription (`<service>.<handler>`) it is for. Every other
+   * subscription that receives it acks it without running its handler.
+   */
+  replayFor: 'replayfor',
 } as const;

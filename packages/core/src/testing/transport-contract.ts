@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../bus/event-bus.js';
 import { silentLogger } from '../bus/logger.js';
 import type { CloudbusOptions } from '../bus/options.js';
-import { decodeDeadLetter, type DeadLetter } from '../dead-letter/dead-letter-message.js';
+import { decodeDeadLetter, prepareReplay, type DeadLetter } from '../dead-letter/dead-letter-message.js';
 import type { CloudEvent } from '../envelope/cloud-event.js';
 import { encodeCloudEvent, type WireMessage } from '../envelope/wire-codec.js';
 import { BusNotStartedError, MessageTooLargeError, PermanentError, TransportClosedError } from '../errors.js';
@@ -329,6 +329,35 @@ export function transportContract(name: string, factory: () => ContractHarness |
       await bus.publish(new OrderPlaced('o-good', '1'));
       await failing.waitForCount(4, timeout());
       await other.waitForCount(2, timeout());
+    });
+
+    it('replays a dead letter to the handler that gave up, and to no other', async () => {
+      const { OrderPlaced, service } = defineEvents();
+      const sms = new Recorder();
+      const kitchen = new Recorder();
+      let gatewayUp = false;
+      const bus = await startBus({
+        service,
+        handlers: [
+          handler(OrderPlaced, sms, { name: 'Sms', retry: retry.none() }, () => {
+            if (!gatewayUp) throw new Error('SMS gateway down');
+          }),
+          handler(OrderPlaced, kitchen, { name: 'Kitchen' }),
+        ],
+      });
+      await bus.publish(new OrderPlaced('o-replay', '1'));
+      const deadLetter = await deadLetters(bus, (d) => d.record?.handler === `${service}.Sms`);
+      await kitchen.waitForCount(1, timeout());
+      gatewayUp = true;
+      const replay = prepareReplay(deadLetter);
+      await bus.publishPrepared([replay]);
+      await sms.waitForCount(2, timeout());
+      await sleep(300);
+      const replayed = sms.received[1]!;
+      expect(replayed.cloudEvent.id).toBe(replay.id);
+      expect(replayed.cloudEvent.causationid).toBe(deadLetter.cloudEvent!.id);
+      expect((replayed.event as InstanceType<typeof OrderPlaced>).orderId).toBe('o-replay');
+      expect(kitchen.received).toHaveLength(1);
     });
 
     it('dead-letters a PermanentError at once, without retries', async () => {

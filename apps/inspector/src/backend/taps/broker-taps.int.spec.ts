@@ -18,6 +18,8 @@ class Ping {
 }
 
 const received: { id: string; causationid: string; replay: boolean }[] = [];
+/** What the refusing handler got when a replay reached it. */
+const replayed: { id: string; causationid: string; replay: boolean }[] = [];
 
 class TapShop {
   @On(Ping) echo(_event: Ping, ctx: EventContext): void {
@@ -25,6 +27,7 @@ class TapShop {
   }
   @On(Ping, { retry: retry.none() }) refuse(_event: Ping, ctx: EventContext): void {
     if (ctx.cloudEvent['inspectorreplay'] === undefined) throw new Error('refused');
+    replayed.push({ id: ctx.cloudEvent.id, causationid: String(ctx.cloudEvent.causationid ?? ''), replay: true });
   }
 }
 
@@ -132,15 +135,17 @@ for (const brokerCase of cases) {
       expect(received.length).toBe(before + 1);
     });
 
-    it('replays a dead letter to its original destination with a new id caused by the dead letter', async () => {
+    it('replays a dead letter to the handler that gave up, with a new id caused by the dead letter, and to no other', async () => {
       const group = backend.capture.deadLetterGroups().find((g) => g.handler === 'tapshop.TapShop.refuse')!;
       const entry = group.entries.at(-1)!;
       const result = (await backend.handle({ kind: 'request', requestId: 1, name: 'deadletters.replay', params: { seqs: [entry.seq] } })) as { replayed: { id: string }[]; failed: unknown[] };
       expect(result.failed).toEqual([]);
       const replayId = result.replayed[0]!.id;
       expect(replayId).not.toBe(entry.id);
-      await expect.poll(() => received.find((r) => r.id === replayId), { timeout: 30_000 }).toEqual({ id: replayId, causationid: entry.id, replay: true });
+      await expect.poll(() => replayed.find((r) => r.id === replayId), { timeout: 30_000 }).toEqual({ id: replayId, causationid: entry.id, replay: true });
       await expect.poll(() => backend.capture.flow(entry.correlationId).nodes.find((n) => n.id === replayId)?.replayed, { timeout: 30_000 }).toBe(true);
+      // The echo handler of the same event type acks the replay without running.
+      expect(received.find((r) => r.id === replayId)).toBeUndefined();
     });
   });
 }
