@@ -24,6 +24,12 @@ describe('pizzeria configuration', () => {
     });
   });
 
+  it('publishes telemetry for the inspector with --telemetry, and otherwise leaves it to CLOUDBUS_TELEMETRY', () => {
+    expect(parsePizzeriaConfig(['--telemetry'], {})).toMatchObject({ options: { publishTelemetry: true } });
+    const config = parsePizzeriaConfig([], { CLOUDBUS_TELEMETRY: '1' });
+    expect(config !== 'help' && 'publishTelemetry' in config.options).toBe(false);
+  });
+
   it('refuses bad values with a message naming the flag', () => {
     expect(() => parsePizzeriaConfig(['--port', 'eighty'], {})).toThrow(new ConfigurationError(`--port: 'eighty' is not valid. Run with --help.`));
     expect(() => parsePizzeriaConfig(['--kitchen', 'somewhere'], {})).toThrow(/--kitchen/);

@@ -27,6 +27,7 @@ export const START_USAGE = `Mario's Pizzeria
   --bake-time <ms>          how long a pizza bakes in the in-process devices (default 3000)
   --sms-failure-rate <0-1>  share of SMS the gateway refuses (default 0), to watch retries and dead letters
   --service <name>          service name; instances with the same name share the work (default pizzeria)
+  --telemetry               publish the buses' telemetry for the inspector   env CLOUDBUS_TELEMETRY=1
   --transport-options <json>          options of the main transport, e.g. '{"exchange":"shop.events"}'
   --kitchen-transport-options <json>  options of the kitchen transport, e.g. '{"topicPrefix":"store-12"}'
   --help`;
@@ -69,6 +70,7 @@ export function parsePizzeriaConfig(argv: readonly string[], env: NodeJS.Process
       service: { type: 'string' },
       'transport-options': { type: 'string' },
       'kitchen-transport-options': { type: 'string' },
+      telemetry: { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -91,6 +93,8 @@ export function parsePizzeriaConfig(argv: readonly string[], env: NodeJS.Process
     database: values.db ?? (env['PIZZERIA_DB'] || 'pizzeria.db'),
     smsFailureRate: number(values['sms-failure-rate'], '--sms-failure-rate', 0, (n) => n >= 0 && n <= 1),
     ...(values.service === undefined ? {} : { service: values.service }),
+    // Without the flag, the buses read CLOUDBUS_TELEMETRY themselves.
+    ...(values.telemetry === true ? { publishTelemetry: true } : {}),
     ...(values['transport-options'] === undefined ? {} : { transportOptions: jsonObject(values['transport-options'], '--transport-options') }),
     ...(values['kitchen-transport-options'] === undefined
       ? {}

@@ -1,4 +1,4 @@
-import type { Logger, Transport } from '@cloudbus/core';
+import type { Logger, TelemetryPublishingOptions, Transport } from '@cloudbus/core';
 
 import type { EmailSender } from '../notifications/email-sender.js';
 import type { SmsSender } from '../notifications/sms-sender.js';
@@ -82,6 +82,13 @@ export interface PizzeriaOptions {
    * @default 10_000
    */
   readonly drainTimeoutMs?: number;
+  /**
+   * Publish the telemetry of the pizzeria's buses (main, kitchen, in-process devices) over their
+   * transports as `dev.cloudbus.telemetry` events, so the inspector shows handler outcomes.
+   * `true` or options enable it, `false` disables it.
+   * @default on when CLOUDBUS_TELEMETRY=1 (or `pnpm start -- --telemetry`), else off
+   */
+  readonly publishTelemetry?: boolean | TelemetryPublishingOptions;
   /** @default warnings and errors to the console */
   readonly logger?: Logger;
 }

@@ -3,8 +3,8 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { EventBus, MemoryTransport, PublishError, decodeDeadLetter, type Delivery, type OutgoingMessage, type Subscription, type SubscriptionSpec, type Transport } from '@cloudbus/core';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { EventBus, MemoryTransport, PublishError, TELEMETRY_EVENT_TYPE, decodeDeadLetter, type Delivery, type OutgoingMessage, type Subscription, type SubscriptionSpec, type Transport } from '@cloudbus/core';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 
 import { OrderPlacedV1 } from '../events/order-placed-v1.js';
 import { startKitchenDevices } from '../kitchen/kitchen-devices.js';
@@ -195,6 +195,36 @@ describe('the pizzeria on the in-memory transport', () => {
     await api.waitForStatus(placed.id, 'ready');
   });
 
+  it('publishes the telemetry of its buses and of its kitchen devices when asked, and none by default', async () => {
+    const url = `memory://${randomUUID()}`;
+    const broker = url.slice('memory://'.length);
+    const main = new SwitchableTransport(new MemoryTransport({ broker }));
+    const kitchen = new SwitchableTransport(new MemoryTransport({ broker }));
+    const ovens = new SwitchableTransport(new MemoryTransport({ broker }));
+    const { api } = await start({ transport: main, url: undefined, kitchenTransport: kitchen, kitchenDevices: 'external', publishTelemetry: { intervalMs: 20 } });
+    const devices = await startKitchenDevices({ transport: ovens, bakeTimeMs: 20, publishTelemetry: { intervalMs: 20 } });
+    onTestFinished(() => devices.stop());
+    await api.deliverOrder();
+    for (const [bus, transport] of [
+      ['main', main],
+      ['kitchen', kitchen],
+      ['ovens', ovens],
+    ] as const) {
+      await api.eventually(async () => (transport.publishedTypes.includes(TELEMETRY_EVENT_TYPE) ? true : undefined), `telemetry from the ${bus} bus`);
+    }
+
+    vi.stubEnv('CLOUDBUS_TELEMETRY', '');
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
+    const quiet = new SwitchableTransport(new MemoryTransport({ broker: randomUUID() }));
+    const second = await start({ transport: quiet, url: undefined, kitchenTransport: 'memory', kitchenUrl: `memory://${randomUUID()}` });
+    await second.api.deliverOrder();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(quiet.publishedTypes).toContain('com.mariopizzeria.order.delivered');
+    expect(quiet.publishedTypes).not.toContain(TELEMETRY_EVENT_TYPE);
+  });
+
   it('upcasts an OrderPlaced of version 1 still on the broker and handles it', async () => {
     const url = `memory://${randomUUID()}`;
     const { api } = await start({ url });
@@ -269,6 +299,8 @@ describe('the pizzeria on the in-memory transport', () => {
 /** A transport whose broker can be made unreachable: publishing fails while it is. */
 class SwitchableTransport implements Transport {
   reachable = true;
+  /** The CloudEvents type of every message published through it. */
+  readonly publishedTypes: string[] = [];
   readonly name: string;
   readonly capabilities: Transport['capabilities'];
 
@@ -283,6 +315,7 @@ class SwitchableTransport implements Transport {
 
   publish(messages: readonly OutgoingMessage[]): Promise<void> {
     if (!this.reachable) return Promise.reject(new PublishError('broker unreachable', messages.map((m) => m.id)));
+    for (const message of messages) this.publishedTypes.push(message.type);
     return this.inner.publish(messages);
   }
 

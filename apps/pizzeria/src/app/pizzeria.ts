@@ -97,7 +97,8 @@ export async function createPizzeria(options: PizzeriaOptions = {}): Promise<Piz
     const container = new Container();
     const resolve = (handlerClass: unknown) => container.get(handlerClass as new () => object);
     const inbox = new SqlInbox(db);
-    const common = { drainTimeoutMs, ...(logger === undefined ? {} : { logger }) };
+    const telemetry = options.publishTelemetry === undefined ? {} : { publishTelemetry: options.publishTelemetry };
+    const common = { drainTimeoutMs, ...telemetry, ...(logger === undefined ? {} : { logger }) };
     const bus = new EventBus(
       {
         service,
@@ -155,6 +156,7 @@ export async function createPizzeria(options: PizzeriaOptions = {}): Promise<Piz
         transportOptions: options.kitchenTransportOptions ?? {},
         service: options.kitchenDevicesService ?? 'kitchen-devices',
         bakeTimeMs,
+        ...telemetry,
         ...(logger === undefined ? {} : { logger }),
       });
       started.push(devices);

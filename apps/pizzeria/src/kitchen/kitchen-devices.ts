@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 
-import { ConfigurationError, EventBus, type Logger, type Transport } from '@cloudbus/core';
+import { ConfigurationError, EventBus, type Logger, type TelemetryPublishingOptions, type Transport } from '@cloudbus/core';
 
 import { loadTransport } from '../app/load-transport.js';
 import { KitchenDisplay } from './kitchen-display.js';
@@ -46,6 +46,11 @@ export interface KitchenDevicesOptions {
   readonly displayId?: string;
   /** Where each device prints what it does. @default nothing */
   readonly onReport?: (line: string) => void;
+  /**
+   * Publish the devices' telemetry (`dev.cloudbus.telemetry`) for the inspector.
+   * @default on when CLOUDBUS_TELEMETRY=1, else off
+   */
+  readonly publishTelemetry?: boolean | TelemetryPublishingOptions;
   /** @default the bus's console logger */
   readonly logger?: Logger;
 }
@@ -69,6 +74,7 @@ export async function startKitchenDevices(options: KitchenDevicesOptions = {}): 
   if (!Number.isFinite(bakeTimeMs) || bakeTimeMs < 0) throw new ConfigurationError(`kitchen devices: bakeTimeMs must be >= 0, got ${String(options.bakeTimeMs)}.`);
   await loadTransport(options.transport ?? 'mqtt');
   const oven = new Oven(bakeTimeMs, options.onReport);
+  const telemetry = options.publishTelemetry === undefined ? {} : { publishTelemetry: options.publishTelemetry };
   const bus = new EventBus(
     {
       service: options.service ?? 'kitchen-devices',
@@ -78,6 +84,7 @@ export async function startKitchenDevices(options: KitchenDevicesOptions = {}): 
       handlers: [Oven],
       concurrency: options.ovens ?? 4,
       drainTimeoutMs: bakeTimeMs + 2_000,
+      ...telemetry,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     },
     () => oven,
@@ -95,6 +102,7 @@ export async function startKitchenDevices(options: KitchenDevicesOptions = {}): 
         ...(options.url === undefined ? {} : { url: options.url }),
         transportOptions: options.transportOptions ?? {},
         handlers: [KitchenDisplay],
+        ...telemetry,
         ...(options.logger === undefined ? {} : { logger: options.logger }),
       },
       () => shown,
