@@ -13,7 +13,7 @@ export const shared: ViteUserConfig = {
 };
 
 /** Where tests live. */
-export const testRoots = ['packages/*/src/**/', 'apps/*/src/**/', 'test/src/**/'];
+export const testRoots = ['packages/*/src/**/', 'apps/*/src/**/', 'test/src/**/', 'bench/src/**/'];
 
 /** Finds the broker endpoints once per run; see test/src/brokers.ts. */
 export const globalSetup = ['test/src/global-setup.ts'];

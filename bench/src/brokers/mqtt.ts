@@ -1,0 +1,97 @@
+import { EventBus, EventHandler, silentLogger, type ContentMode } from '@cloudbus/core';
+import { MqttTransport } from '@cloudbus/transport-mqtt';
+import mqtt from 'mqtt';
+
+import { uniqueName, type Contender } from '../contender.js';
+import { OrderPlaced, cloudEventAttributes, orderBytes, orderPlaced, type OrderPayload } from '../order-placed.js';
+import { WindowedRun } from '../windowed-run.js';
+
+/** Ends persistent sessions: connects each client id with a clean session that expires at once. */
+export async function deleteSessions(url: string, clientIds: readonly string[]): Promise<void> {
+  for (const clientId of clientIds) {
+    const client = await mqtt.connectAsync(url, { clientId, clean: true, protocolVersion: 5, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 });
+    client.on('error', () => {});
+    await client.endAsync();
+  }
+}
+
+/**
+ * mqtt.js as its documentation shows it, at QoS 1 both ways: a publisher on a clean session, a
+ * subscriber on a persistent session (clean: false, 5 min expiry) in a shared subscription group
+ * (as cloudbus subscribes), PUBACK sent only once the message was handled (`handleMessage`).
+ * With `attributes`, each message also carries the CloudEvent attributes as MQTT 5 user
+ * properties and a Content Type, as cloudbus sends them in binary mode.
+ */
+export function rawMqtt(url: string, attributes = false): Contender {
+  return {
+    name: attributes ? 'mqtt.js + CloudEvents user properties' : 'mqtt.js (raw)',
+    async run(total, window) {
+      const name = uniqueName('bench-raw');
+      const topic = `${name}/com/mariopizzeria/order/placed`;
+      const subscriberId = `${name}-sub`;
+      const run = new WindowedRun(total, window);
+      const subscriber = await mqtt.connectAsync(url, {
+        clientId: subscriberId,
+        clean: false,
+        protocolVersion: 5,
+        properties: { sessionExpiryInterval: 300, receiveMaximum: Math.max(window, 100) },
+        reconnectPeriod: 0,
+      });
+      const publisher = await mqtt.connectAsync(url, { clientId: `${name}-pub`, clean: true, protocolVersion: 5, reconnectPeriod: 0 });
+      subscriber.on('error', run.fail);
+      publisher.on('error', run.fail);
+      try {
+        subscriber.handleMessage = (packet, callback) => {
+          const order = JSON.parse(packet.payload.toString()) as OrderPayload;
+          callback();
+          run.handled(order.sentAt);
+        };
+        await subscriber.subscribeAsync(`$share/${name}/${topic}`, { qos: 1 });
+        const acked = (error?: Error) => {
+          if (error !== undefined && error !== null) run.fail(error);
+        };
+        return await run.run((from, count) => {
+          for (let i = from; i < from + count; i++) {
+            const options = attributes ? { qos: 1 as const, properties: { contentType: 'application/json', userProperties: cloudEventAttributes(i) } } : { qos: 1 as const };
+            publisher.publish(topic, orderBytes(i), options, acked);
+          }
+        });
+      } finally {
+        await publisher.endAsync().catch(() => {});
+        await subscriber.endAsync().catch(() => {});
+        await deleteSessions(url, [subscriberId]);
+      }
+    },
+  };
+}
+
+/** cloudbus on @cloudbus/transport-mqtt with its defaults (MQTT 5, QoS 1, persistent session, shared subscription, PUBACK after the handler). */
+export function cloudbusMqtt(url: string, contentMode: ContentMode = 'binary'): Contender {
+  return {
+    name: contentMode === 'binary' ? 'cloudbus mqtt' : `cloudbus mqtt, ${contentMode} mode`,
+    async run(total, window) {
+      const prefix = uniqueName('bench-cb');
+      const run = new WindowedRun(total, window);
+      @EventHandler(OrderPlaced, { concurrency: window, name: 'Counter' })
+      class Counter {
+        handle(event: OrderPlaced): void {
+          run.handled(event.sentAt);
+        }
+      }
+      const transport = new MqttTransport({ url, topicPrefix: prefix, service: 'bench', instanceId: 'bench' });
+      const bus = new EventBus({ service: 'bench', transport, handlers: [Counter], logger: silentLogger, contentMode });
+      try {
+        await bus.start();
+        return await run.run((from, count) => {
+          const events: OrderPlaced[] = [];
+          for (let i = from; i < from + count; i++) events.push(orderPlaced(i));
+          bus.publish(events).catch(run.fail);
+        });
+      } finally {
+        if (bus.state !== 'created') await bus.stop({ drainTimeoutMs: 1_000 }).catch(() => {});
+        // The subscription's client id, as the transport builds it: <prefix>--<subscription>--<instanceId>--<slot>.
+        await deleteSessions(url, [`${prefix}--bench.Counter--bench--0`]);
+      }
+    },
+  };
+}
