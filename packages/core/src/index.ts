@@ -43,6 +43,7 @@ export {
   encodeCloudEvent,
   encodeData,
   isJsonContentType,
+  MAX_JSON_DEPTH,
   STRUCTURED_CONTENT_TYPE,
   wireSize,
   type ContentMode,
@@ -62,7 +63,7 @@ export { decodeDeadLetter, prepareReplay, toDeadLetterMessage, type DeadLetter }
 
 // Middleware
 export { compose, type ConsumeContext, type Middleware, type Next, type OutgoingCloudEvent, type PublishContext } from './middleware/middleware.js';
-export { idempotency, MemoryInbox, type IdempotencyOptions, type Inbox, type MemoryInboxOptions } from './middleware/idempotency.js';
+export { idempotency, inboxKey, MemoryInbox, type IdempotencyOptions, type Inbox, type MemoryInboxOptions } from './middleware/idempotency.js';
 export { logging, type LoggingOptions } from './middleware/logging.js';
 export { metrics, type MetricsOptions } from './middleware/metrics.js';
 export { tracing, type TracingOptions } from './middleware/tracing.js';

@@ -24,7 +24,10 @@ export interface CloudbusOptions {
    * @default 'memory'
    */
   readonly transport?: TransportName | (string & {}) | Transport;
-  /** Broker URL. Falls back to `CLOUDBUS_URL`; each transport has its own default. */
+  /**
+   * Broker URL, or a comma-separated list of a cluster's servers where the transport takes one
+   * (NATS). Falls back to `CLOUDBUS_URL`; each transport has its own default.
+   */
   readonly url?: string;
   /** Options passed to the transport factory (see each transport's README). */
   readonly transportOptions?: Readonly<Record<string, unknown>>;
@@ -131,7 +134,8 @@ export function resolveOptions(options: CloudbusOptions, env: NodeJS.ProcessEnv 
     throw new ConfigurationError(`cloudbus: 'transport' must be a transport name ('memory', 'rabbitmq', 'nats', 'mqtt') or a Transport instance.`);
   }
   const url = options.url ?? (env['CLOUDBUS_URL'] || undefined);
-  if (url !== undefined && !URL.canParse(url)) {
+  // A comma-separated list is a cluster's seed servers (NATS): every entry must be a URL.
+  if (url !== undefined && !url.split(',').every((entry) => URL.canParse(entry.trim()))) {
     throw new ConfigurationError(`cloudbus: url is not a valid URL (check CLOUDBUS_URL); expected e.g. amqp://host:5672, nats://host:4222 or mqtt://host:1883.`);
   }
   const contentMode = options.contentMode;

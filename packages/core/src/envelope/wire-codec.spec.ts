@@ -120,6 +120,17 @@ describe('invalid input is rejected with the attribute at fault', () => {
     expect(invalid({ ...binary({}), body: bad }).message).toMatch(/UTF-8/);
   });
 
+  it('refuses hostile JSON: deep nesting, and __proto__ keys at any depth (escaped too)', () => {
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    expect(invalid(binary({}, deep)).message).toMatch(/nests deeper than 64 levels/);
+    expect(invalid(structured({ ...event, data: JSON.parse(`{"a":${'['.repeat(100)}${']'.repeat(100)}}`) as unknown })).message).toMatch(/nests deeper/);
+    expect(invalid(binary({}, '{"order":{"items":[{"__proto__":{"admin":true}}]}}')).message).toMatch(/'__proto__' key/);
+    expect(invalid(binary({}, '{"a":{"\\u005f_proto__":{"admin":true}}}')).message).toMatch(/'__proto__' key/);
+    // Brackets inside strings do not count as nesting, and ordinary data passes.
+    const text = JSON.stringify({ note: '['.repeat(500), nested: [[[[1]]]], protocol: 'https' });
+    expect(decodeCloudEvent(binary({}, text)).data).toEqual(JSON.parse(text));
+  });
+
   it('rejects JSON data that does not parse in binary mode', () => {
     expect(invalid(binary({}, '{"orderId":')).attribute).toBe('data');
   });

@@ -95,12 +95,59 @@ function utf8(body: Uint8Array, what: string): string {
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
 }
 
+/** Deepest nesting of arrays and objects accepted in JSON input. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Nesting depth of JSON text, brackets inside strings not counted; stops counting past the limit. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) {
+      inString = true;
+    } else if (c === 123 || c === 91) {
+      if (++depth > deepest && (deepest = depth) > MAX_JSON_DEPTH) return deepest;
+    } else if (c === 125 || c === 93) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+/** True when a parsed JSON value holds a `__proto__` key anywhere. */
+function hasProtoKey(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some(hasProtoKey);
+  if (Object.hasOwn(value, '__proto__')) return true;
+  for (const key in value) if (hasProtoKey((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
+/**
+ * Parses JSON input from the wire, refusing what could harm a consumer: nesting deeper than
+ * {@link MAX_JSON_DEPTH} (recursive code downstream would overflow its stack) and `__proto__` keys
+ * at any depth (merged into objects, they would replace prototypes). Both cheap checks run only
+ * where such input is possible: deep nesting needs long text, `__proto__` needs the word `proto`.
+ */
 function parseJson(text: string, what: string): unknown {
+  if (text.length > 2 * MAX_JSON_DEPTH && nestingDepth(text) > MAX_JSON_DEPTH) {
+    throw new InvalidCloudEventError(`${what} nests deeper than ${MAX_JSON_DEPTH} levels; refused.`, 'data');
+  }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw new InvalidCloudEventError(`${what} is not valid JSON: ${(error as Error).message}`, 'data', { cause: error });
   }
+  if (text.includes('proto') && hasProtoKey(value)) {
+    throw new InvalidCloudEventError(`${what} holds a '__proto__' key; refused.`, 'data');
+  }
+  return value;
 }
 
 /** Decodes `data` bytes as their content type says (JSON value, text, or the bytes themselves). */

@@ -1,3 +1,4 @@
+import type { CloudEvent } from '../envelope/cloud-event.js';
 import type { Middleware } from './middleware.js';
 
 /**
@@ -55,6 +56,16 @@ export class MemoryInbox implements Inbox {
   }
 }
 
+/**
+ * The inbox key of an event for a handler: handler, CloudEvent `source` and `id`. A handler that
+ * writes its side effect and the inbox mark in one transaction computes it with
+ * `inboxKey(ctx.handler, ctx.cloudEvent)`. U+001F separates the fields: CloudEvents strings cannot
+ * hold it, so keys never collide, and databases accept it (unlike NUL).
+ */
+export function inboxKey(handler: string, cloudEvent: Pick<CloudEvent, 'source' | 'id'>): string {
+  return `${handler}\u001f${cloudEvent.source}\u001f${cloudEvent.id}`;
+}
+
 /** Options of {@link idempotency}. */
 export interface IdempotencyOptions {
   /** @default a new MemoryInbox */
@@ -70,8 +81,7 @@ export function idempotency(options: IdempotencyOptions = {}): Middleware {
   return {
     name: 'idempotency',
     async consume(context, next) {
-      // U+001F cannot occur in CloudEvents strings, so keys never collide; databases accept it (unlike NUL).
-      const key = `${context.handler}\u001f${context.cloudEvent.source}\u001f${context.cloudEvent.id}`;
+      const key = inboxKey(context.handler, context.cloudEvent);
       if (!(await inbox.claim(key))) {
         context.skip('duplicate');
         return;
