@@ -1,4 +1,13 @@
-import { ConfigurationError, EventBus, EventHandler, EventType, PublishError, silentLogger, type EventContext } from '@cloudbus/core';
+import {
+  ConfigurationError,
+  EventBus,
+  EventHandler,
+  EventType,
+  PublishError,
+  silentLogger,
+  TransportClosedError,
+  type EventContext,
+} from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
@@ -170,5 +179,59 @@ describe.skipIf(!url)('rabbitmq connection', () => {
     await expect(
       new EventBus({ service, handlers: [Kitchen], logger: silentLogger, transport: transport({ queueType: 'quorum' }) }).start(),
     ).rejects.toThrow(/exists with other arguments.*set queueType to match/);
+  });
+
+  it('stops within closeTimeoutMs on a blackholed connection, then never reconnects nor declares anything, and the unsettled event goes back to its queue', async () => {
+    const { proxy, url: proxied } = await proxiedUrl();
+    const type = `dev.cloudbus.conn.${run}.e${++sequence}.order.placed`;
+    class OrderPlaced {
+      constructor(readonly orderId: string) {}
+    }
+    EventType(type)(OrderPlaced);
+    const started: string[] = [];
+    class SlowKitchen {
+      handle(event: OrderPlaced, _context: EventContext): Promise<void> {
+        started.push(event.orderId);
+        // Never finishes: its delivery stays unsettled when the bus stops.
+        return new Promise<void>(() => {});
+      }
+    }
+    EventHandler(OrderPlaced, { name: 'SlowKitchen' })(SlowKitchen);
+    const service = `${run}-s${sequence}`;
+    const deadLetterQueue = `${run}.deadletter-blackholed`;
+    const closeTimeoutMs = 1_000;
+    const closing = transport({ url: proxied, deadLetterQueue, closeTimeoutMs, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 100 });
+    const bus = new EventBus({ service, handlers: [SlowKitchen], logger: silentLogger, transport: closing });
+    buses.push(bus);
+    await bus.start();
+    await bus.publish(new OrderPlaced('stuck'));
+    await until(() => started.includes('stuck'), 'the handler to start');
+
+    proxy.blackhole();
+    const inFlight = bus.publish(new OrderPlaced('unconfirmed')).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const began = Date.now();
+    const stopped = bus.stop({ drainTimeoutMs: 100 }).then(() => Date.now() - began);
+    const elapsed = await Promise.race([stopped, sleep(30_000).then(() => 'still pending after 30 s')]);
+    expect(typeof elapsed).toBe('number');
+    // Liveness with a generous margin for a loaded machine; without the bound it never settles.
+    expect(elapsed).toBeLessThan(closeTimeoutMs + 5_000);
+    expect(await inFlight).toBeInstanceOf(PublishError);
+    await expect(closing.close()).rejects.toBeInstanceOf(TransportClosedError);
+
+    // The network comes back (the proxy resets what it swallowed): a closed transport stays closed.
+    const accepted = proxy.accepted;
+    await admin.delete({ exchanges: [], queues: [deadLetterQueue] });
+    proxy.heal();
+    await sleep(2_000);
+    expect(proxy.accepted).toBe(accepted);
+    expect(await admin.exists(deadLetterQueue)).toBe(false);
+
+    // The broker noticed the connection is gone and put the unsettled delivery back.
+    const returned = await admin.take(`${base.queuePrefix}${service}.SlowKitchen`, 20_000);
+    expect(returned.fields.redelivered).toBe(true);
+    expect(returned.content.toString()).toContain('stuck');
   });
 });

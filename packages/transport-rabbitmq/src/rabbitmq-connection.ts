@@ -1,5 +1,7 @@
+import { TransportClosedError } from '@cloudbus/core';
 import { connect, type ChannelModel } from 'amqplib';
 
+import { closeConnection, destroySocket, type ClosingSteps } from './closing-steps.js';
 import { connectionAdvice, RabbitMqConnectionError, redact, safeCause } from './rabbitmq-connection-error.js';
 import { toAmqpConnectArguments, type ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
 
@@ -9,12 +11,16 @@ export type ConnectedHook = (model: ChannelModel) => Promise<void>;
 /**
  * One AMQP connection that comes back: when the broker goes away it reconnects with exponential
  * backoff (min to max delay), runs the `onConnected` hook (re-declare topology, reopen the
- * publisher channel, resume consumers), and only then reports itself connected again.
+ * publisher channel, resume consumers), and only then reports itself connected again. Once
+ * {@link stopReconnecting} or {@link close} was called it never connects again.
  */
 export class RabbitMqConnection {
   readonly #options: ResolvedRabbitMqOptions;
   readonly #onConnected: ConnectedHook;
+  readonly #closing: ClosingSteps;
   #model: ChannelModel | undefined;
+  /** A connection open but still being set up (by open() or a reconnection). */
+  #pending: ChannelModel | undefined;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
   #delay: number;
@@ -22,9 +28,10 @@ export class RabbitMqConnection {
   /** Connections that closed before they were adopted. */
   readonly #lost = new WeakSet<ChannelModel>();
 
-  constructor(options: ResolvedRabbitMqOptions, onConnected: ConnectedHook) {
+  constructor(options: ResolvedRabbitMqOptions, onConnected: ConnectedHook, closing: ClosingSteps) {
     this.#options = options;
     this.#onConnected = onConnected;
+    this.#closing = closing;
     this.#delay = options.reconnectMinDelayMs;
   }
 
@@ -42,11 +49,16 @@ export class RabbitMqConnection {
   async open(): Promise<void> {
     const model = await this.#connect();
     try {
+      this.#pending = model;
+      if (this.#closed) throw new TransportClosedError('rabbitmq transport: closed while connecting.');
       await this.#onConnected(model);
+      if (this.#closed) throw new TransportClosedError('rabbitmq transport: closed while connecting.');
       if (this.#lost.has(model)) throw new RabbitMqConnectionError(this.#options.endpoint, `rabbitmq transport: the connection to ${this.#options.endpoint} closed while setting up.`);
     } catch (error) {
-      await model.close().catch(() => {});
+      await this.#dispose(model, this.#closing.deadline());
       throw error;
+    } finally {
+      if (this.#pending === model) this.#pending = undefined;
     }
     this.#adopt(model);
   }
@@ -57,14 +69,36 @@ export class RabbitMqConnection {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
-  /** Closes the connection and stops reconnecting. */
-  async close(): Promise<void> {
+  /**
+   * From now on, never connects again: cancels a scheduled reconnection, and makes one in progress
+   * give up (its connection is closed by {@link close}). The current connection stays open.
+   */
+  stopReconnecting(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
-    const model = this.#model;
-    this.#model = undefined;
+    this.#timer = undefined;
     this.#wake();
-    if (model !== undefined) await model.close().catch(() => {});
+  }
+
+  /**
+   * Stops reconnecting and closes the connection (and one being set up), waiting for the broker
+   * until `deadline` at most; past it, or when the connection is known to be unresponsive,
+   * destroys the socket. Never rejects.
+   */
+  async close(deadline: number): Promise<void> {
+    this.stopReconnecting();
+    const model = this.#model;
+    const pending = this.#pending;
+    this.#model = undefined;
+    this.#pending = undefined;
+    if (model !== undefined) await this.#dispose(model, deadline);
+    if (pending !== undefined) await this.#dispose(pending, deadline);
+  }
+
+  /** Closes a connection, waiting for the broker until `deadline` at most, then destroys its socket. */
+  async #dispose(model: ChannelModel, deadline: number): Promise<void> {
+    if (await this.#closing.wait(model, closeConnection(model), deadline)) return;
+    destroySocket(model);
   }
 
   async #connect(): Promise<ChannelModel> {
@@ -124,13 +158,15 @@ export class RabbitMqConnection {
     try {
       model = await this.#connect();
       if (this.#closed) {
-        await model.close().catch(() => {});
+        await this.#dispose(model, this.#closing.deadline());
         return;
       }
+      this.#pending = model;
       await this.#onConnected(model);
       if (this.#lost.has(model)) throw new Error('the connection closed while setting up');
     } catch (error) {
-      if (model !== undefined) await model.close().catch(() => {});
+      if (model !== undefined) await this.#dispose(model, this.#closing.deadline());
+      if (this.#closed) return;
       // Unreachable broker: expected during an outage, debug. Connected but set-up failed: worth a warning.
       const log = model === undefined ? this.#options.logger.debug : this.#options.logger.warn;
       log.call(this.#options.logger, 'rabbitmq transport: reconnection failed, trying again', {
@@ -139,9 +175,11 @@ export class RabbitMqConnection {
       });
       this.#schedule();
       return;
+    } finally {
+      if (model !== undefined && this.#pending === model) this.#pending = undefined;
     }
     if (this.#closed) {
-      await model.close().catch(() => {});
+      await this.#dispose(model, this.#closing.deadline());
       return;
     }
     this.#options.logger.info('rabbitmq transport: reconnected', { endpoint: this.#options.endpoint });

@@ -3,6 +3,7 @@ import type { Buffer } from 'node:buffer';
 import { PublishError, TransportClosedError } from '@cloudbus/core';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 
+import { closeChannel, type ClosingSteps } from './closing-steps.js';
 import type { ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
 
 /** One message to publish on the confirm channel. */
@@ -80,7 +81,10 @@ interface HeldBatch {
  */
 export class RabbitMqPublisher {
   readonly #options: ResolvedRabbitMqOptions;
+  readonly #closing: ClosingSteps;
   #channel: ConfirmChannel | undefined;
+  /** The connection of {@link #channel}. */
+  #model: ChannelModel | undefined;
   #lastError: unknown;
   /** Batches with messages not yet written, in order. */
   #sending: Batch[] = [];
@@ -91,8 +95,9 @@ export class RabbitMqPublisher {
   #idle: (() => void) | undefined;
   #closed = false;
 
-  constructor(options: ResolvedRabbitMqOptions) {
+  constructor(options: ResolvedRabbitMqOptions, closing: ClosingSteps) {
     this.#options = options;
+    this.#closing = closing;
   }
 
   /** Opens the confirm channel on a new connection, then sends what was held. */
@@ -103,6 +108,7 @@ export class RabbitMqPublisher {
     });
     channel.once('close', () => this.#onChannelClose(channel, model, isCurrent));
     this.#channel = channel;
+    this.#model = model;
     this.#flushHeld();
   }
 
@@ -125,8 +131,12 @@ export class RabbitMqPublisher {
     });
   }
 
-  /** Waits (up to `timeoutMs`) for batches in flight, then rejects what is held and closes the channel. */
-  async close(timeoutMs: number): Promise<void> {
+  /**
+   * Rejects what is held, waits (until `deadline` at most) for the confirms of batches in flight,
+   * then closes the channel (until `deadline` at most). Never rejects; batches still unconfirmed
+   * are rejected when the connection closes.
+   */
+  async close(deadline: number): Promise<void> {
     this.#closed = true;
     const held = this.#held;
     this.#held = [];
@@ -135,17 +145,15 @@ export class RabbitMqPublisher {
       clearTimeout(timer);
       batch.failUnsent(new TransportClosedError('rabbitmq transport: closed before the connection came back.'));
     }
-    if (this.#inFlight > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        this.#idle = resolve;
-        timer = setTimeout(resolve, timeoutMs);
-      });
-      clearTimeout(timer);
-    }
     const channel = this.#channel;
-    this.#channel = undefined;
-    if (channel !== undefined) await channel.close().catch(() => {});
+    const model = this.#model;
+    if (channel === undefined || model === undefined) return;
+    if (this.#inFlight > 0) {
+      const idle = new Promise<void>((resolve) => (this.#idle = resolve));
+      await this.#closing.wait(model, idle, deadline);
+    }
+    // #onChannelClose rejects what is still unconfirmed once the channel is closed.
+    await this.#closing.wait(model, closeChannel(channel), deadline);
   }
 
   #done(settle: () => void): void {
@@ -196,6 +204,7 @@ export class RabbitMqPublisher {
   #onChannelClose(channel: ConfirmChannel, model: ChannelModel, isCurrent: () => boolean): void {
     if (this.#channel !== channel) return;
     this.#channel = undefined;
+    this.#model = undefined;
     this.#waitingForDrain = false;
     const error = this.#lastError ?? new Error('channel closed');
     const sending = this.#sending;

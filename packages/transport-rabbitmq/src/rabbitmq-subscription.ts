@@ -1,11 +1,14 @@
 import type { Delivery, Logger, Subscription, SubscriptionSpec } from '@cloudbus/core';
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
 
+import { closeChannel, type ClosingSteps } from './closing-steps.js';
 import { RabbitMqDelivery, type ConsumerChannel, type DeliveryEnvironment } from './rabbitmq-delivery.js';
 
 /** What a subscription needs from its transport. */
 export interface SubscriptionEnvironment extends DeliveryEnvironment {
   readonly logger: Logger;
+  /** Bounds stop() and close() on a connection that no longer answers. */
+  readonly closing: ClosingSteps;
   /** Wait before re-opening a channel that failed while the connection stayed up, in ms. */
   readonly retryDelayMs: number;
   /** The connection in use now, or undefined while reconnecting. */
@@ -28,6 +31,8 @@ export class RabbitMqSubscription implements Subscription {
   readonly #onDelivery: (delivery: Delivery) => void;
   #state: State = 'consuming';
   #consumer: ConsumerChannel | undefined;
+  /** The connection of {@link #consumer}. */
+  #consumerModel: ChannelModel | undefined;
   #consumerTag: string | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
   #startedOn: ChannelModel | undefined;
@@ -74,39 +79,55 @@ export class RabbitMqSubscription implements Subscription {
       await env.topology.declareSubscription(channel, env.queue, this.spec.types);
       await channel.prefetch(this.spec.concurrency, false);
       this.#consumer = consumer;
+      this.#consumerModel = model;
       if (this.#state === 'consuming') {
         const onMessage = (raw: ConsumeMessage | null) => this.#deliver(consumer, raw);
         this.#consumerTag = (await channel.consume(env.queue, onMessage, { noAck: false })).consumerTag;
       }
     } catch (error) {
-      if (this.#consumer === consumer) this.#consumer = undefined;
+      if (this.#consumer === consumer) {
+        this.#consumer = undefined;
+        this.#consumerModel = undefined;
+      }
       consumer.open = false;
-      await channel.close().catch(() => {});
+      await closeChannel(channel);
       throw lastError ?? error;
     }
   }
 
-  /** Cancels the consumer: no new deliveries; those handed out can still be settled. */
+  /**
+   * Cancels the consumer: no new deliveries; those handed out can still be settled. Waits for the
+   * broker `closeTimeoutMs` at most (a connection that does not answer in time is taken for
+   * unresponsive: later closing steps on it do not wait).
+   */
   async stop(): Promise<void> {
     if (this.#state !== 'consuming') return;
     this.#state = 'stopped';
     const consumer = this.#consumer;
+    const model = this.#consumerModel;
     const tag = this.#consumerTag;
     this.#consumerTag = undefined;
-    if (consumer?.open === true && tag !== undefined) await consumer.channel.cancel(tag).catch(() => {});
+    if (consumer?.open === true && model !== undefined && tag !== undefined) await this.#env.closing.wait(model, consumer.channel.cancel(tag));
   }
 
-  /** Closes the channel: the broker puts every unsettled delivery back in the queue. */
-  async close(): Promise<void> {
+  /**
+   * Closes the channel: the broker puts every unsettled delivery back in the queue. Waits for the
+   * broker until `deadline` (default `closeTimeoutMs` from now) at most; a channel left closing
+   * then goes with its connection, and its deliveries return to the queue when the broker notices
+   * the connection is gone.
+   */
+  async close(deadline?: number): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     clearTimeout(this.#restartTimer);
     this.#env.forget(this);
     const consumer = this.#consumer;
+    const model = this.#consumerModel;
     this.#consumer = undefined;
-    if (consumer?.open === true) {
+    this.#consumerModel = undefined;
+    if (consumer?.open === true && model !== undefined) {
       consumer.open = false;
-      await consumer.channel.close().catch(() => {});
+      await this.#env.closing.wait(model, closeChannel(consumer.channel), deadline);
     }
   }
 
@@ -134,6 +155,7 @@ export class RabbitMqSubscription implements Subscription {
   #onChannelClose(consumer: ConsumerChannel, model: ChannelModel, error: unknown): void {
     if (this.#consumer !== consumer) return;
     this.#consumer = undefined;
+    this.#consumerModel = undefined;
     this.#consumerTag = undefined;
     this.#startedOn = undefined;
     this.#starting = undefined;

@@ -46,6 +46,8 @@ describe('rabbitmq transport options', () => {
     expect(() => resolveRabbitMqOptions({ exchagne: 'x' } as never)).toThrow(/unknown option 'exchagne'/);
     expect(() => resolveRabbitMqOptions({ maxMessageBytes: 10 })).toThrow(/maxMessageBytes/);
     expect(() => resolveRabbitMqOptions({ queueType: 'stream' as never })).toThrow(/queueType/);
+    expect(() => resolveRabbitMqOptions({ closeTimeoutMs: 0 })).toThrow(/closeTimeoutMs must be an integer of at least 1, got 0/);
+    expect(() => resolveRabbitMqOptions({ closeTimeoutMs: 2.5 })).toThrow(/closeTimeoutMs/);
   });
 
   it('never quotes the password of a URL it cannot parse', () => {
@@ -57,6 +59,11 @@ describe('rabbitmq transport options', () => {
     }
     expect(message).toMatch(/URL is not valid/);
     expect(message).not.toContain('hunter2');
+  });
+
+  it('waits 5 s for the broker when closing unless told otherwise', () => {
+    expect(resolveRabbitMqOptions().closeTimeoutMs).toBe(5_000);
+    expect(resolveRabbitMqOptions({ closeTimeoutMs: 750 }).closeTimeoutMs).toBe(750);
   });
 
   it('describes the endpoint without credentials', () => {

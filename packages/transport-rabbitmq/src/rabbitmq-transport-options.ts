@@ -115,6 +115,15 @@ export interface RabbitMqTransportOptions {
    */
   readonly publishBufferTimeoutMs?: number | undefined;
   /**
+   * Longest wait for the broker when closing, in ms: `close()` (confirms of publishes in flight,
+   * closing the channels and the connection) settles within it, and so does each subscription's
+   * `stop()` and `close()`. Past it the connection is taken for dead (blackholed, half-open) and its
+   * socket destroyed: unconfirmed publishes reject with `PublishError`, and the broker returns
+   * unsettled deliveries to their queues when it notices the connection is gone.
+   * @default 5_000
+   */
+  readonly closeTimeoutMs?: number | undefined;
+  /**
    * Connection name shown in the management UI.
    * @default the service name, when created through the registry
    */
@@ -148,6 +157,7 @@ export interface ResolvedRabbitMqOptions {
   readonly reconnectMaxDelayMs: number;
   readonly publishBufferSize: number;
   readonly publishBufferTimeoutMs: number;
+  readonly closeTimeoutMs: number;
   readonly connectionName: string | undefined;
   readonly logger: Logger;
   /** The endpoint without credentials, for messages: `amqp://host:5672/vhost`. */
@@ -216,6 +226,7 @@ const OPTION_KEYS: readonly string[] = [
   'reconnectMaxDelayMs',
   'publishBufferSize',
   'publishBufferTimeoutMs',
+  'closeTimeoutMs',
   'connectionName',
   'logger',
 ] satisfies readonly (keyof RabbitMqTransportOptions)[];
@@ -286,6 +297,7 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
     reconnectMaxDelayMs,
     publishBufferSize: integer(options.publishBufferSize, 'publishBufferSize', 0, 10_000),
     publishBufferTimeoutMs: integer(options.publishBufferTimeoutMs, 'publishBufferTimeoutMs', 1, 30_000),
+    closeTimeoutMs: integer(options.closeTimeoutMs, 'closeTimeoutMs', 1, 5_000),
     connectionName,
     logger: options.logger ?? consoleLogger,
     endpoint: `${scheme}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}/${encodeURIComponent(vhost)}`,

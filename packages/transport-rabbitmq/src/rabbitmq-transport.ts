@@ -15,15 +15,13 @@ import {
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 
 import { bodyBuffer, PrivateHeaders, publishProperties, toWireMessage } from './amqp-binding.js';
+import { closeChannel, ClosingSteps } from './closing-steps.js';
 import { RabbitMqConnection } from './rabbitmq-connection.js';
 import { RabbitMqPublisher, type PublishItem } from './rabbitmq-publisher.js';
 import { RabbitMqSubscription, type SubscriptionEnvironment } from './rabbitmq-subscription.js';
 import { RabbitMqTopology, type DeclaredTopology } from './rabbitmq-topology.js';
 import { resolveRabbitMqOptions, type RabbitMqTransportOptions, type ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
 import { routingKeyOf } from './routing-key.js';
-
-/** Longest wait at close() for publishes in flight to be confirmed, in ms. */
-const CLOSE_CONFIRM_TIMEOUT_MS = 5_000;
 
 /**
  * The RabbitMQ transport (AMQP 0-9-1, amqplib). Events go to a topic exchange with the CloudEvent
@@ -41,6 +39,7 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
   readonly #topology: RabbitMqTopology;
   readonly #publisher: RabbitMqPublisher;
   readonly #connection: RabbitMqConnection;
+  readonly #closing: ClosingSteps;
   readonly #subscriptions = new Set<RabbitMqSubscription>();
   #retryQueues = new Map<number, Promise<void>>();
   #state: 'new' | 'connected' | 'closed' = 'new';
@@ -57,9 +56,10 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
       ordered: true,
       durable: true,
     };
+    this.#closing = new ClosingSteps(this.options.closeTimeoutMs);
     this.#topology = new RabbitMqTopology(this.options);
-    this.#publisher = new RabbitMqPublisher(this.options);
-    this.#connection = new RabbitMqConnection(this.options, this.#onConnected);
+    this.#publisher = new RabbitMqPublisher(this.options, this.#closing);
+    this.#connection = new RabbitMqConnection(this.options, this.#onConnected, this.#closing);
   }
 
   connect(): Promise<void> {
@@ -107,6 +107,7 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
       topology: this.#topology,
       ensureRetryQueue: this.#ensureRetryQueue,
       logger: this.options.logger,
+      closing: this.#closing,
       retryDelayMs: this.options.reconnectMinDelayMs,
       current: () => this.#connection.current,
       forget: (subscription) => this.#subscriptions.delete(subscription),
@@ -134,12 +135,22 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
     }
   }
 
+  /**
+   * Stops reconnecting at once, then closes the subscriptions' channels (their unsettled deliveries
+   * go back to the queue), waits for the confirms of publishes in flight, and closes the
+   * connection, waiting for the broker `closeTimeoutMs` in all. Past that (a connection that no
+   * longer answers), the socket is destroyed: publishes still unconfirmed reject with
+   * `PublishError`, and the broker requeues the unsettled deliveries when it notices the
+   * connection is gone. A closed transport never reconnects nor declares anything.
+   */
   async close(): Promise<void> {
     if (this.#state === 'closed') throw new TransportClosedError('rabbitmq transport: already closed.');
     this.#state = 'closed';
-    for (const subscription of [...this.#subscriptions]) await subscription.close();
-    await this.#publisher.close(CLOSE_CONFIRM_TIMEOUT_MS);
-    await this.#connection.close();
+    const deadline = this.#closing.deadline();
+    this.#connection.stopReconnecting();
+    await Promise.all([...this.#subscriptions].map((subscription) => subscription.close(deadline)));
+    await this.#publisher.close(deadline);
+    await this.#connection.close(deadline);
   }
 
   /**
@@ -168,7 +179,7 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
       return letters;
     } finally {
       // Closing the channel returns every fetched message to its place in the queue.
-      await channel.close().catch(() => {});
+      await closeChannel(channel);
     }
   }
 
@@ -180,10 +191,20 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
   /** On every (re)connection: shared topology, publishing channel, then every subscription. */
   readonly #onConnected = async (model: ChannelModel): Promise<void> => {
     this.#retryQueues = new Map();
+    this.#throwIfClosed();
     await this.#withChannel(model, (channel) => this.#topology.declareShared(channel));
+    this.#throwIfClosed();
     await this.#publisher.attach(model, () => this.#connection.current === model);
-    for (const subscription of this.#subscriptions) await subscription.start(model);
+    for (const subscription of this.#subscriptions) {
+      this.#throwIfClosed();
+      await subscription.start(model);
+    }
   };
+
+  /** A (re)connection being set up gives up once the transport is closing: nothing is declared any more. */
+  #throwIfClosed(): void {
+    if (this.#connection.closed) throw new TransportClosedError('rabbitmq transport: closed while connecting.');
+  }
 
   readonly #ensureRetryQueue = (bucketMs: number): Promise<void> => {
     let declared = this.#retryQueues.get(bucketMs);
@@ -208,7 +229,7 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
     } catch (error) {
       throw lastError ?? error;
     } finally {
-      await channel.close().catch(() => {});
+      await closeChannel(channel);
     }
   }
 

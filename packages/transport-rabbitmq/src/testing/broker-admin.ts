@@ -78,6 +78,20 @@ export class BrokerAdmin {
     }
   }
 
+  /** Whether a queue exists. */
+  async exists(queue: string): Promise<boolean> {
+    const channel = await (await this.#connection()).createChannel();
+    channel.on('error', () => {});
+    try {
+      await channel.checkQueue(queue);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
   /** Deletes queues and exchanges (missing ones are fine). */
   async delete(topology: DeclaredTopology): Promise<void> {
     const model = await this.#connection();

@@ -1,15 +1,19 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /**
- * A TCP proxy in front of the broker, so a test can cut the connection (and refuse new ones)
- * without touching the broker other tests use, then let it through again.
+ * A TCP proxy in front of the broker, so a test can cut the connection (and refuse new ones), or
+ * blackhole it (keep the sockets open, forward nothing), without touching the broker other tests
+ * use, then let it through again.
  */
 export class TcpProxy {
   readonly #targetHost: string;
   readonly #targetPort: number;
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
+  #blackholed = false;
   port = 0;
+  /** Client connections accepted so far. */
+  accepted = 0;
 
   private constructor(targetHost: string, targetPort: number) {
     this.#targetHost = targetHost;
@@ -26,6 +30,7 @@ export class TcpProxy {
   /** Accepts connections again, on the same port. */
   async restore(): Promise<void> {
     const server = createServer((client) => {
+      this.accepted++;
       const upstream = connect({ host: this.#targetHost, port: this.#targetPort });
       this.#sockets.add(client);
       this.#sockets.add(upstream);
@@ -37,8 +42,8 @@ export class TcpProxy {
       };
       client.on('error', drop).on('close', drop);
       upstream.on('error', drop).on('close', drop);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      this.#forward(client, upstream);
+      this.#forward(upstream, client);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -46,6 +51,28 @@ export class TcpProxy {
     });
     this.port = (server.address() as { port: number }).port;
     this.#server = server;
+  }
+
+  /** Forwards nothing any more, both ways, on open and new connections, keeping them open, until {@link heal}. */
+  blackhole(): void {
+    this.#blackholed = true;
+  }
+
+  /** The network is back: resets (RST) the connections whose bytes the blackhole swallowed, and forwards again. */
+  heal(): void {
+    this.#blackholed = false;
+    for (const socket of this.#sockets) socket.resetAndDestroy();
+    this.#sockets.clear();
+  }
+
+  #forward(from: Socket, to: Socket): void {
+    from.on('data', (chunk: Buffer) => {
+      if (this.#blackholed || to.destroyed) return;
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
   }
 
   /** Drops every open connection and refuses new ones until {@link restore}. */
