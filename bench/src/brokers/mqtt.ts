@@ -1,9 +1,10 @@
-import { EventBus, EventHandler, silentLogger, type ContentMode } from '@cloudbus/core';
+import type { ContentMode } from '@cloudbus/core';
 import { MqttTransport } from '@cloudbus/transport-mqtt';
 import mqtt from 'mqtt';
 
 import { uniqueName, type Contender } from '../contender.js';
-import { OrderPlaced, cloudEventAttributes, orderBytes, orderPlaced, type OrderPayload } from '../order-placed.js';
+import { cloudbusContender } from './cloudbus-contender.js';
+import { cloudEventAttributes, orderBytes, type OrderPayload } from '../order-placed.js';
 import { WindowedRun } from '../windowed-run.js';
 
 /** Ends persistent sessions: connects each client id with a clean session that expires at once. */
@@ -67,31 +68,12 @@ export function rawMqtt(url: string, attributes = false): Contender {
 
 /** cloudbus on @cloudbus/transport-mqtt with its defaults (MQTT 5, QoS 1, persistent session, shared subscription, PUBACK after the handler). */
 export function cloudbusMqtt(url: string, contentMode: ContentMode = 'binary'): Contender {
-  return {
-    name: contentMode === 'binary' ? 'cloudbus mqtt' : `cloudbus mqtt, ${contentMode} mode`,
-    async run(total, window) {
-      const prefix = uniqueName('bench-cb');
-      const run = new WindowedRun(total, window);
-      @EventHandler(OrderPlaced, { concurrency: window, name: 'Counter' })
-      class Counter {
-        handle(event: OrderPlaced): void {
-          run.handled(event.sentAt);
-        }
-      }
-      const transport = new MqttTransport({ url, topicPrefix: prefix, service: 'bench', instanceId: 'bench' });
-      const bus = new EventBus({ service: 'bench', transport, handlers: [Counter], logger: silentLogger, contentMode });
-      try {
-        await bus.start();
-        return await run.run((from, count) => {
-          const events: OrderPlaced[] = [];
-          for (let i = from; i < from + count; i++) events.push(orderPlaced(i));
-          bus.publish(events).catch(run.fail);
-        });
-      } finally {
-        if (bus.state !== 'created') await bus.stop({ drainTimeoutMs: 1_000 }).catch(() => {});
-        // The subscription's client id, as the transport builds it: <prefix>--<subscription>--<instanceId>--<slot>.
-        await deleteSessions(url, [`${prefix}--bench.Counter--bench--0`]);
-      }
-    },
-  };
+  return cloudbusContender('mqtt', contentMode, () => {
+    const prefix = uniqueName('bench-cb');
+    return {
+      transport: new MqttTransport({ url, topicPrefix: prefix, service: 'bench', instanceId: 'bench' }),
+      // The subscription's client id, as the transport builds it: <prefix>--<subscription>--<instanceId>--<slot>.
+      cleanup: () => deleteSessions(url, [`${prefix}--bench.Counter--bench--0`]),
+    };
+  });
 }

@@ -1,10 +1,11 @@
-import { EventBus, EventHandler, silentLogger, type ContentMode } from '@cloudbus/core';
+import { silentLogger, type ContentMode } from '@cloudbus/core';
 import { NatsTransport } from '@cloudbus/transport-nats';
 import { AckPolicy, DeliverPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 
 import { uniqueName, type Contender } from '../contender.js';
-import { OrderPlaced, cloudEventAttributes, orderBytes, orderPlaced, type OrderPayload } from '../order-placed.js';
+import { cloudbusContender } from './cloudbus-contender.js';
+import { cloudEventAttributes, orderBytes, type OrderPayload } from '../order-placed.js';
 import { WindowedRun } from '../windowed-run.js';
 
 /** Deletes JetStream streams (and with them their consumers), ignoring those that do not exist. */
@@ -86,33 +87,14 @@ function ceHeaders(attributes: Record<string, string>): MsgHdrs {
 
 /** cloudbus on @cloudbus/transport-nats with its defaults (file stream, acked de-duplicated publishes, durable pull consumer, explicit ack). */
 export function cloudbusNats(url: string, contentMode: ContentMode = 'binary'): Contender {
-  return {
-    name: contentMode === 'binary' ? 'cloudbus nats' : `cloudbus nats, ${contentMode} mode`,
-    async run(total, window) {
-      const name = natsName(uniqueName('bench_cb'));
-      const run = new WindowedRun(total, window);
-      @EventHandler(OrderPlaced, { concurrency: window, name: 'Counter' })
-      class Counter {
-        handle(event: OrderPlaced): void {
-          run.handled(event.sentAt);
-        }
-      }
-      const transport = new NatsTransport(
+  return cloudbusContender('nats', contentMode, () => {
+    const name = natsName(uniqueName('bench_cb'));
+    return {
+      transport: new NatsTransport(
         { url, stream: name, subjectPrefix: name, deadLetterStream: `${name}_DLQ`, deadLetterSubjectPrefix: `${name}_dlq`, logger: silentLogger },
         'bench',
-      );
-      const bus = new EventBus({ service: 'bench', transport, handlers: [Counter], logger: silentLogger, contentMode });
-      try {
-        await bus.start();
-        return await run.run((from, count) => {
-          const events: OrderPlaced[] = [];
-          for (let i = from; i < from + count; i++) events.push(orderPlaced(i));
-          bus.publish(events).catch(run.fail);
-        });
-      } finally {
-        if (bus.state !== 'created') await bus.stop({ drainTimeoutMs: 1_000 }).catch(() => {});
-        await deleteStreams(url, [name, `${name}_DLQ`]);
-      }
-    },
-  };
+      ),
+      cleanup: () => deleteStreams(url, [name, `${name}_DLQ`]),
+    };
+  });
 }

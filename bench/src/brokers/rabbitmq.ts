@@ -1,9 +1,10 @@
-import { EventBus, EventHandler, silentLogger, type ContentMode } from '@cloudbus/core';
+import { silentLogger, type ContentMode } from '@cloudbus/core';
 import { RabbitMqTransport } from '@cloudbus/transport-rabbitmq';
 import amqp from 'amqplib';
 
 import { uniqueName, type Contender } from '../contender.js';
-import { OrderPlaced, cloudEventAttributes, orderBytes, orderPlaced, type OrderPayload } from '../order-placed.js';
+import { cloudbusContender } from './cloudbus-contender.js';
+import { cloudEventAttributes, orderBytes, type OrderPayload } from '../order-placed.js';
 import { WindowedRun } from '../windowed-run.js';
 
 const ROUTING_KEY = 'com.mariopizzeria.order.placed';
@@ -88,18 +89,10 @@ function amqpHeaders(attributes: Record<string, string>): Record<string, string>
 
 /** cloudbus on @cloudbus/transport-rabbitmq with its defaults (quorum queue, confirms, persistent, manual ack). */
 export function cloudbusRabbitMq(url: string, contentMode: ContentMode = 'binary'): Contender {
-  return {
-    name: contentMode === 'binary' ? 'cloudbus rabbitmq' : `cloudbus rabbitmq, ${contentMode} mode`,
-    async run(total, window) {
-      const prefix = uniqueName('bench-cb');
-      const run = new WindowedRun(total, window);
-      @EventHandler(OrderPlaced, { concurrency: window, name: 'Counter' })
-      class Counter {
-        handle(event: OrderPlaced): void {
-          run.handled(event.sentAt);
-        }
-      }
-      const transport = new RabbitMqTransport({
+  return cloudbusContender('rabbitmq', contentMode, () => {
+    const prefix = uniqueName('bench-cb');
+    return {
+      transport: new RabbitMqTransport({
         url,
         exchange: `${prefix}.events`,
         deadLetterQueue: `${prefix}.deadletter`,
@@ -107,19 +100,8 @@ export function cloudbusRabbitMq(url: string, contentMode: ContentMode = 'binary
         queuePrefix: `${prefix}.`,
         connectionName: prefix,
         logger: silentLogger,
-      });
-      const bus = new EventBus({ service: 'bench', transport, handlers: [Counter], logger: silentLogger, contentMode });
-      try {
-        await bus.start();
-        return await run.run((from, count) => {
-          const events: OrderPlaced[] = [];
-          for (let i = from; i < from + count; i++) events.push(orderPlaced(i));
-          bus.publish(events).catch(run.fail);
-        });
-      } finally {
-        if (bus.state !== 'created') await bus.stop({ drainTimeoutMs: 1_000 }).catch(() => {});
-        await deleteAll(url, [`${prefix}.bench.Counter`, `${prefix}.deadletter`], [`${prefix}.events`, `${prefix}.deadletter`, `${prefix}.retry`]);
-      }
-    },
-  };
+      }),
+      cleanup: () => deleteAll(url, [`${prefix}.bench.Counter`, `${prefix}.deadletter`], [`${prefix}.events`, `${prefix}.deadletter`, `${prefix}.retry`]),
+    };
+  });
 }
