@@ -98,6 +98,15 @@ export class TransportClosedError extends CloudbusError {
   override name = 'TransportClosedError';
 }
 
+/**
+ * A transport could not connect to its broker (refused, unreachable, TLS or login failed). Each
+ * transport raises its own subclass; the message names the endpoint without credentials and says
+ * what to check. Catch this class to handle any broker's connection failure.
+ */
+export class BrokerConnectionError extends CloudbusError {
+  override name = 'BrokerConnectionError';
+}
+
 /** The transport could not durably accept some messages of a batch. `unconfirmed` lists their ids. */
 export class PublishError extends CloudbusError {
   override name = 'PublishError';

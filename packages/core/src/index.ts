@@ -117,6 +117,7 @@ export { MemoryBroker } from './transport/memory/memory-broker.js';
 
 // Errors
 export {
+  BrokerConnectionError,
   BusNotStartedError,
   BusStateError,
   CloudbusError,

@@ -1,7 +1,7 @@
-import { CloudbusError } from '@cloudbus/core';
+import { BrokerConnectionError, CloudbusError } from '@cloudbus/core';
 
 /** The broker could not be reached, or refused the connection (bad credentials, refused client id). The message never holds credentials. */
-export class MqttConnectError extends CloudbusError {
+export class MqttConnectError extends BrokerConnectionError {
   override name = 'MqttConnectError';
 }
 

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 
-import { ConfigurationError, createTransport } from '@cloudbus/core';
+import { BrokerConnectionError, ConfigurationError, createTransport } from '@cloudbus/core';
 import { describe, expect, it } from 'vitest';
 
 import './index.js';
@@ -61,6 +61,7 @@ describe('mqtt transport options', () => {
     const transport = new MqttTransport({ url: 'mqtt://oven:hunter2@127.0.0.1:1', connectTimeoutMs: 2_000 });
     const error = (await transport.connect().catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(MqttConnectError);
+    expect(error).toBeInstanceOf(BrokerConnectionError);
     expect(error.message).toMatch(/cannot connect to mqtt:\/\/127\.0\.0\.1:1/);
     expect(error.message).not.toContain('hunter2');
     await transport.close();

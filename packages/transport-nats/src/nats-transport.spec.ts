@@ -1,4 +1,4 @@
-import { TransportClosedError } from '@cloudbus/core';
+import { BrokerConnectionError, TransportClosedError } from '@cloudbus/core';
 import { describe, expect, it } from 'vitest';
 
 import { NatsConnectionError } from './nats-connection-error.js';
@@ -12,6 +12,7 @@ describe('nats transport without a server', () => {
       (caught: unknown) => caught,
     );
     expect(error).toBeInstanceOf(NatsConnectionError);
+    expect(error).toBeInstanceOf(BrokerConnectionError);
     expect((error as Error).message).toContain('nats://127.0.0.1:1');
     expect((error as Error).message).toMatch(/nats-server runs there/);
     expect((error as Error).message).not.toContain('hunter2');

@@ -1,4 +1,4 @@
-import {
+import { BrokerConnectionError,
   ConfigurationError,
   EventBus,
   EventHandler,
@@ -99,6 +99,7 @@ describe.skipIf(!url)('rabbitmq connection', () => {
         (rejection: unknown) => rejection,
       );
     expect(error).toBeInstanceOf(RabbitMqConnectionError);
+    expect(error).toBeInstanceOf(BrokerConnectionError);
     const text = `${String(error)} ${String((error as Error).cause)} ${JSON.stringify(error)}`;
     expect((error as Error).message).toMatch(/login refused: check the user name and password/);
     expect(text).not.toContain('Wr0ng-Pa55word');

@@ -1,11 +1,11 @@
-import { CloudbusError } from '@cloudbus/core';
+import { BrokerConnectionError } from '@cloudbus/core';
 
 /**
  * The transport could not connect to RabbitMQ (refused, timed out, TLS failed, login refused).
  * The message names the endpoint without credentials and says what to check; `cause` is the
  * client's error, with any credentials removed from its message.
  */
-export class RabbitMqConnectionError extends CloudbusError {
+export class RabbitMqConnectionError extends BrokerConnectionError {
   override name = 'RabbitMqConnectionError';
   constructor(
     /** `amqp://host:port/vhost`, without credentials. */
