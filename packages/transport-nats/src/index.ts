@@ -16,7 +16,7 @@ export {
 } from './nats-transport-options.js';
 export { NatsConnectionError } from './nats-connection-error.js';
 export { durableName, subjectForType } from './subject-naming.js';
-export { decodeHeaderValue, encodeHeaderValue, INVALID_ENCODING_MARKER } from './header-codec.js';
+export { decodeHeaderValue, encodeHeaderValue, INVALID_ENCODING_MARKER, readWireMessage, writeHeaders } from './header-codec.js';
 
 registerTransport('nats', ({ url, service, options }) => {
   const transportOptions = options as NatsTransportOptions;

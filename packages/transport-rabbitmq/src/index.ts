@@ -17,7 +17,7 @@ export {
 } from './rabbitmq-transport-options.js';
 export { RabbitMqConnectionError } from './rabbitmq-connection-error.js';
 export type { DeclaredTopology } from './rabbitmq-topology.js';
-export { ATTRIBUTE_PREFIX, PrivateHeaders } from './amqp-binding.js';
+export { ATTRIBUTE_PREFIX, headerText, PrivateHeaders, publishProperties, toWireMessage } from './amqp-binding.js';
 export { routingKeyOf } from './routing-key.js';
 export { retryBucketOf } from './retry-bucket.js';
 

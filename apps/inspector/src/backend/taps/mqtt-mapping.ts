@@ -1,4 +1,5 @@
 import { STRUCTURED_CONTENT_TYPE, type WireMessage } from '@cloudbus/core';
+import { MqttTopics } from '@cloudbus/transport-mqtt';
 import type { IPublishPacket } from 'mqtt';
 
 import type { RawWire, TappedMessage } from '../captured-message.js';
@@ -13,15 +14,9 @@ import type { RawWire, TappedMessage } from '../captured-message.js';
  */
 export const MqttDefaults = { topicPrefix: 'cloudbus' } as const;
 
-function escapeLevel(part: string): string {
-  if (part === '') return '%';
-  // eslint-disable-next-line no-control-regex -- NUL is escaped on purpose, as the transport does
-  return part.replace(/[%/+#\u0000]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
-}
-
-/** The topic of a type. */
+/** The topic of a type, as the transport derives it. */
 export function topicOf(prefix: string, type: string): string {
-  return `${prefix}/${type.split('.').map(escapeLevel).join('/')}`;
+  return new MqttTopics(prefix).forType(type);
 }
 
 /** An MQTT message read by the tap, in neutral and raw form. */
