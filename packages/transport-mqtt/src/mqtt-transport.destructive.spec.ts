@@ -5,7 +5,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { EventBus, EventHandler, EventType, eventTypeOf, PublishError, silentLogger, type EventContext } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, eventTypeOf, PublishError, silentLogger, type EventContext, type HandlerClass } from '@cloudbus/core';
 import { brokerUrl, isListening, uniqueName } from '@cloudbus/test/brokers';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -77,6 +77,14 @@ describe.skipIf(!local)('mqtt transport when things break', () => {
   const transport = (instanceId: string) =>
     new MqttTransport({ url: url!, topicPrefix: prefix, sessionExpirySeconds: 600, instanceId, reconnectMaxDelayMs: 2_000 });
 
+  /** Starts a bus on its own transport; afterEach stops it. */
+  async function startBus(service: string, busTransport: MqttTransport, handlers: HandlerClass[] = []): Promise<EventBus> {
+    const bus = new EventBus({ service, logger: silentLogger, transport: busTransport, handlers });
+    buses.push(bus);
+    await bus.start();
+    return bus;
+  }
+
   function defineEvent(): typeof LineCooked {
     class Cooked extends LineCooked {}
     EventType(`dev.cloudbus.${run}.t${++sequence}.line.cooked`)(Cooked);
@@ -110,10 +118,9 @@ describe.skipIf(!local)('mqtt transport when things break', () => {
     // a slow reconnect, so that the consumer comes back seconds after the publisher: Mosquitto 2.0.11
     // forgets shared subscriptions across a restart, and until the consumer subscribes again the
     // broker answers the publisher's events with PUBACK "No matching subscribers" and drops them.
-    const consumer = new EventBus({
-      service: `${run}-pass`,
-      logger: silentLogger,
-      transport: new MqttTransport({
+    await startBus(
+      `${run}-pass`,
+      new MqttTransport({
         url: url!,
         topicPrefix: prefix,
         sessionExpirySeconds: 600,
@@ -122,18 +129,9 @@ describe.skipIf(!local)('mqtt transport when things break', () => {
         reconnectMinDelayMs: 5_000,
         reconnectMaxDelayMs: 5_000,
       }),
-      handlers: [Pass],
-    });
-    buses.push(consumer);
-    await consumer.start();
-    const publisher = new EventBus({
-      service: `${run}-till`,
-      logger: silentLogger,
-      transport: new MqttTransport({ url: url!, topicPrefix: prefix, instanceId: 'restart-pub', reconnectMinDelayMs: 100, reconnectMaxDelayMs: 500 }),
-      handlers: [],
-    });
-    buses.push(publisher);
-    await publisher.start();
+      [Pass],
+    );
+    const publisher = await startBus(`${run}-till`, new MqttTransport({ url: url!, topicPrefix: prefix, instanceId: 'restart-pub', reconnectMinDelayMs: 100, reconnectMaxDelayMs: 500 }));
 
     // At most 700 left at the restart plus 300 after: within what Mosquitto keeps for a session
     // (Receive Maximum 200 in flight + max_queued_messages 1,000; beyond that it drops, see the README).
@@ -191,9 +189,7 @@ describe.skipIf(!local)('mqtt transport when things break', () => {
     const received: string[] = [];
     watcher.on('message', (_topic, payload) => received.push(payload.toString()));
     await watcher.subscribeAsync(topic, { qos: 1 });
-    const publisher = new EventBus({ service: `${run}-till3`, logger: silentLogger, transport: transport('queue-pub'), handlers: [] });
-    buses.push(publisher);
-    await publisher.start();
+    const publisher = await startBus(`${run}-till3`, transport('queue-pub'));
     try {
       const pid = Number(readFileSync(PID_FILE, 'utf8').trim());
       process.kill(pid, 'SIGTERM');
@@ -214,14 +210,7 @@ describe.skipIf(!local)('mqtt transport when things break', () => {
 
   it('rejects a publish with the ids not confirmed when the broker stays away longer than publishTimeoutMs', async () => {
     const Cooked = defineEvent();
-    const publisher = new EventBus({
-      service: `${run}-till4`,
-      logger: silentLogger,
-      transport: new MqttTransport({ url: url!, topicPrefix: prefix, instanceId: 'timeout-pub', publishTimeoutMs: 1_500, reconnectMaxDelayMs: 1_000 }),
-      handlers: [],
-    });
-    buses.push(publisher);
-    await publisher.start();
+    const publisher = await startBus(`${run}-till4`, new MqttTransport({ url: url!, topicPrefix: prefix, instanceId: 'timeout-pub', publishTimeoutMs: 1_500, reconnectMaxDelayMs: 1_000 }));
     try {
       const pid = Number(readFileSync(PID_FILE, 'utf8').trim());
       process.kill(pid, 'SIGTERM');
@@ -290,15 +279,11 @@ process.stdout.write('ready\\n');
       }
     }
     EventHandler(Cooked, { name: 'Oven' })(Oven);
-    const next = new EventBus({ service, logger: silentLogger, transport: transport('killed'), handlers: [Oven] });
-    buses.push(next);
-    await next.start();
+    await startBus(service, transport('killed'), [Oven]);
   }
 
   async function publishOne(Cooked: typeof LineCooked, line: number): Promise<void> {
-    const publisher = new EventBus({ service: `${run}-till-${sequence}`, logger: silentLogger, transport: transport('kill-pub'), handlers: [] });
-    buses.push(publisher);
-    await publisher.start();
+    const publisher = await startBus(`${run}-till-${sequence}`, transport('kill-pub'));
     await publisher.publish(new Cooked(line));
   }
 
