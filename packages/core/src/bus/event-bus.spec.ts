@@ -14,6 +14,7 @@ import {
   MemoryBroker,
   MemoryTransport,
   On,
+  STRUCTURED_CONTENT_TYPE,
   PermanentError,
   UnknownTransportError,
   UnregisteredEventError,
@@ -23,6 +24,7 @@ import {
   silentLogger,
   type EventContext,
   type TelemetryEvent,
+  type WireMessage,
 } from '../index.js';
 import { createTestBus, type TestBus } from '../testing/index.js';
 
@@ -245,6 +247,24 @@ describe('bus life cycle', () => {
     await expect(bus.stop()).rejects.toThrow(/already stopped/);
     await expect(bus.publish(new OrderPlaced('o-1', 1))).rejects.toThrow(/the bus is stopped/);
     await expect(bus.start()).rejects.toThrow(/create a new one/);
+  });
+
+  it('puts events on the wire in the content mode the transport prefers, unless the options name one', async () => {
+    for (const [requested, expected] of [[undefined, STRUCTURED_CONTENT_TYPE], ['binary', 'application/json']] as const) {
+      const transport = new MemoryTransport({ broker: new MemoryBroker() });
+      Object.assign(transport, { capabilities: { ...transport.capabilities, preferredContentMode: 'structured' } });
+      const sent: WireMessage[] = [];
+      const publish = transport.publish.bind(transport);
+      transport.publish = async (messages) => {
+        sent.push(...messages.map((m) => m.message));
+        await publish(messages);
+      };
+      const bus = new EventBus({ service: 'shop', transport, ...(requested ? { contentMode: requested } : {}) });
+      await bus.start();
+      await bus.publish(new OrderPlaced('o-1', 1));
+      await bus.stop();
+      expect(sent.map((m) => m.contentType)).toEqual([expected]);
+    }
   });
 });
 

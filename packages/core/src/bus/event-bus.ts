@@ -323,7 +323,7 @@ export class EventBus implements EventPublisher {
     if (requested === 'binary' && !capabilities.binaryMode) {
       throw new ConfigurationError(`The ${transport.name} transport, as configured, has no headers: use contentMode 'structured'.`);
     }
-    this.#contentMode = requested ?? (capabilities.binaryMode ? 'binary' : 'structured');
+    this.#contentMode = requested ?? capabilities.preferredContentMode ?? (capabilities.binaryMode ? 'binary' : 'structured');
     this.#maxMessageBytes = Math.min(this.#options.maxMessageBytes ?? capabilities.maxMessageBytes, capabilities.maxMessageBytes);
   }
 }

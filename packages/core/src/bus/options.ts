@@ -40,7 +40,8 @@ export interface CloudbusOptions {
   readonly source?: string;
   /**
    * How events are put on the wire. Both modes are always accepted on receive.
-   * @default 'binary' (or 'structured' where the transport has no headers)
+   * @default the transport's `preferredContentMode`, else 'binary' (or 'structured' where the
+   *   transport has no headers)
    */
   readonly contentMode?: ContentMode;
   /**

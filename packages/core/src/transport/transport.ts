@@ -1,4 +1,4 @@
-import type { WireMessage } from '../envelope/wire-codec.js';
+import type { ContentMode, WireMessage } from '../envelope/wire-codec.js';
 
 /**
  * The transport contract: connect, publish a batch, subscribe with a callback per delivery that
@@ -100,6 +100,11 @@ export interface TransportCapabilities {
   readonly maxMessageBytes: number;
   /** Binary content mode is possible (MQTT 3.1.1 has no headers: structured only). */
   readonly binaryMode: boolean;
+  /**
+   * The content mode a bus uses when its options set none. A transport names one where the other
+   * costs markedly more on its protocol; unset means binary where possible.
+   */
+  readonly preferredContentMode?: ContentMode;
   /** `nack(delay)` is done by the broker itself (not a timer in the process). */
   readonly nativeDelayedRedelivery: boolean;
   /** The broker drops a re-published message with an id it has seen recently. */
