@@ -17,15 +17,22 @@ export function toDeadLetterMessage(original: WireMessage, cloudEvent: CloudEven
 
 /**
  * The CloudEvent that replays a dead letter: the original event without the failure record,
- * with a new `id` and `time`, `causationid` pointing at the dead letter, and `replayfor` naming the
- * handler that gave up, so only that handler runs it again (the other subscriptions of its type
- * ack it untouched). Publish it to the dead letter's original destination.
+ * with a new `id` and `time`, `causationid` pointing at the original event, and `replayfor`
+ * naming the handler that gave up, so only that handler runs it again (the other subscriptions of
+ * its type ack it untouched). Publish it to the dead letter's original destination.
+ *
+ * The new `id` keeps brokers that de-duplicate by id (JetStream) from dropping the replay as a
+ * re-publish. The idempotent inbox keys a replay by the original event's id ({@link inboxKey}),
+ * so replaying the same dead letter twice still runs the handler once. A replay of a replay
+ * points at the first original.
  */
 export function prepareReplay(deadLetter: Pick<DeadLetter, 'cloudEvent' | 'record'>, now: Date = new Date()): CloudEvent {
   const original = deadLetter.cloudEvent;
   if (original === undefined || deadLetter.record === undefined) {
     throw new InvalidCloudEventError('Only a dead letter holding a CloudEvent and its failure record can be replayed.');
   }
+  const earlierCause = original[Extensions.causationId];
+  const replayedBefore = original[Extensions.replayFor] !== undefined && typeof earlierCause === 'string' ? earlierCause : undefined;
   const attributes: Record<string, unknown> = {};
   for (const name in original) {
     if (!name.startsWith('deadletter')) attributes[name] = original[name];
@@ -34,7 +41,7 @@ export function prepareReplay(deadLetter: Pick<DeadLetter, 'cloudEvent' | 'recor
     ...(attributes as unknown as CloudEvent),
     id: randomUUID(),
     time: now.toISOString(),
-    causationid: original.id,
+    causationid: replayedBefore !== undefined ? replayedBefore : original.id,
     [Extensions.replayFor]: deadLetter.record.handler,
   };
 }

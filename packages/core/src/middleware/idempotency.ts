@@ -1,4 +1,4 @@
-import type { CloudEvent } from '../envelope/cloud-event.js';
+import { Extensions, type CloudEvent } from '../envelope/cloud-event.js';
 import type { Middleware } from './middleware.js';
 
 /**
@@ -57,13 +57,16 @@ export class MemoryInbox implements Inbox {
 }
 
 /**
- * The inbox key of an event for a handler: handler, CloudEvent `source` and `id`. A handler that
- * writes its side effect and the inbox mark in one transaction computes it with
+ * The inbox key of an event for a handler: handler, CloudEvent `source` and `id`. A replayed dead
+ * letter (`prepareReplay`: it carries `replayfor`) is keyed by the id of the event it replays (its
+ * `causationid`), so a dead letter replayed twice runs its handler once. A handler that writes its
+ * side effect and the inbox mark in one transaction computes it with
  * `inboxKey(ctx.handler, ctx.cloudEvent)`. U+001F separates the fields: CloudEvents strings cannot
  * hold it, so keys never collide, and databases accept it (unlike NUL).
  */
-export function inboxKey(handler: string, cloudEvent: Pick<CloudEvent, 'source' | 'id'>): string {
-  return `${handler}\u001f${cloudEvent.source}\u001f${cloudEvent.id}`;
+export function inboxKey(handler: string, cloudEvent: Pick<CloudEvent, 'source' | 'id'> & { readonly [attribute: string]: unknown }): string {
+  const replayed = cloudEvent[Extensions.replayFor] !== undefined ? cloudEvent[Extensions.causationId] : undefined;
+  return `${handler}\u001f${cloudEvent.source}\u001f${typeof replayed === 'string' ? replayed : cloudEvent.id}`;
 }
 
 /** Options of {@link idempotency}. */

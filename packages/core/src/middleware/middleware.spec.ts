@@ -3,7 +3,21 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { EventHandler, EventType, idempotency, logging, metrics, retry, tracing, type EventContext, type Logger, type Middleware } from '../index.js';
+import {
+  EventHandler,
+  EventType,
+  PermanentError,
+  idempotency,
+  inboxKey,
+  logging,
+  metrics,
+  prepareReplay,
+  retry,
+  tracing,
+  type EventContext,
+  type Logger,
+  type Middleware,
+} from '../index.js';
 import { createTestBus, type TestBus } from '../testing/index.js';
 
 @EventType('com.example.payment.processed')
@@ -55,6 +69,34 @@ describe('idempotency', () => {
     await unguarded.waitFor(ReceiptSent);
     await unguarded.waitForTelemetry(() => charged.length === 2);
     expect(charged).toEqual(['o-1', 'o-1']);
+  });
+
+  it('runs the failed handler once for a dead letter replayed twice, and keys a replay of a replay by the first event', async () => {
+    let gatewayUp = false;
+    @EventHandler(PaymentProcessed, { name: 'Refunds', retry: retry.none() })
+    class Refunds {
+      handle(event: PaymentProcessed): void {
+        if (!gatewayUp) throw new PermanentError('gateway down');
+        charged.push(event.orderId);
+      }
+    }
+    const bus = await createTestBus({ handlers: [Refunds], middleware: [idempotency()] });
+    buses.push(bus);
+    await bus.publish(new PaymentProcessed('o-7'), { id: 'payment-7' });
+    const deadLetter = await bus.waitForDeadLetter((d) => d.record?.handler === 'test.Refunds');
+    gatewayUp = true;
+    const first = prepareReplay(deadLetter);
+    const second = prepareReplay(deadLetter);
+    expect(first.id).not.toBe(second.id);
+    expect(inboxKey('test.Refunds', first)).toBe(inboxKey('test.Refunds', { source: first.source, id: 'payment-7' }));
+    const again = prepareReplay({ cloudEvent: first, record: deadLetter.record });
+    expect(again.causationid).toBe('payment-7');
+    expect(inboxKey('test.Refunds', again)).toBe(inboxKey('test.Refunds', first));
+
+    await bus.bus.publishPrepared([first]);
+    await bus.bus.publishPrepared([second]);
+    await bus.waitForTelemetry((e) => e.kind === 'handler-skipped' && e.reason === 'duplicate');
+    expect(charged).toEqual(['o-7']);
   });
 });
 
