@@ -75,9 +75,9 @@ describe.each(faultTargets(['memory', 'rabbitmq', 'nats', 'mqtt']))('handler fau
     const twice = bus.prepare(run.events(20));
     await run.publishPrepared(twice);
     await run.publishPrepared(twice);
-    // Replay the dead letter twice (an operator clicking twice), as the original CloudEvent.
-    await run.publishPrepared([poisoned!]);
-    await run.publishPrepared([poisoned!]);
+    // Replay the dead letter twice (an operator clicking twice), as the inspector does.
+    await run.replayDeadLetter(poisoned!.id);
+    await run.replayDeadLetter(poisoned!.id);
     await run.settle([run.recorder], { timeoutMs: 60_000, quietMs: 3_000 });
     // The replayed event is handled now: forget the dead letter for the check (it was replayed).
     run.ledger.recordDeadLetters([]);

@@ -10,6 +10,7 @@ import {
   MemoryTransport,
   PublishError,
   decodeDeadLetter,
+  prepareReplay,
   silentLogger,
   type CloudEvent,
   type StoredDeadLetter,
@@ -307,6 +308,21 @@ export class FaultRun {
       this.ledger.rejected(ids, message);
       return { confirmed: 0, rejected: ids.length, error: name };
     }
+  }
+
+  /**
+   * Replays the dead letter of event `id` as an operator would (`prepareReplay`: a new id,
+   * `causationid` = `id`, `replayfor` = the handler that gave up). The consumers record a replay
+   * under the id it replays, so the ledger needs no new entry.
+   */
+  async replayDeadLetter(id: string): Promise<CloudEvent> {
+    const bus = await this.publisher();
+    const transport = this.#publisherTransport as Transport & { readDeadLetters(): Promise<readonly StoredDeadLetter[]> };
+    const deadLetter = (await transport.readDeadLetters()).map(decodeDeadLetter).find((one) => one.cloudEvent?.id === id);
+    if (deadLetter === undefined) throw new Error(`No dead letter of event ${id} to replay.`);
+    const replay = prepareReplay(deadLetter);
+    await bus.publishPrepared([replay]);
+    return replay;
   }
 
   /** Reads the dead-letter destination (this case's handlers only) into the ledger. */

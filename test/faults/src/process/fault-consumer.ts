@@ -3,6 +3,7 @@ import {
   EventHandler,
   EventType,
   idempotency,
+  inboxKey,
   retry,
   silentLogger,
   type EventContext,
@@ -75,7 +76,7 @@ export class SimulatedFailure extends Error {
 
 /**
  * An {@link Inbox} on the ledger's SQLite file. The processed mark is written by the handler in
- * the same transaction as its side effect (see {@link inboxKeyOf}); `claim` only keeps two
+ * the same transaction as its side effect (core's `inboxKey`); `claim` only keeps two
  * deliveries of one event in this process from running at once.
  */
 class LedgerInbox implements Inbox {
@@ -97,13 +98,10 @@ class LedgerInbox implements Inbox {
   }
 }
 
-/**
- * The inbox key core's idempotency middleware uses (handler, source, id). Core does not expose it
- * to the handler, so it is rebuilt here: see the battery's report (core issue: the key should be
- * on the context, so a handler can write its effect and the mark in one transaction).
- */
-export function inboxKeyOf(context: EventContext): string {
-  return `${context.handler}\u0000${String(context.cloudEvent.source)}\u0000${context.cloudEvent.id}`;
+/** The event a delivery stands for: a replayed dead letter counts as the event it replays. */
+export function eventIdOf(context: EventContext): string {
+  const cloudEvent = context.cloudEvent;
+  return cloudEvent['replayfor'] !== undefined && typeof cloudEvent.causationid === 'string' ? cloudEvent.causationid : cloudEvent.id;
 }
 
 function retryPolicy(spec: RetrySpec): RetryPolicy {
@@ -152,13 +150,13 @@ export async function startFaultConsumer(config: FaultConsumerConfig, transport?
 
   class Recorder {
     async handle(event: FaultEvent, context: EventContext): Promise<void> {
-      const id = context.cloudEvent.id;
+      const id = eventIdOf(context);
       ledger.attempt(id, context.handler, config.instance, context.attempt);
       if (behaviour.alwaysFail === true) throw new SimulatedFailure(`event ${event.n} always fails`);
       if (context.attempt <= (behaviour.failTimes ?? 0)) throw new SimulatedFailure(`event ${event.n} fails on attempt ${context.attempt}`);
       if ((behaviour.delayMs ?? 0) > 0) await sleep(behaviour.delayMs ?? 0);
       crashHere('before-effect');
-      ledger.effect(id, context.handler, config.instance, config.inbox ? inboxKeyOf(context) : undefined);
+      ledger.effect(id, context.handler, config.instance, config.inbox ? inboxKey(context.handler, context.cloudEvent) : undefined);
       crashHere('after-effect');
       handled++;
     }
@@ -167,8 +165,8 @@ export async function startFaultConsumer(config: FaultConsumerConfig, transport?
 
   class Bystander {
     handle(_event: FaultEvent, context: EventContext): void {
-      ledger.attempt(context.cloudEvent.id, context.handler, config.instance, context.attempt);
-      ledger.effect(context.cloudEvent.id, context.handler, config.instance, config.inbox ? inboxKeyOf(context) : undefined);
+      ledger.attempt(eventIdOf(context), context.handler, config.instance, context.attempt);
+      ledger.effect(eventIdOf(context), context.handler, config.instance, config.inbox ? inboxKey(context.handler, context.cloudEvent) : undefined);
     }
   }
   EventHandler(FaultEvent, { name: BYSTANDER, concurrency: config.concurrency })(Bystander);
