@@ -1,16 +1,20 @@
-/* global URL */
+/* global URL, process */
 // Node module hooks for the fault battery's child processes: Node 20 cannot run TypeScript, so
 // `.ts` files are transpiled on load (TypeScript's transpileModule, with the repository's
 // decorator settings), and `./x.js` imports resolve to `./x.ts` when only the source exists.
+// Transpiled output is cached on disk by a hash of the source, so a child process after the first
+// neither loads the TypeScript compiler nor transpiles anything (seconds per process otherwise).
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-import ts from 'typescript';
+const cacheDir = fileURLToPath(new URL('../../../../node_modules/.cache/cloudbus-faults-ts/', import.meta.url));
+let typescript;
 
 const compilerOptions = {
-  module: ts.ModuleKind.ESNext,
-  target: ts.ScriptTarget.ES2023,
+  module: 'esnext',
+  target: 'es2023',
   experimentalDecorators: true,
   emitDecoratorMetadata: true,
   verbatimModuleSyntax: false,
@@ -32,7 +36,22 @@ export async function resolve(specifier, context, nextResolve) {
 
 export async function load(url, context, nextLoad) {
   if (!url.endsWith('.ts') || !url.startsWith('file:')) return nextLoad(url, context);
-  const source = await readFile(fileURLToPath(url), 'utf8');
-  const { outputText } = ts.transpileModule(source, { compilerOptions, fileName: fileURLToPath(url) });
+  const fileName = fileURLToPath(url);
+  const source = await readFile(fileName, 'utf8');
+  const key = createHash('sha256').update(fileName).update('\0').update(JSON.stringify(compilerOptions)).update('\0').update(source).digest('hex');
+  const cached = `${cacheDir}${key}.mjs`;
+  try {
+    return { format: 'module', source: await readFile(cached, 'utf8'), shortCircuit: true };
+  } catch {
+    // not transpiled yet
+  }
+  typescript ??= (await import('typescript')).default;
+  const options = typescript.convertCompilerOptionsFromJson(compilerOptions, '.').options;
+  const { outputText } = typescript.transpileModule(source, { compilerOptions: options, fileName });
+  // Written aside then renamed: processes starting at once never read half a file.
+  await mkdir(cacheDir, { recursive: true });
+  const partial = `${cached}.${process.pid}.tmp`;
+  await writeFile(partial, outputText);
+  await rename(partial, cached);
   return { format: 'module', source: outputText, shortCircuit: true };
 }
