@@ -1,8 +1,16 @@
 import { decodeCloudEvent, InvalidCloudEventError } from '@cloudbus/core';
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import { MsgHdrsImpl, headers as natsHeaders } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 
-import { decodeHeaderValue, encodeHeaderValue, INVALID_ENCODING_MARKER, readWireMessage, writeHeaders } from './header-codec.js';
+import {
+  decodeHeaderValue,
+  encodeHeaderValue,
+  encodePublishHeaders,
+  INVALID_ENCODING_MARKER,
+  readHeaderBlock,
+  readWireMessage,
+  writeHeaders,
+} from './header-codec.js';
 
 describe('percent-encoding of attribute values', () => {
   it('leaves printable ASCII as it is, except space, double quote and percent', () => {
@@ -66,5 +74,47 @@ describe('mapping a wire message to NATS headers and back', () => {
 
   it('reads a message without headers as one without attributes', () => {
     expect(readWireMessage(undefined, new Uint8Array([7]))).toEqual({ headers: {}, contentType: undefined, body: new Uint8Array([7]) });
+  });
+});
+
+describe('the headers of a JetStream publish, encoded once', () => {
+  const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
+
+  it('carries the attributes, the content type, the message id and the expected stream, as nats-core would encode them', () => {
+    const message = { headers: { specversion: '1.0', id: 'e-1', note: '50% größe' }, contentType: 'application/json', body: new Uint8Array() };
+    const expected = new MsgHdrsImpl();
+    writeHeaders(message, expected);
+    expected.set('Nats-Msg-Id', 'e-1');
+    expected.set('Nats-Expected-Stream', 'ORDERS');
+    const encoded = encodePublishHeaders(message, 'e-1', 'ORDERS');
+    expect(text(encoded.encode())).toBe(text(expected.encode()));
+    expect(readWireMessage(MsgHdrsImpl.decode(encoded.encode()), message.body)).toEqual(message);
+  });
+
+  it('encodes what plain ASCII cannot carry the way nats-core does, and refuses line breaks in the content type', () => {
+    const message = { headers: { id: 'e 1' }, contentType: ' text/plain; charset=utf-8 ', body: new Uint8Array() };
+    const decoded = MsgHdrsImpl.decode(encodePublishHeaders(message, 'größe-1', 'ORDERS').encode());
+    expect(decoded.get('Nats-Msg-Id')).toBe('größe-1');
+    expect(decoded.get('Content-Type')).toBe('text/plain; charset=utf-8');
+    expect(decoded.get('ce-id')).toBe('e%201');
+    expect(() => encodePublishHeaders({ ...message, contentType: 'text/plain\r\nX-Evil: 1' }, 'e-1', 'ORDERS')).toThrow(/\\r or \\n/);
+  });
+});
+
+describe('reading a delivery straight from its raw headers block', () => {
+  const blocks = [
+    'NATS/1.0\r\nce-specversion: 1.0\r\nce-id: e-1\r\nContent-Type: application/json\r\nNats-Msg-Id: e-1\r\n\r\n',
+    'NATS/1.0\r\nCE-SpecVersion: 1.0\r\nCe-Note: gr%C3%B6%C3%9Fe\r\nX-Trace: abc\r\ncontent-type:  text/plain \r\n\r\n',
+    'NATS/1.0\r\nce-id: first\r\nce-id: second\r\nCE-ID: other case\r\nce-subject: bad%ZZ\r\nce-x: 100%\r\n\r\n',
+    'NATS/1.0\r\nContent-Type: a/b\r\ncontent-type: c/d\r\nce-empty:\r\nno colon line\r\nce-time: 2026-11-27T13:00:00Z\r\n\r\n',
+    'NATS/1.0\r\n\r\n',
+  ];
+
+  it('reads the same message as nats-core\'s header parser followed by readWireMessage', () => {
+    const body = new Uint8Array([1, 2]);
+    for (const block of blocks) {
+      const bytes = Buffer.from(block, 'utf8');
+      expect(readHeaderBlock(bytes, body), block).toEqual(readWireMessage(MsgHdrsImpl.decode(bytes), body));
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 
 import type { WireMessage } from '@cloudbus/core';
-import type { MsgHdrs } from '@nats-io/transport-node';
+import { MsgHdrsImpl, type MsgHdrs } from '@nats-io/transport-node';
 
 /**
  * The CloudEvents NATS binding, binary content mode: each attribute is a header `ce-<name>`
@@ -50,13 +50,55 @@ export function decodeHeaderValue(value: string): string | undefined {
   }
 }
 
-/** Size in bytes of the headers block NATS sends for `headers` (version line, `k: v` lines, blank line). */
-export function headersByteLength(headers: MsgHdrs): number {
-  let size = 12; // 'NATS/1.0\r\n' + final '\r\n'
-  for (const key of headers.keys()) {
-    for (const value of headers.values(key)) size += key.length + 4 + Buffer.byteLength(value);
+/**
+ * A NATS headers block encoded once by the transport (`NATS/1.0`, `Name: value` lines, blank
+ * line). nats-core sends what `encode()` returns; the header map stays empty, so an instance is
+ * only for publishing, never for reading headers back.
+ */
+export class EncodedHeaders extends MsgHdrsImpl {
+  constructor(readonly bytes: Uint8Array) {
+    super();
   }
-  return size;
+
+  override encode(): Uint8Array {
+    return this.bytes;
+  }
+}
+
+// Attribute names as CloudEvents defines them, and header values that need no check, encoding or trimming.
+const PLAIN_NAME = /^[a-z0-9]+$/;
+const PLAIN_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+
+/**
+ * The headers of a JetStream publish, encoded once: the message's attributes and content type
+ * (as {@link writeHeaders} writes them), `Nats-Msg-Id: <id>` and `Nats-Expected-Stream: <stream>`.
+ * Plain ASCII (the usual case) is written straight into one string; anything else goes through
+ * nats-core's header checks, which refuse what a header cannot carry.
+ */
+export function encodePublishHeaders(message: WireMessage, id: string, stream: string): EncodedHeaders {
+  const attributes = message.headers;
+  const contentType = message.contentType;
+  let block = 'NATS/1.0\r\n';
+  let plain = PLAIN_VALUE.test(id) && (contentType === undefined || PLAIN_VALUE.test(contentType));
+  if (plain) {
+    for (const name in attributes) {
+      if (!PLAIN_NAME.test(name)) {
+        plain = false;
+        break;
+      }
+      block += `${ATTRIBUTE_PREFIX}${name}: ${encodeHeaderValue(attributes[name]!)}\r\n`;
+    }
+  }
+  if (plain) {
+    if (contentType !== undefined) block += `${CONTENT_TYPE_HEADER}: ${contentType}\r\n`;
+    // Only printable ASCII went in: one byte per character.
+    return new EncodedHeaders(Buffer.from(`${block}Nats-Msg-Id: ${id}\r\nNats-Expected-Stream: ${stream}\r\n\r\n`, 'latin1'));
+  }
+  const headers = new MsgHdrsImpl();
+  writeHeaders(message, headers);
+  headers.set('Nats-Msg-Id', id);
+  headers.set('Nats-Expected-Stream', stream);
+  return new EncodedHeaders(headers.encode());
 }
 
 /** Writes a wire message's attributes and content type into NATS headers (binary mode, or structured with no attributes). */
@@ -77,15 +119,15 @@ export function readWireMessage(headers: MsgHdrs | undefined, body: Uint8Array):
   const attributes: Record<string, string> = {};
   let contentType: string | undefined;
   let invalid: string | undefined;
-  for (const key of headers.keys()) {
+  for (const [key, values] of headers) {
     const lower = key.toLowerCase();
     if (lower === 'content-type') {
-      contentType = headers.get(key);
+      contentType = values[0];
       continue;
     }
     if (!lower.startsWith(ATTRIBUTE_PREFIX)) continue;
     const name = lower.slice(ATTRIBUTE_PREFIX.length);
-    const raw = headers.get(key);
+    const raw = values[0] ?? '';
     const decoded = decodeHeaderValue(raw);
     if (decoded === undefined) {
       attributes[name] = raw;
@@ -93,6 +135,51 @@ export function readWireMessage(headers: MsgHdrs | undefined, body: Uint8Array):
     } else {
       attributes[name] = decoded;
     }
+  }
+  if (invalid !== undefined) attributes[INVALID_ENCODING_MARKER] = invalid;
+  return { headers: attributes, contentType, body };
+}
+
+/**
+ * {@link readWireMessage} straight from a received message's raw headers block (`NATS/1.0` line,
+ * `Name: value` lines), without building nats-core's header map: same result, for the delivery
+ * hot path. Lines as nats-core reads them: the name up to the first `:`, the value trimmed, only
+ * the first value of a name that appears twice.
+ */
+export function readHeaderBlock(block: Uint8Array, body: Uint8Array): WireMessage {
+  const text = Buffer.from(block.buffer, block.byteOffset, block.byteLength).toString('utf8');
+  const attributes: Record<string, string> = {};
+  let contentType: string | undefined;
+  let invalid: string | undefined;
+  let seen: Set<string> | undefined;
+  let start = text.indexOf('\r\n') + 2; // after the status line
+  if (start === 1) return { headers: attributes, contentType, body };
+  while (start < text.length) {
+    let end = text.indexOf('\r\n', start);
+    if (end === -1) end = text.length;
+    const colon = text.indexOf(':', start);
+    if (colon !== -1 && colon < end) {
+      const key = text.slice(start, colon);
+      const lower = key.toLowerCase();
+      const isContentType = lower === 'content-type';
+      if ((isContentType || lower.startsWith(ATTRIBUTE_PREFIX)) && !(seen ??= new Set()).has(key)) {
+        seen.add(key);
+        const value = text.slice(colon + 1, end).trim();
+        if (isContentType) {
+          contentType = value;
+        } else {
+          const name = lower.slice(ATTRIBUTE_PREFIX.length);
+          const decoded = decodeHeaderValue(value);
+          if (decoded === undefined) {
+            attributes[name] = value;
+            invalid = invalid === undefined ? name : `${invalid},${name}`;
+          } else {
+            attributes[name] = decoded;
+          }
+        }
+      }
+    }
+    start = end + 2;
   }
   if (invalid !== undefined) attributes[INVALID_ENCODING_MARKER] = invalid;
   return { headers: attributes, contentType, body };

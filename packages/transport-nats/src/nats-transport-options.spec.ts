@@ -19,6 +19,7 @@ describe('nats transport options', () => {
       maxAckPending: undefined,
       duplicateWindowMs: 120_000,
       maxAgeMs: 0,
+      replicas: 1,
       startFrom: 'new',
       maxReconnectAttempts: -1,
     });
@@ -49,6 +50,10 @@ describe('nats transport options', () => {
       [{ maxDeliver: 0 }, /maxDeliver must be -1/],
       [{ maxAckPending: 0 }, /maxAckPending/],
       [{ startFrom: 'first' }, /startFrom must be 'new' or 'all'/],
+      [{ replicas: 0 }, /replicas must be an integer from 1 to 5/],
+      [{ replicas: 6 }, /replicas must be an integer from 1 to 5/],
+      [{ replicas: 2.5 }, /replicas must be an integer from 1 to 5/],
+      [{ replicas: '3' }, /replicas must be an integer from 1 to 5/],
       [{ auth: { user: 'u' } }, /auth must be/],
       [{ tls: { verify: true } }, /tls.verify is not a known option/],
     ];

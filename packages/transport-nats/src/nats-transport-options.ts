@@ -101,6 +101,15 @@ export interface NatsTransportOptions {
    */
   readonly duplicateWindowMs?: number | undefined;
   /**
+   * Copies JetStream keeps of each stream the transport creates (events and dead letters): 1 on a
+   * single server; 3 (or 5) on a cluster, so a stream survives the loss of a server. Applied when
+   * the transport creates a stream; a stream that already exists keeps its own (a warning is
+   * logged when it differs). More replicas than the cluster has JetStream servers fail at connect
+   * with a `NatsConnectionError` saying so.
+   * @default 1
+   */
+  readonly replicas?: number | undefined;
+  /**
    * Age after which the stream discards events, in ms (0: never; the stream keeps events until
    * deleted or purged, as JetStream does by default).
    * @default 0
@@ -159,6 +168,7 @@ export interface ResolvedNatsOptions {
   readonly maxAckPending: number | undefined;
   readonly duplicateWindowMs: number;
   readonly maxAgeMs: number;
+  readonly replicas: number;
   readonly startFrom: NatsStartPosition;
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
@@ -172,6 +182,9 @@ export interface ResolvedNatsOptions {
 
 /** The default server URL, used only when none is given. */
 export const DEFAULT_URL = 'nats://localhost:4222';
+
+/** Most replicas JetStream allows for a stream. */
+const MAX_REPLICAS = 5;
 
 const SCHEMES = new Set(['nats:', 'tls:', 'ws:', 'wss:']);
 
@@ -291,6 +304,10 @@ export function resolveNatsOptions(options: NatsTransportOptions = {}): Resolved
   const maxDeliver = integer(options.maxDeliver, 'maxDeliver', -1, -1);
   if (maxDeliver === 0) fail('maxDeliver must be -1 (no limit) or a positive integer, got 0.');
   const maxAckPending = options.maxAckPending === undefined ? undefined : integer(options.maxAckPending, 'maxAckPending', 1, 1);
+  const replicas = options.replicas ?? 1;
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
+    fail(`replicas must be an integer from 1 to ${MAX_REPLICAS} (JetStream's limit; 1 on a single server, 3 or 5 on a cluster), got ${String(replicas)}.`);
+  }
   const startFrom = options.startFrom ?? 'new';
   if (startFrom !== 'new' && startFrom !== 'all') fail(`startFrom must be 'new' or 'all', got '${String(startFrom)}'.`);
   const logger = options.logger ?? silentLogger;
@@ -310,6 +327,7 @@ export function resolveNatsOptions(options: NatsTransportOptions = {}): Resolved
     maxAckPending,
     duplicateWindowMs: integer(options.duplicateWindowMs, 'duplicateWindowMs', 100, 120_000),
     maxAgeMs: integer(options.maxAgeMs, 'maxAgeMs', 0, 0),
+    replicas,
     startFrom,
     requestTimeoutMs: integer(options.requestTimeoutMs, 'requestTimeoutMs', 100, 10_000),
     connectTimeoutMs: integer(options.connectTimeoutMs, 'connectTimeoutMs', 100, 10_000),

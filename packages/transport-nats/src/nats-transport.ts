@@ -1,9 +1,7 @@
-import { Buffer } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 
 import {
   MessageTooLargeError,
-  PublishError,
   TransportClosedError,
   type DeadLetterReader,
   type Delivery,
@@ -27,7 +25,6 @@ import {
   type ConsumerConfig,
   type JetStreamClient,
   type JetStreamManager,
-  type PubAck,
 } from '@nats-io/jetstream';
 import {
   connect,
@@ -35,12 +32,12 @@ import {
   headers as natsHeaders,
   nanos,
   nkeyAuthenticator,
-  type MsgHdrs,
   type NatsConnection,
   type NodeConnectionOptions,
 } from '@nats-io/transport-node';
 
-import { headersByteLength, readWireMessage, writeHeaders } from './header-codec.js';
+import { encodePublishHeaders, readWireMessage, writeHeaders } from './header-codec.js';
+import { JetStreamPublisher, type OutgoingJetStreamMessage } from './jetstream-publisher.js';
 import { NatsConnectionError } from './nats-connection-error.js';
 import type { NatsDelivery } from './nats-delivery.js';
 import { NatsSubscription } from './nats-subscription.js';
@@ -52,6 +49,11 @@ const DEFAULT_MAX_PAYLOAD = 1_048_576;
 /** Dead letters fetched at once by `readDeadLetters`. */
 const READ_CHUNK = 256;
 const STREAM_NAME_IN_USE = 10058;
+/**
+ * JetStream API errors when a stream's replicas cannot be placed: replicas > 1 on a server that
+ * is not clustered (10074), no suitable peers for placement (10005), insufficient resources (10023).
+ */
+const PLACEMENT_ERRORS = new Set([10074, 10005, 10023]);
 /** Longest wait at close for the server to confirm it has everything sent so far. */
 const FLUSH_TIMEOUT_MS = 2_000;
 
@@ -77,6 +79,7 @@ export class NatsTransport implements Transport, DeadLetterReader {
   #nc: NatsConnection | undefined;
   #js: JetStreamClient | undefined;
   #jsm: JetStreamManager | undefined;
+  #publisher: JetStreamPublisher | undefined;
   readonly #subscriptions = new Set<NatsSubscription>();
   #duplicates = 0;
   /** Dead letters read so far, by stream sequence (messages in a stream never change). */
@@ -145,6 +148,12 @@ export class NatsTransport implements Transport, DeadLetterReader {
       throw new TransportClosedError('nats transport: closed while connecting.');
     }
     this.#nc = nc;
+    this.#publisher = new JetStreamPublisher(nc, {
+      stream: options.stream,
+      timeoutMs: options.requestTimeoutMs,
+      logger: options.logger,
+      onDuplicate: () => this.#duplicates++,
+    });
     this.#capabilities = capabilitiesFor(nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
     this.#state = 'connected';
     this.#watchStatus(nc).catch(() => {});
@@ -152,27 +161,25 @@ export class NatsTransport implements Transport, DeadLetterReader {
 
   publish(messages: readonly OutgoingMessage[]): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(new TransportClosedError('nats transport: cannot publish after close().'));
-    const js = this.#js;
-    if (js === undefined) return Promise.reject(new TransportClosedError('nats transport: not connected; call connect() first.'));
+    const publisher = this.#publisher;
+    if (publisher === undefined) return Promise.reject(new TransportClosedError('nats transport: not connected; call connect() first.'));
     const limit = this.#capabilities.maxMessageBytes;
     const prefix = this.options.subjectPrefix;
     const stream = this.options.stream;
-    const all: MsgHdrs[] = new Array<MsgHdrs>(messages.length);
-    for (let i = 0; i < messages.length; i++) {
-      const { id, message } = messages[i]!;
-      const headers = natsHeaders();
-      writeHeaders(message, headers);
-      const size = wireBytes(headers, message.body, id, stream);
-      // Nothing of the batch is sent when one message is too large.
-      if (size > limit) return Promise.reject(new MessageTooLargeError(id, size, limit));
-      all[i] = headers;
+    const outgoing = new Array<OutgoingJetStreamMessage>(messages.length);
+    try {
+      for (let i = 0; i < messages.length; i++) {
+        const { id, type, message } = messages[i]!;
+        const headers = encodePublishHeaders(message, id, stream);
+        const size = headers.bytes.byteLength + message.body.byteLength;
+        // Nothing of the batch is sent when one message is too large (or cannot be encoded).
+        if (size > limit) return Promise.reject(new MessageTooLargeError(id, size, limit));
+        outgoing[i] = { id, subject: this.#subject(prefix, type), headers, body: message.body };
+      }
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    const pending: Promise<PubAck>[] = new Array<Promise<PubAck>>(messages.length);
-    for (let i = 0; i < messages.length; i++) {
-      const { id, type, message } = messages[i]!;
-      pending[i] = js.publish(this.#subject(prefix, type), message.body, { msgID: id, headers: all[i]!, expect: { streamName: stream } });
-    }
-    return Promise.allSettled(pending).then((results) => this.#confirm(messages, results));
+    return publisher.publish(outgoing);
   }
 
   subscribe(spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
@@ -187,12 +194,16 @@ export class NatsTransport implements Transport, DeadLetterReader {
     this.#state = 'closed';
     for (const subscription of [...this.#subscriptions]) await subscription.close();
     const nc = this.#nc;
-    if (nc === undefined || nc.isClosed()) return;
+    if (nc === undefined || nc.isClosed()) {
+      this.#publisher?.close(new TransportClosedError('nats transport: closed before JetStream confirmed the publish.'));
+      return;
+    }
     // Acks and hand-backs reach the server before the connection goes (not waiting forever while
     // reconnecting: the server redelivers whatever it did not hear about after AckWait).
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([nc.flush().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_TIMEOUT_MS)))]);
     clearTimeout(timer);
+    this.#publisher?.close(new TransportClosedError('nats transport: closed before JetStream confirmed the publish.'));
     await nc.close();
   }
 
@@ -305,15 +316,28 @@ export class NatsTransport implements Transport, DeadLetterReader {
             retention: RetentionPolicy.Limits,
             duplicate_window: duplicateWindow,
             max_age: maxAge,
+            num_replicas: options.replicas,
           });
           return;
         } catch (error) {
           // Another process created it meanwhile: update it instead.
           if (error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE && attempt === 0) continue;
+          if (options.replicas > 1 && error instanceof JetStreamApiError && PLACEMENT_ERRORS.has(error.code)) {
+            throw new NatsConnectionError(
+              `nats transport: cannot create the stream '${name}' with ${options.replicas} replicas: ${describe(error)}. ` +
+                `Each replica needs its own JetStream server: a single server holds 1, a cluster needs at least ${options.replicas} JetStream servers with room for the stream. Lower the replicas option or add servers.`,
+              { cause: error },
+            );
+          }
           throw new NatsConnectionError(`nats transport: cannot create the stream '${name}' for subjects '${subject}': ${describe(error)}. Another stream may capture these subjects: choose other stream / subject prefix options, or delete that stream.`, { cause: error });
         }
       }
       const config = existing.config;
+      if ((config.num_replicas || 1) !== options.replicas) {
+        options.logger.warn(`nats transport: the stream '${name}' exists with ${config.num_replicas || 1} replicas, the replicas option says ${options.replicas}; it keeps its own (change it with: nats stream edit ${name} --replicas ${options.replicas})`, {
+          stream: name,
+        });
+      }
       const subjects = config.subjects ?? [];
       const hasSubject = subjects.includes(subject);
       if (hasSubject && config.duplicate_window === duplicateWindow && (!events || config.max_age === maxAge)) return;
@@ -422,31 +446,6 @@ export class NatsTransport implements Transport, DeadLetterReader {
     });
   }
 
-  #confirm(messages: readonly OutgoingMessage[], results: PromiseSettledResult<PubAck>[]): void {
-    let unconfirmed: string[] | undefined;
-    let firstError: unknown;
-    for (let i = 0; i < results.length; i++) {
-      const result = results[i]!;
-      if (result.status === 'fulfilled') {
-        if (result.value.duplicate) {
-          this.#duplicates++;
-          this.options.logger.debug('nats transport: duplicate publish dropped by the stream', { eventId: messages[i]!.id, stream: result.value.stream });
-        }
-      } else {
-        (unconfirmed ??= []).push(messages[i]!.id);
-        firstError ??= result.reason;
-      }
-    }
-    if (unconfirmed !== undefined) {
-      throw new PublishError(
-        `nats transport: JetStream did not confirm ${unconfirmed.length} of ${messages.length} events: ${describe(firstError)}. ` +
-          `Publish them again: the stream drops any it already stored (same id within the duplicate window).`,
-        unconfirmed,
-        { cause: firstError },
-      );
-    }
-  }
-
   async #watchStatus(nc: NatsConnection): Promise<void> {
     const logger = this.options.logger;
     for await (const status of nc.status()) {
@@ -474,11 +473,6 @@ function capabilitiesFor(maxMessageBytes: number): TransportCapabilities {
     ordered: true,
     durable: true,
   };
-}
-
-/** Bytes NATS counts against `max_payload`: headers (with `Nats-Msg-Id` and `Nats-Expected-Stream`) and body. */
-function wireBytes(headers: MsgHdrs, body: Uint8Array, id: string, stream: string): number {
-  return headersByteLength(headers) + body.byteLength + 'Nats-Msg-Id: \r\n'.length + Buffer.byteLength(id) + 'Nats-Expected-Stream: \r\n'.length + stream.length;
 }
 
 function describe(error: unknown): string {
