@@ -1,8 +1,12 @@
 import { resetResults, writeResultsTable } from './infrastructure/results.js';
 
-/** Vitest global setup of the fault battery: a fresh results file per run, the table written at the end. */
+/**
+ * Vitest global setup of the fault battery: a fresh results file per run (unless
+ * FAULTS_RESULTS_APPEND=1: `run-faults.mjs` starts several vitest processes for one run), the
+ * table written at the end.
+ */
 export function setup(): void {
-  resetResults();
+  if (process.env['FAULTS_RESULTS_APPEND'] !== '1') resetResults();
 }
 
 export function teardown(): void {

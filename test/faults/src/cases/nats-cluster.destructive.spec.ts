@@ -22,12 +22,18 @@ describe.skipIf(nats!.skip)('three-node NATS JetStream cluster', () => {
 
   it('the stream leader killed and restarted mid-stream loses nothing confirmed, and consumers carry on', async () => {
     for (let repeat = 0; repeat < repetitions(); repeat++) {
-      const current = await FaultRun.create({ fault: '13. NATS cluster: stream leader SIGKILL + restart', target: 'nats', url: cluster!.url, concurrency: 16 });
+      const current = await FaultRun.create({
+        fault: '13. NATS cluster: stream leader SIGKILL + restart',
+        target: 'nats',
+        url: cluster!.url,
+        concurrency: 16,
+        transportOptions: { replicas: 3 },
+      });
       try {
-        const options = current.broker!.options as { stream: string; deadLetterStream: string; subjectPrefix: string };
-        await cluster!.createStream(options.stream, `${options.subjectPrefix}.>`);
-        await cluster!.createStream(options.deadLetterStream, `${options.subjectPrefix}_dlq.>`);
+        const options = current.broker!.options as { stream: string };
         await Promise.all(['a', 'b'].map((instance) => current.startConsumer(instance)));
+        // The transport's `replicas` option placed the stream on all three nodes.
+        expect(await cluster!.replicasOf(options.stream)).toBe(3);
         const count = LONG ? 10_000 : 2_000;
         let killed: Promise<void> | undefined;
         let victim: string | undefined;

@@ -38,25 +38,29 @@ export interface FaultBroker {
   cleanup(): Promise<void>;
 }
 
-/** Builds a {@link FaultBroker} with names derived from `name` (unique per case and run). */
-export function faultBroker(kind: FaultBrokerKind, url: string, name: string): FaultBroker {
+/**
+ * Builds a {@link FaultBroker} with names derived from `name` (unique per case and run);
+ * `extra` transport options (JSON only) come on top, for every client of the case.
+ */
+export function faultBroker(kind: FaultBrokerKind, url: string, name: string, extra: Readonly<Record<string, unknown>> = {}): FaultBroker {
   switch (kind) {
     case 'rabbitmq':
-      return rabbitBroker(url, name);
+      return rabbitBroker(url, name, extra);
     case 'nats':
-      return natsBroker(url, name);
+      return natsBroker(url, name, extra);
     case 'mqtt':
-      return mqttBroker(url, name);
+      return mqttBroker(url, name, extra);
   }
 }
 
-function rabbitBroker(url: string, name: string): FaultBroker {
+function rabbitBroker(url: string, name: string, extra: Readonly<Record<string, unknown>>): FaultBroker {
   const options = {
     exchange: `${name}.events`,
     deadLetterQueue: `${name}.deadletter`,
     retryPrefix: `${name}.retry`,
     queuePrefix: `${name}.q.`,
     reconnectMaxDelayMs: 1_000,
+    ...extra,
   };
   return {
     kind: 'rabbitmq',
@@ -108,7 +112,7 @@ function rabbitBroker(url: string, name: string): FaultBroker {
   };
 }
 
-function natsBroker(url: string, name: string): FaultBroker {
+function natsBroker(url: string, name: string, extra: Readonly<Record<string, unknown>>): FaultBroker {
   const token = name.replace(/[^A-Za-z0-9_-]/g, '_');
   const options = {
     stream: `${token}_EVENTS`,
@@ -117,6 +121,7 @@ function natsBroker(url: string, name: string): FaultBroker {
     reconnectTimeWaitMs: 250,
     // A killed consumer's deliveries come back after AckWait: short, so the battery stays quick.
     ackWaitMs: 5_000,
+    ...extra,
   };
   return {
     kind: 'nats',
@@ -149,8 +154,8 @@ function natsBroker(url: string, name: string): FaultBroker {
   };
 }
 
-function mqttBroker(url: string, name: string): FaultBroker {
-  const options = { topicPrefix: name, sessionExpirySeconds: 300, instanceId: name, reconnectMinDelayMs: 100, reconnectMaxDelayMs: 1_000 };
+function mqttBroker(url: string, name: string, extra: Readonly<Record<string, unknown>>): FaultBroker {
+  const options = { topicPrefix: name, sessionExpirySeconds: 300, instanceId: name, reconnectMinDelayMs: 100, reconnectMaxDelayMs: 1_000, ...extra };
   const topics = new MqttTopics(name);
   const create = (at = url) => new MqttTransport({ ...options, url: at });
   return {

@@ -47,6 +47,8 @@ export interface FaultRunOptions {
   readonly concurrency?: number;
   /** Largest event the bus accepts (publisher and consumers). @default the transport's */
   readonly maxMessageBytes?: number;
+  /** Transport options for every client of the case, on top of the case's names (JSON only). */
+  readonly transportOptions?: Readonly<Record<string, unknown>>;
 }
 
 /** A consumer of the case: a child process, or a bus in this process for the memory transport. */
@@ -157,7 +159,7 @@ export class FaultRun {
       this.memory = new MemoryBroker();
     } else {
       if (options.url === undefined) throw new Error(`no URL for ${options.target}`);
-      this.broker = faultBroker(options.target, options.url, this.name);
+      this.broker = faultBroker(options.target, options.url, this.name, options.transportOptions);
       this.memory = undefined;
     }
     class Event implements FaultEvent {
@@ -198,15 +200,11 @@ export class FaultRun {
   /** The consumer configuration for `instance`. */
   consumerConfig(instance: string, behaviour: Behaviour = {}): FaultConsumerConfig {
     const kind = this.target;
-    // Core's `url` takes one URL (options.ts refuses a NATS server list): a list goes to the transport.
-    const url = this.clientUrl;
-    const list = url !== undefined && url.includes(',');
     return {
       transport: kind,
-      url: list ? undefined : url,
+      url: this.clientUrl,
       transportOptions: {
         ...(this.broker?.options ?? {}),
-        ...(list ? { url } : {}),
         // MQTT: one persistent session per instance, resumed by a restarted instance of the same name.
         ...(kind === 'mqtt' ? { instanceId: `${this.name}-${instance}` } : {}),
       },

@@ -105,12 +105,12 @@ export class NatsCluster {
     }
   }
 
-  /** Creates a stream with `replicas` replicas (before the transport finds and keeps it). */
-  async createStream(name: string, subject: string, replicas = 3): Promise<void> {
+  /** How many replicas `stream` has. */
+  async replicasOf(stream: string): Promise<number> {
     const nc = await connect({ servers: this.url.split(',') });
     try {
       const jsm = await jetstreamManager(nc);
-      await jsm.streams.add({ name, subjects: [subject], num_replicas: replicas });
+      return (await jsm.streams.info(stream)).config.num_replicas;
     } finally {
       await nc.close();
     }
