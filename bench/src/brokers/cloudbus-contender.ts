@@ -14,11 +14,13 @@ export interface CloudbusSetup {
 /**
  * cloudbus on one broker: one `Counter` handler (subscription `bench.Counter`) with concurrency =
  * the window, events published in the window's batches, the bus stopped and the broker cleaned up
- * after each run. The same for every broker, so the figures differ only by transport.
+ * after each run. The same for every broker, so the figures differ only by transport. Without a
+ * `contentMode` the bus uses the transport's preferred one (binary on RabbitMQ and NATS,
+ * structured on MQTT), as an application that sets none does.
  */
-export function cloudbusContender(broker: string, contentMode: ContentMode, setup: () => CloudbusSetup): Contender {
+export function cloudbusContender(broker: string, contentMode: ContentMode | undefined, setup: () => CloudbusSetup): Contender {
   return {
-    name: contentMode === 'binary' ? `cloudbus ${broker}` : `cloudbus ${broker}, ${contentMode} mode`,
+    name: contentMode === undefined ? `cloudbus ${broker}` : `cloudbus ${broker}, ${contentMode} mode`,
     async run(total, window) {
       const run = new WindowedRun(total, window);
       @EventHandler(OrderPlaced, { concurrency: window, name: 'Counter' })
@@ -28,7 +30,7 @@ export function cloudbusContender(broker: string, contentMode: ContentMode, setu
         }
       }
       const { transport, cleanup } = setup();
-      const bus = new EventBus({ service: 'bench', transport, handlers: [Counter], logger: silentLogger, contentMode });
+      const bus = new EventBus({ service: 'bench', transport, handlers: [Counter], logger: silentLogger, ...(contentMode === undefined ? {} : { contentMode }) });
       try {
         await bus.start();
         return await run.run((from, count) => {

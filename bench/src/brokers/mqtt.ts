@@ -1,5 +1,5 @@
 import type { ContentMode } from '@cloudbus/core';
-import { MqttTransport } from '@cloudbus/transport-mqtt';
+import { MqttTransport, parkingClientId } from '@cloudbus/transport-mqtt';
 import mqtt from 'mqtt';
 
 import { uniqueName, type Contender } from '../contender.js';
@@ -66,14 +66,18 @@ export function rawMqtt(url: string, attributes = false): Contender {
   };
 }
 
-/** cloudbus on @cloudbus/transport-mqtt with its defaults (MQTT 5, QoS 1, persistent session, shared subscription, PUBACK after the handler). */
-export function cloudbusMqtt(url: string, contentMode: ContentMode = 'binary'): Contender {
+/**
+ * cloudbus on @cloudbus/transport-mqtt with its defaults (MQTT 5, QoS 1, persistent session, shared
+ * subscription, PUBACK after the handler, structured content mode: the transport's preferred mode).
+ */
+export function cloudbusMqtt(url: string, contentMode?: ContentMode): Contender {
   return cloudbusContender('mqtt', contentMode, () => {
     const prefix = uniqueName('bench-cb');
     return {
       transport: new MqttTransport({ url, topicPrefix: prefix, service: 'bench', instanceId: 'bench' }),
-      // The subscription's client id, as the transport builds it: <prefix>--<subscription>--<instanceId>--<slot>.
-      cleanup: () => deleteSessions(url, [`${prefix}--bench.Counter--bench--0`]),
+      // The subscription's session (<prefix>--<subscription>--<instanceId>--<slot>) and its group's
+      // parking session, which the consumer subscribes when it stops as the group's last member.
+      cleanup: () => deleteSessions(url, [`${prefix}--bench.Counter--bench--0`, parkingClientId(prefix, 'bench.Counter')]),
     };
   });
 }

@@ -86,7 +86,7 @@ function ceHeaders(attributes: Record<string, string>): MsgHdrs {
 }
 
 /** cloudbus on @cloudbus/transport-nats with its defaults (file stream, acked de-duplicated publishes, durable pull consumer, explicit ack). */
-export function cloudbusNats(url: string, contentMode: ContentMode = 'binary'): Contender {
+export function cloudbusNats(url: string, contentMode?: ContentMode): Contender {
   return cloudbusContender('nats', contentMode, () => {
     const name = natsName(uniqueName('bench_cb'));
     return {

@@ -88,7 +88,7 @@ function amqpHeaders(attributes: Record<string, string>): Record<string, string>
 }
 
 /** cloudbus on @cloudbus/transport-rabbitmq with its defaults (quorum queue, confirms, persistent, manual ack). */
-export function cloudbusRabbitMq(url: string, contentMode: ContentMode = 'binary'): Contender {
+export function cloudbusRabbitMq(url: string, contentMode?: ContentMode): Contender {
   return cloudbusContender('rabbitmq', contentMode, () => {
     const prefix = uniqueName('bench-cb');
     return {

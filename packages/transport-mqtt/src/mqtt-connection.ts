@@ -98,8 +98,12 @@ export function openConnection(options: ResolvedMqttOptions, spec: ConnectionSpe
   });
 }
 
-/** Ends a client: sends DISCONNECT when connected, closes the socket either way. */
-export function endConnection(client: MqttClient): Promise<void> {
+/**
+ * Ends a client: sends DISCONNECT when connected, closes the socket either way. With
+ * `expireSession` (MQTT 5), the DISCONNECT sets the Session Expiry Interval to 0: the broker
+ * deletes the session.
+ */
+export function endConnection(client: MqttClient, expireSession = false): Promise<void> {
   client.options.reconnectPeriod = 0;
   return new Promise((resolve) => {
     if (!client.connected) {
@@ -107,7 +111,7 @@ export function endConnection(client: MqttClient): Promise<void> {
       return;
     }
     const timer = setTimeout(() => client.end(true, () => resolve()), 5_000);
-    client.end(false, () => {
+    client.end(false, expireSession ? { properties: { sessionExpiryInterval: 0 } } : {}, () => {
       clearTimeout(timer);
       resolve();
     });

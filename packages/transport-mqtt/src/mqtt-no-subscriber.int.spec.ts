@@ -5,6 +5,7 @@ import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { parkingClientId } from './mqtt-subscription.js';
 import { MqttTransport } from './mqtt-transport.js';
 
 const url = brokerUrl('mqtt');
@@ -87,8 +88,10 @@ describe.skipIf(!url)('mqtt transport publishing to a topic whose subscribers ar
         void delivery.ack();
       });
     await (await subscribe()).close();
-    // Drop the subscription's session, and its shared subscription with it (as a Mosquitto restart drops the latter).
+    // Drop the subscription's session and the group's parking session (the last consumer to stop
+    // parks the group there), and their shared subscriptions with them (as a Mosquitto restart drops the latter).
     await dropSession(`${prefix}--${name}--${transport.options.instanceId}--0`);
+    await dropSession(parkingClientId(prefix, name));
 
     let confirmed = false;
     const pending = transport.publish([event(type, 'kept')]).then(() => (confirmed = true));
@@ -99,6 +102,7 @@ describe.skipIf(!url)('mqtt transport publishing to a topic whose subscribers ar
     await waitFor(() => seen.includes('kept'));
     await subscription.close();
     await dropSession(`${prefix}--${name}--${transport.options.instanceId}--0`);
+    await dropSession(parkingClientId(prefix, name));
   });
 
   it('rejects with PublishError listing the ids when no subscriber comes back within publishTimeoutMs', async () => {

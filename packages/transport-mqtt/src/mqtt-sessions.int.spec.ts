@@ -18,7 +18,7 @@ describe.skipIf(!url)('mqtt transport persistent sessions', () => {
   const buses: EventBus[] = [];
   let sequence = 0;
 
-  const transport = () => new MqttTransport({ url: url!, topicPrefix: prefix, sessionExpirySeconds: 300, instanceId: 'sessions' });
+  const transport = (instanceId = 'sessions') => new MqttTransport({ url: url!, topicPrefix: prefix, sessionExpirySeconds: 300, instanceId });
 
   function defineEvent(): typeof TicketPrinted {
     class Printed extends TicketPrinted {}
@@ -26,8 +26,8 @@ describe.skipIf(!url)('mqtt transport persistent sessions', () => {
     return Printed;
   }
 
-  async function start(service: string, handlers: HandlerClass[]): Promise<EventBus> {
-    const bus = new EventBus({ service, logger: silentLogger, transport: transport(), handlers });
+  async function start(service: string, handlers: HandlerClass[], instanceId?: string): Promise<EventBus> {
+    const bus = new EventBus({ service, logger: silentLogger, transport: transport(instanceId), handlers });
     buses.push(bus);
     await bus.start();
     return bus;
@@ -92,28 +92,83 @@ describe.skipIf(!url)('mqtt transport persistent sessions', () => {
     expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => `t-${i}`));
   });
 
-  it('keeps the share of a stopped instance for it (Mosquitto sends shared messages to offline members) and hands it over when it returns', async () => {
+  it('hands nothing to a stopped instance: after a graceful stop, the instance still running gets every event', async () => {
     const Printed = defineEvent();
     const service = `${run}-kitchen${sequence}`;
     const first: { ticket: string; attempt: number }[] = [];
     const second: { ticket: string; attempt: number }[] = [];
-    await start(service, [recordingHandler(Printed, first)]);
-    const other = await start(service, [recordingHandler(Printed, second)]);
+    await start(service, [recordingHandler(Printed, first)], 'till-1');
+    const other = await start(service, [recordingHandler(Printed, second)], 'till-2');
     await other.stop();
 
     const publisher = await start(`${run}-till${sequence}`, []);
     await publisher.publish(Array.from({ length: 40 }, (_, i) => new Printed(`t-${i}`)));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(first.length).toBeGreaterThan(0);
-    expect(first.length).toBeLessThan(40);
-
-    const returned: { ticket: string; attempt: number }[] = [];
-    await start(service, [recordingHandler(Printed, returned)]);
-    await waitFor(() => first.length + returned.length >= 40, '40 tickets');
+    await waitFor(() => first.length >= 40, '40 tickets on the running instance');
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const all = [...first, ...returned].map((s) => s.ticket).sort();
-    expect(all).toEqual(Array.from({ length: 40 }, (_, i) => `t-${i}`).sort());
+    expect(first.map((s) => s.ticket).sort()).toEqual(Array.from({ length: 40 }, (_, i) => `t-${i}`).sort());
     expect(second).toHaveLength(0);
+  });
+
+  function slowHandler(eventClass: typeof TicketPrinted, seen: string[], done: string[], delayMs: number, concurrency: number) {
+    class Slow {
+      async handle(event: TicketPrinted, context: EventContext): Promise<void> {
+        seen.push(event.ticket);
+        await new Promise<void>((resolve, reject) => {
+          const onAbort = () => {
+            clearTimeout(timer);
+            reject(new Error('stopping'));
+          };
+          const timer = setTimeout(() => {
+            context.signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, delayMs);
+          context.signal.addEventListener('abort', onAbort, { once: true });
+        });
+        done.push(event.ticket);
+      }
+    }
+    EventHandler(eventClass, { name: 'Slow', concurrency })(Slow);
+    return Slow;
+  }
+
+  it('a stopping instance hands its unfinished and waiting events to the instance still running', async () => {
+    const Printed = defineEvent();
+    const service = `${run}-kitchen${sequence}`;
+    const fastSeen: string[] = [];
+    const fastDone: string[] = [];
+    const slowSeen: string[] = [];
+    const slowDone: string[] = [];
+    await start(service, [slowHandler(Printed, fastSeen, fastDone, 5, 4)], 'oven-1');
+    const slow = await start(service, [slowHandler(Printed, slowSeen, slowDone, 2_000, 2)], 'oven-2');
+    const publisher = await start(`${run}-till${sequence}`, []);
+    await publisher.publish(Array.from({ length: 40 }, (_, i) => new Printed(`t-${i}`)));
+    await waitFor(() => slowSeen.length >= 2 && fastDone.length >= 10, 'both instances at work');
+    // The slow one holds 2 in its handlers and its share of the rest waiting: it stops before finishing any.
+    await slow.stop({ drainTimeoutMs: 100 });
+    await waitFor(() => new Set([...fastDone, ...slowDone]).size >= 40, 'every ticket done');
+    expect(slowDone).toHaveLength(0);
+    expect([...new Set(fastDone)].sort()).toEqual(Array.from({ length: 40 }, (_, i) => `t-${i}`).sort());
+  });
+
+  it('the last instance to stop parks what it holds and what comes later for the next one, whatever its instance id', async () => {
+    const Printed = defineEvent();
+    const service = `${run}-kitchen${sequence}`;
+    const firstSeen: string[] = [];
+    const firstDone: string[] = [];
+    const first = await start(service, [slowHandler(Printed, firstSeen, firstDone, 2_000, 2)], 'pod-a');
+    const publisher = await start(`${run}-till${sequence}`, []);
+    await publisher.publish(Array.from({ length: 20 }, (_, i) => new Printed(`t-${i}`)));
+    await waitFor(() => firstSeen.length >= 2, 'the first instance at work');
+    await first.stop({ drainTimeoutMs: 100 });
+    // Published while no consumer runs at all.
+    await publisher.publish(Array.from({ length: 20 }, (_, i) => new Printed(`t-${20 + i}`)));
+
+    const nextSeen: string[] = [];
+    const nextDone: string[] = [];
+    await start(service, [slowHandler(Printed, nextSeen, nextDone, 5, 4)], 'pod-b');
+    await waitFor(() => new Set(nextDone).size >= 40, 'every ticket done by the new instance');
+    expect(firstDone).toHaveLength(0);
+    expect([...new Set(nextDone)].sort()).toEqual(Array.from({ length: 40 }, (_, i) => `t-${i}`).sort());
   });
 
   it('does not hand a redelivery to the handler before its delay, even across a restart of the consumer', async () => {

@@ -4,6 +4,7 @@ import { STRUCTURED_CONTENT_TYPE, type Delivery, type Subscription, type Subscri
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionMap, MqttClient } from 'mqtt';
 
 import { MqttConnectionLostError, MqttSubscribeError } from './errors.js';
+import { ACK_LATER, groupHasMember, roundTrip, sendPuback, within } from './group-membership.js';
 import { releaseSlot, takeSlot } from './instance-slots.js';
 import { endConnection, openConnection } from './mqtt-connection.js';
 import { safeName, type MqttTopics } from './mqtt-topics.js';
@@ -21,21 +22,19 @@ export type PublishKind = 'event' | 'redelivery' | 'retained';
 /** How a subscription publishes (redeliveries, dead letters): resolves once the broker has stored the message. */
 export type WirePublisher = (topic: string, message: WireMessage, kind: PublishKind) => Promise<void>;
 
-/** The private part of mqtt.js this transport relies on: sending a packet (here, a PUBACK) itself. */
-interface PacketSender {
-  _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode?: number }): void;
-}
-
-/** Passed to mqtt.js's handleMessage callback: the message is processed, but no PUBACK is to be sent now. */
-const ACK_LATER = new Error('cloudbus acknowledges this message once its handler has finished');
 const SETTLED = Promise.resolve();
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 /** MQTT 5 DISCONNECT reason: another connection took this client id over. */
 const SESSION_TAKEN_OVER = 0x8e;
+/** Most hand-back rounds (each returns what arrived since the last one). */
+const HAND_BACK_ROUNDS = 100;
 
 /** One message handed to core, settled once by ack, nack or deadLetter. */
 class MqttDelivery implements Delivery {
   settled = false;
+  /** Neighbours in the subscription's list of deliveries with core (a list, not a Set: no hashing per message). */
+  previous: MqttDelivery | undefined = undefined;
+  next: MqttDelivery | undefined = undefined;
 
   constructor(
     readonly message: WireMessage,
@@ -81,10 +80,20 @@ export class MqttSubscription implements Subscription {
   #queue: MqttDelivery[] = [];
   #head = 0;
   #pumping = false;
-  readonly #held = new Set<NodeJS.Timeout>();
+  /** Deliveries with core and not settled yet: the newest, linked to the older ones through `previous`. */
+  #newest: MqttDelivery | undefined;
+  /** Redeliveries waiting for their due time, by timer. */
+  readonly #held = new Map<NodeJS.Timeout, MqttDelivery>();
   #state: 'running' | 'stopped' | 'closed' = 'running';
-  /** The SUBSCRIBE of this subscription, sent again on every resumed session. */
+  /** The SUBSCRIBE of this subscription, sent again on every resumed session (undefined once it left its group). */
   #request: Record<string, { qos: 1 }> | undefined;
+  readonly #probeTopic: string;
+  /** Leaving the shared group (from {@link stop}); true once left, so what this consumer holds is handed back. */
+  #leaving: Promise<boolean> | undefined;
+  /** Handing back what the group's parking session holds (from {@link open}), on this connection. */
+  #unparking: Promise<void> | undefined;
+  #parkingClient: MqttClient | undefined;
+  #closing: Promise<void> | undefined;
 
   private constructor(
     readonly spec: SubscriptionSpec,
@@ -96,6 +105,7 @@ export class MqttSubscription implements Subscription {
     this.#slotKey = `${options.url}|${topics.prefix}|${spec.name}|${options.instanceId}`;
     this.#slot = takeSlot(this.#slotKey);
     this.#clientId = this.#clientIdFor(this.#slot);
+    this.#probeTopic = topics.groupProbeTopic(spec.name);
   }
 
   /** Connects, subscribes every type and the redeliveries, and starts handing deliveries to `onDelivery`. */
@@ -113,6 +123,8 @@ export class MqttSubscription implements Subscription {
       releaseSlot(subscription.#slotKey, subscription.#slot);
       throw error;
     }
+    // A member now: take over what the group's last consumer parked when it stopped (in the background).
+    if (options.protocolVersion === 5) subscription.#unparking = subscription.#unpark().catch(() => {});
     return subscription;
   }
 
@@ -123,6 +135,11 @@ export class MqttSubscription implements Subscription {
 
   #clientIdFor(slot: number): string {
     return `${safeName(this.topics.prefix)}--${safeName(this.spec.name)}--${this.options.instanceId}--${slot}`;
+  }
+
+  /** The client id of the group's parking session, which stores the group's messages while no consumer is left. */
+  get parkingClientId(): string {
+    return parkingClientId(this.topics.prefix, this.spec.name);
   }
 
   async #start(): Promise<void> {
@@ -152,11 +169,7 @@ export class MqttSubscription implements Subscription {
         });
       },
     });
-    const group = safeName(this.spec.name);
-    const filters = [...new Set(this.spec.types.map((type) => this.topics.forType(type)))];
-    filters.push(this.topics.redeliverFilter(this.spec.name));
-    const request: Record<string, { qos: 1 }> = {};
-    for (const filter of filters) request[`$share/${group}/${filter}`] = { qos: 1 };
+    const request = this.#sharedFilters();
     this.#request = request;
     try {
       const granted = await this.#client.subscribeAsync(request);
@@ -173,6 +186,16 @@ export class MqttSubscription implements Subscription {
     }
   }
 
+  /** `$share/<subscription>/<filter>` for each type's topic and for the subscription's redeliveries. */
+  #sharedFilters(): Record<string, { qos: 1 }> {
+    const group = safeName(this.spec.name);
+    const filters = [...new Set(this.spec.types.map((type) => this.topics.forType(type)))];
+    filters.push(this.topics.redeliverFilter(this.spec.name));
+    const request: Record<string, { qos: 1 }> = {};
+    for (const filter of filters) request[`$share/${group}/${filter}`] = { qos: 1 };
+    return request;
+  }
+
   /** Another process with the same instance id took our client id: take the next slot instead of fighting over it. */
   #moveToNextSlot(client: MqttClient): void {
     if (this.#state === 'closed') return;
@@ -184,19 +207,19 @@ export class MqttSubscription implements Subscription {
 
   /** mqtt.js calls this for each PUBLISH, one at a time; it must call back at once or the connection stalls. */
   readonly #onPacket = (packet: IPublishPacket, callback: (error?: Error) => void): void => {
-    if (packet.qos === 0 || packet.messageId === undefined) {
-      callback();
+    if (packet.qos === 0 || packet.messageId === undefined || packet.topic === this.#probeTopic) {
+      callback(); // a probe of a member leaving the group: acknowledged, never handled
       return;
     }
     callback(ACK_LATER);
     const delivery = this.#toDelivery(packet, packet.messageId);
-    const wait = delivery.notBefore - Date.now();
+    const wait = delivery.notBefore === 0 ? 0 : delivery.notBefore - Date.now();
     if (wait > 0) {
       const timer = setTimeout(() => {
         this.#held.delete(timer);
         this.#enqueue(delivery);
       }, wait);
-      this.#held.add(timer);
+      this.#held.set(timer, delivery);
       return;
     }
     this.#enqueue(delivery);
@@ -240,6 +263,7 @@ export class MqttSubscription implements Subscription {
     if (delivery.epoch !== this.#epoch) return; // its connection is gone: the broker sends it again
     if (this.#head === this.#queue.length && this.#state === 'running' && this.#active < this.spec.concurrency && !this.#pumping) {
       this.#active++;
+      this.#withCore(delivery);
       this.onDelivery(delivery);
       return;
     }
@@ -250,9 +274,34 @@ export class MqttSubscription implements Subscription {
   #settle(delivery: MqttDelivery): boolean {
     if (delivery.settled) return false;
     delivery.settled = true;
+    this.#settledByCore(delivery);
     this.#active--;
     this.#pump();
     return true;
+  }
+
+  #withCore(delivery: MqttDelivery): void {
+    const newest = this.#newest;
+    delivery.previous = newest;
+    if (newest !== undefined) newest.next = delivery;
+    this.#newest = delivery;
+  }
+
+  #settledByCore(delivery: MqttDelivery): void {
+    const { previous, next } = delivery;
+    if (previous !== undefined) previous.next = next;
+    if (next !== undefined) next.previous = previous;
+    else if (this.#newest === delivery) this.#newest = previous;
+    delivery.previous = delivery.next = undefined;
+  }
+
+  /** Empties the list of deliveries with core, returning them. */
+  #takeWithCore(): MqttDelivery[] {
+    const taken: MqttDelivery[] = [];
+    for (let delivery = this.#newest; delivery !== undefined; delivery = delivery.previous) taken.push(delivery);
+    for (const delivery of taken) delivery.previous = delivery.next = undefined;
+    this.#newest = undefined;
+    return taken;
   }
 
   /**
@@ -268,6 +317,7 @@ export class MqttSubscription implements Subscription {
         this.#queue[this.#head++] = undefined as unknown as MqttDelivery;
         if (next.epoch !== this.#epoch) continue;
         this.#active++;
+        this.#withCore(next);
         this.onDelivery(next);
       }
       if (this.#head === this.#queue.length) {
@@ -313,39 +363,202 @@ export class MqttSubscription implements Subscription {
         ),
       );
     }
-    (client as unknown as PacketSender)._sendPacket({ cmd: 'puback', messageId: delivery.packetId, reasonCode: 0 });
+    sendPuback(client, delivery.packetId);
     return SETTLED;
   }
 
   /** Messages received but not with core yet belong to a lost connection: the broker sends them again on the resumed session. */
   #forgetUnhanded(): void {
-    for (const timer of this.#held) clearTimeout(timer);
+    for (const timer of this.#held.keys()) clearTimeout(timer);
     this.#held.clear();
     this.#queue = [];
     this.#head = 0;
-  }
-
-  /** Stops handing out deliveries. What arrives from now on stays unacknowledged, and goes back to the broker at close. */
-  stop(): Promise<void> {
-    if (this.#state === 'running') this.#state = 'stopped';
-    return SETTLED;
+    this.#takeWithCore();
   }
 
   /**
-   * Disconnects, keeping the persistent session: everything not acknowledged yet (with core, waiting
-   * here, or held for a delayed redelivery) stays with the broker, which sends it again to the next
-   * consumer resuming this session; messages published meanwhile are queued in the session.
+   * Stops handing out deliveries and, on MQTT 5, leaves the shared group, so that the broker stops
+   * routing this subscription's messages to this consumer's session (Mosquitto keeps sending a
+   * member its share while it is offline). It unsubscribes, then publishes a probe to the group:
+   * if another member takes it, this consumer is done; if none does, it subscribes the group's
+   * parking session (a persistent session with a client id of the group, not of the instance) in
+   * its place, so the group's messages keep being stored while no consumer runs, for whichever
+   * instance starts next. What this consumer holds is handed back at {@link close}. If leaving
+   * fails (connection lost), it stays a member, as on MQTT 3.1.1.
    */
-  async close(): Promise<void> {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
-    this.#forgetUnhanded();
+  stop(): Promise<void> {
+    if (this.#state === 'running') {
+      this.#state = 'stopped';
+      this.#leaving = this.#leaveGroup();
+    }
+    return this.#leaving === undefined ? SETTLED : this.#leaving.then(() => undefined);
+  }
+
+  async #leaveGroup(): Promise<boolean> {
+    const client = this.#client;
+    const request = this.#request;
+    if (this.options.protocolVersion !== 5 || request === undefined || !client.connected) return false;
+    // Bounded: a broker that does not answer must not hold up stop(); the UNSUBSCRIBE still queued
+    // in mqtt.js is dropped with the connection at close.
+    const limit = this.options.connectTimeoutMs;
     try {
-      await endConnection(this.#client);
-    } finally {
-      releaseSlot(this.#slotKey, this.#slot);
+      await within(client.unsubscribeAsync(Object.keys(request)), limit, 'leaving the shared group');
+    } catch {
+      return false;
+    }
+    this.#request = undefined;
+    try {
+      if (!(await within(groupHasMember(client, this.#probeTopic), limit, 'probing the shared group'))) {
+        await within(this.#park(request), limit, 'parking the shared group');
+      }
+      return true;
+    } catch {
+      // Nobody is sure to take the group's messages: stay a member, as before.
+      this.#request = request;
+      await client.subscribeAsync({ ...request, resubscribe: true } as ISubscriptionMap).catch(() => {});
+      return false;
     }
   }
+
+  /** Subscribes the group's parking session to the group's filters (it stays offline, storing what the group receives). */
+  async #park(request: Record<string, { qos: 1 }>): Promise<void> {
+    const parking = await openConnection(this.options, {
+      clientId: this.parkingClientId,
+      clean: false,
+      receiveMaximum: 1,
+      // What it holds already stays unacknowledged, in the session.
+      prepare: (client) => (client.handleMessage = (_packet, callback) => callback(ACK_LATER)),
+    });
+    try {
+      await parking.subscribeAsync({ ...request });
+    } finally {
+      await endConnection(parking);
+    }
+  }
+
+  /**
+   * Hands what the group's parking session holds back to the group (this consumer is a member
+   * by now): unsubscribes it from the group, then republishes each of its messages to the group's
+   * redelivery topic (same attempt) before acknowledging it, until the session is empty.
+   */
+  async #unpark(): Promise<void> {
+    const parked: IPublishPacket[] = [];
+    let present = false;
+    const parking = await openConnection(this.options, {
+      clientId: this.parkingClientId,
+      clean: false,
+      receiveMaximum: 1_000,
+      prepare: (client) => {
+        client.once('connect', (connack: IConnackPacket) => (present = connack.sessionPresent));
+        client.handleMessage = (packet, callback) => {
+          callback(ACK_LATER);
+          if (packet.qos !== 0 && packet.messageId !== undefined && packet.topic !== this.#probeTopic) parked.push(packet);
+        };
+      },
+    });
+    // Nothing was ever parked: leave no session behind. (Whoever parks connects with the same
+    // client id, which would have ended this connection before this DISCONNECT.)
+    if (!present) return endConnection(parking, true);
+    this.#parkingClient = parking;
+    try {
+      await parking.unsubscribeAsync(Object.keys(this.#sharedFilters()));
+      for (let round = 0; round < HAND_BACK_ROUNDS && parking.connected; round++) {
+        const batch = parked.splice(0);
+        await Promise.all(
+          batch.map(async (packet) => {
+            // Not DUP: the parking session's connections never hand anything to a handler.
+            const delivery = this.#toDelivery({ ...packet, dup: false }, packet.messageId!);
+            await this.publish(this.#redeliveryOf(delivery, delivery.attempt), delivery.message, 'redelivery');
+            sendPuback(parking, packet.messageId!);
+          }),
+        );
+        if (!(await roundTrip(parking)) || (batch.length === 0 && parked.length === 0)) break;
+      }
+    } finally {
+      await endConnection(parking);
+    }
+  }
+
+  #redeliveryOf(delivery: MqttDelivery, attempt: number): string {
+    return this.topics.redeliverTopic(this.spec.name, {
+      attempt,
+      firstAttemptAt: delivery.firstAttemptAt,
+      notBefore: delivery.notBefore,
+      destination: delivery.destination,
+    });
+  }
+
+  /**
+   * Ends the subscription. A consumer that left its group ({@link stop}) first hands back what it
+   * holds: each message not settled (with core, waiting here, or held for a delayed retry) and
+   * whatever its session still had queued is republished to the group's redelivery topic (one
+   * attempt more if a handler had it) and then acknowledged, so another member, or the parking
+   * session, has it. Then it disconnects, keeping the persistent session: anything not handed back
+   * (the connection was lost) stays with the broker, which sends it again to the next consumer
+   * resuming this session.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    await this.stop();
+    const left = (await this.#leaving) ?? false;
+    // Bounded, so close() settles even when the broker stopped answering: what was not handed back stays in the session.
+    const limit = this.options.publishTimeoutMs;
+    try {
+      if (this.#unparking !== undefined) await within(this.#unparking, limit, 'taking over the parked messages');
+      if (left) await within(this.#handBack(), limit, 'handing messages back to the group');
+    } catch {
+      // Left with the broker: the messages not acknowledged yet are sent again to this session's next consumer.
+    } finally {
+      this.#state = 'closed';
+      this.#forgetUnhanded();
+      try {
+        if (this.#parkingClient !== undefined) await endConnection(this.#parkingClient);
+        await endConnection(this.#client);
+      } finally {
+        releaseSlot(this.#slotKey, this.#slot);
+      }
+    }
+  }
+
+  async #handBack(): Promise<void> {
+    const client = this.#client;
+    const epoch = this.#epoch;
+    for (let round = 0; round < HAND_BACK_ROUNDS && client.connected && epoch === this.#epoch; round++) {
+      const returning: Promise<void>[] = [];
+      for (const delivery of this.#takeWithCore()) returning.push(this.#returnToGroup(delivery, delivery.attempt + 1));
+      for (let i = this.#head; i < this.#queue.length; i++) returning.push(this.#returnToGroup(this.#queue[i]!, this.#queue[i]!.attempt));
+      this.#queue = [];
+      this.#head = 0;
+      for (const [timer, delivery] of this.#held) {
+        clearTimeout(timer);
+        returning.push(this.#returnToGroup(delivery, delivery.attempt));
+      }
+      this.#held.clear();
+      await Promise.all(returning);
+      if (!(await roundTrip(client)) || (returning.length === 0 && this.#head === this.#queue.length && this.#held.size === 0)) return;
+    }
+  }
+
+  /** Republishes one delivery to the group's redelivery topic, then acknowledges it; left unacknowledged (with the broker) if that fails. */
+  async #returnToGroup(delivery: MqttDelivery, attempt: number): Promise<void> {
+    if (delivery.settled || delivery.epoch !== this.#epoch) return;
+    delivery.settled = true;
+    try {
+      await this.publish(this.#redeliveryOf(delivery, attempt), delivery.message, 'redelivery');
+      await this.#puback(delivery);
+    } catch {
+      // Its session keeps it: the broker sends it again to the next consumer of this session.
+    }
+  }
+}
+
+/** The client id of a subscription group's parking session: `<prefix>--<subscription>--parking`. */
+export function parkingClientId(prefix: string, subscription: string): string {
+  return `${safeName(prefix)}--${safeName(subscription)}--parking`;
 }
 
 /** User properties as headers: a repeated property keeps its first value. */

@@ -45,6 +45,15 @@ export class MqttTopics {
   }
 
   /**
+   * The topic a consumer leaving a subscription's group publishes to, to learn from the PUBACK
+   * whether another member is left to take the group's messages (see `MqttSubscription.stop`).
+   * Inside the group's redelivery filter, but never a redelivery: members acknowledge it unread.
+   */
+  groupProbeTopic(subscription: string): string {
+    return `${this.redeliverRoot}/${escapeLevel(subscription)}/probe`;
+  }
+
+  /**
    * Reads a redelivery topic back; undefined when `topic` is not one (an event topic, or a
    * redelivery topic written by something else).
    */

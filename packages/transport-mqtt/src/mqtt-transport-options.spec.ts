@@ -9,12 +9,13 @@ import { MqttTransport } from './mqtt-transport.js';
 import { resolveMqttOptions } from './mqtt-transport-options.js';
 
 describe('mqtt transport options', () => {
-  it('defaults to MQTT 5 on mqtt://localhost:1883 with binary mode and a 1 MiB limit', () => {
+  it('defaults to MQTT 5 on mqtt://localhost:1883, binary mode possible but structured preferred, and a 1 MiB limit', () => {
     const transport = new MqttTransport();
     expect(transport.options).toMatchObject({ url: 'mqtt://localhost:1883', protocolVersion: 5, topicPrefix: 'cloudbus', receiveMaximum: 4096 });
     expect(transport.capabilities).toEqual({
       maxMessageBytes: 1_048_576,
       binaryMode: true,
+      preferredContentMode: 'structured',
       nativeDelayedRedelivery: false,
       publishDeduplication: false,
       ordered: true,
@@ -23,7 +24,7 @@ describe('mqtt transport options', () => {
   });
 
   it('is structured-only on MQTT 3.1.1', () => {
-    expect(new MqttTransport({ protocolVersion: 4 }).capabilities.binaryMode).toBe(false);
+    expect(new MqttTransport({ protocolVersion: 4 }).capabilities).toMatchObject({ binaryMode: false, preferredContentMode: 'structured' });
   });
 
   it('accepts mqtt, mqtts, ws and wss URLs, and takes credentials out of the URL', () => {

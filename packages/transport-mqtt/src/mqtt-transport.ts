@@ -23,7 +23,8 @@ import { endConnection, openConnection } from './mqtt-connection.js';
 import { MqttSubscription, type PublishKind } from './mqtt-subscription.js';
 import { MqttTopics, safeName } from './mqtt-topics.js';
 import { resolveMqttOptions, type MqttTransportOptions, type ResolvedMqttOptions } from './mqtt-transport-options.js';
-import { PendingPublish, type Batch, type PublishContext } from './pending-publish.js';
+import { PendingPublish, type PublishContext } from './pending-publish.js';
+import { BatchDeadlines, PublishBatch, SinglePublish, type PublishOutcome } from './publish-batch.js';
 import { PublishWindow } from './publish-window.js';
 import { fromStructured, toStructured } from './structured-envelope.js';
 import { SubscriberTopics } from './subscriber-topics.js';
@@ -34,8 +35,9 @@ const QOS1_RETAINED: IClientPublishOptions = { qos: 1, retain: true };
 const READ_TIMEOUT_MS = 10_000;
 
 /**
- * CloudEvents over MQTT (mqtt.js), for in-store devices: MQTT 5 by default (binary mode, attributes
- * as user properties), MQTT 3.1.1 by option (structured mode only). QoS 1 throughout.
+ * CloudEvents over MQTT (mqtt.js), for in-store devices: MQTT 5 by default, MQTT 3.1.1 by option.
+ * Structured content mode by default (the whole event as one JSON payload); binary mode (attributes
+ * as user properties) on MQTT 5 when the bus asks for it. QoS 1 throughout.
  *
  * - Publishing: one connection per transport (clean session); `publish` resolves once every
  *   message of the batch has its PUBACK; at most `publishWindow` await theirs at once.
@@ -66,6 +68,11 @@ export class MqttTransport implements Transport, DeadLetterReader {
   #connecting: Promise<void> | undefined;
   readonly #subscribers: SubscriberTopics;
   #publishContext: PublishContext | undefined;
+  readonly #deadlines = new BatchDeadlines();
+  readonly #plainOptions = new Map<string, IClientPublishOptions>();
+  readonly #retainedOptions = new Map<string, IClientPublishOptions>();
+  /** The publishing connection is usable: from connect until the end of close (subscriptions hand messages back through it while closing). */
+  #publisherOpen = false;
 
   constructor(options: MqttTransportOptions = {}) {
     this.options = resolveMqttOptions(options);
@@ -75,6 +82,9 @@ export class MqttTransport implements Transport, DeadLetterReader {
     this.capabilities = {
       maxMessageBytes: this.options.maxMessageBytes,
       binaryMode: this.options.protocolVersion === 5,
+      // mqtt.js encodes and parses user properties slowly (30-45 µs per message for the CloudEvent
+      // attributes): one JSON payload keeps most of raw mqtt.js's throughput. Binary stays available.
+      preferredContentMode: 'structured',
       nativeDelayedRedelivery: false,
       publishDeduplication: false,
       ordered: true,
@@ -119,9 +129,10 @@ export class MqttTransport implements Transport, DeadLetterReader {
       window: this.#window,
       subscribers: this.#subscribers,
       publishTimeoutMs: this.options.publishTimeoutMs,
-      isClosed: () => this.#state === 'closed',
+      isClosed: () => !this.#publisherOpen,
     };
     this.#client = client;
+    this.#publisherOpen = true;
     this.#state = 'connected';
   }
 
@@ -136,101 +147,82 @@ export class MqttTransport implements Transport, DeadLetterReader {
     const count = messages.length;
     if (count === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const confirmed = new Uint8Array(count);
-      let pending = count;
-      let failure: unknown;
-      let done = false;
-      const finish = (timedOut: boolean) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        if (!timedOut && failure === undefined) {
-          resolve();
-          return;
-        }
-        const unconfirmed: string[] = [];
-        for (let i = 0; i < count; i++) if (confirmed[i] === 0) unconfirmed.push(messages[i]!.id);
-        const why = timedOut
-          ? batch.unrouted
-            ? `no PUBACK within ${this.options.publishTimeoutMs} ms with a subscriber for their topic, which had subscribers before (are its consumers back after a broker restart? the broker did not store them)`
-            : `no PUBACK within ${this.options.publishTimeoutMs} ms (is the broker reachable?)`
-          : `the broker refused or the connection failed: ${(failure as Error | undefined)?.message ?? String(failure)}`;
-        reject(
-          new PublishError(
-            `mqtt transport: ${unconfirmed.length} of ${count} message(s) not confirmed: ${why}. They may or may not have been delivered; publish them again.`,
-            unconfirmed,
-            failure === undefined ? undefined : { cause: failure },
-          ),
-        );
-      };
-      const batch: Batch = { abandoned: false, unrouted: false };
-      const timer = setTimeout(() => {
-        // Messages of this batch still waiting for a place in the window are not sent at all.
-        batch.abandoned = true;
-        finish(true);
-      }, this.options.publishTimeoutMs);
+      const batch = new PublishBatch(messages, this.options.publishTimeoutMs, resolve, reject, this.#batchFinished);
+      this.#deadlines.add(batch);
       for (let i = 0; i < count; i++) {
         const outgoing = messages[i]!;
-        this.#send(this.topics.forType(outgoing.type), outgoing.message, 'event', batch).then(
-          () => {
-            confirmed[i] = 1;
-            if (--pending === 0) finish(false);
-          },
-          (error: unknown) => {
-            failure ??= error;
-            if (--pending === 0) finish(false);
-          },
-        );
+        this.#dispatch(this.topics.forType(outgoing.type), outgoing.message, 'event', batch, i);
       }
     });
   }
+
+  readonly #batchFinished = (): void => this.#deadlines.finished();
 
   /**
    * Publishes one wire message at QoS 1 within the publish window; resolves once the broker stored it:
    * on its PUBACK, unless that says "No matching subscribers" for a topic that must have one (see
    * {@link PublishKind}), in which case it is published again after a short backoff.
    */
-  readonly #send = (topic: string, message: WireMessage, kind: PublishKind, batch?: Batch): Promise<void> => {
-    if (this.#window.tryAcquire()) return this.#publishNow(topic, message, kind, batch);
-    return this.#window.wait().then(() => {
-      if (batch?.abandoned === true) {
-        this.#window.release();
-        throw new PublishError('mqtt transport: not sent, its batch timed out.', []);
-      }
-      return this.#publishNow(topic, message, kind, batch);
-    });
-  };
+  readonly #send = (topic: string, message: WireMessage, kind: PublishKind): Promise<void> =>
+    new Promise<void>((resolve, reject) => this.#dispatch(topic, message, kind, new SinglePublish(resolve, reject), 0));
 
-  #publishNow(topic: string, message: WireMessage, kind: PublishKind, batch: Batch | undefined): Promise<void> {
+  /** Sends message `index` of `outcome` now if the window has room, else once it has. */
+  #dispatch(topic: string, message: WireMessage, kind: PublishKind, outcome: PublishOutcome, index: number): void {
+    if (this.#window.tryAcquire()) {
+      this.#publishNow(topic, message, kind, outcome, index);
+      return;
+    }
+    void this.#window.wait().then(() => {
+      if (outcome.abandoned) {
+        this.#window.release();
+        outcome.failed(index, new PublishError('mqtt transport: not sent, its batch timed out.', []));
+        return;
+      }
+      this.#publishNow(topic, message, kind, outcome, index);
+    });
+  }
+
+  #publishNow(topic: string, message: WireMessage, kind: PublishKind, outcome: PublishOutcome, index: number): void {
     const context = this.#publishContext;
-    if (context === undefined || this.#state === 'closed') {
+    if (context === undefined || !this.#publisherOpen) {
       this.#window.release();
-      return Promise.reject(new TransportClosedError('mqtt transport: closed.'));
+      outcome.failed(index, new TransportClosedError('mqtt transport: closed.'));
+      return;
     }
     const retain = kind === 'retained';
     let payload: Buffer;
     let options: IClientPublishOptions = retain ? QOS1_RETAINED : QOS1;
+    const body = message.body;
     if (this.options.protocolVersion === 4) {
       payload = toStructured(message);
     } else {
-      const body = message.body;
       payload = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-      const properties: NonNullable<IPublishPacket['properties']> = {};
-      let any = false;
+      let headers = false;
       for (const _ in message.headers) {
-        properties.userProperties = message.headers as Record<string, string>;
-        any = true;
+        headers = true;
         break;
       }
-      if (message.contentType !== undefined) {
-        properties.contentType = message.contentType;
-        any = true;
+      if (headers) {
+        const properties: NonNullable<IPublishPacket['properties']> = { userProperties: message.headers as Record<string, string> };
+        if (message.contentType !== undefined) properties.contentType = message.contentType;
+        options = { qos: 1, retain, properties };
+      } else if (message.contentType !== undefined) {
+        // Structured mode: the same few content types over and over, so their options are made once.
+        options = this.#contentTypeOptions(message.contentType, retain);
       }
-      if (any) options = { qos: 1, retain, properties };
     }
-    return new Promise<void>((resolve, reject) => {
-      new PendingPublish(context, topic, payload, options, kind, batch, resolve, reject).send();
-    });
+    new PendingPublish(context, topic, payload, options, kind, outcome, index).send();
+  }
+
+  /** Publish options carrying only a Content Type (mqtt.js copies them and does not change `properties`). */
+  #contentTypeOptions(contentType: string, retain: boolean): IClientPublishOptions {
+    const cache = retain ? this.#retainedOptions : this.#plainOptions;
+    let options = cache.get(contentType);
+    if (options === undefined) {
+      options = { qos: 1, retain, properties: { contentType } };
+      if (cache.size < 64) cache.set(contentType, options);
+    }
+    return options;
   }
 
   async subscribe(spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
@@ -254,16 +246,22 @@ export class MqttTransport implements Transport, DeadLetterReader {
   }
 
   /**
-   * Closes every subscription (their sessions stay on the broker, with what they had not
-   * acknowledged) and the publishing connection. A second call rejects with `TransportClosedError`.
+   * Closes every subscription (each hands what it holds back to its group, see
+   * `MqttSubscription.close`; what it could not hand back stays in its session) and then the
+   * publishing connection. New publishes are refused from the start. A second call rejects with
+   * `TransportClosedError`.
    */
   async close(): Promise<void> {
     if (this.#state === 'closed') throw new TransportClosedError('mqtt transport: already closed.');
     this.#state = 'closed';
     const subscriptions = [...this.#subscriptions];
     this.#subscriptions.clear();
-    await Promise.all(subscriptions.map((subscription) => subscription.close()));
-    if (this.#client !== undefined) await endConnection(this.#client);
+    try {
+      await Promise.all(subscriptions.map((subscription) => subscription.close()));
+    } finally {
+      this.#publisherOpen = false;
+      if (this.#client !== undefined) await endConnection(this.#client);
+    }
   }
 
   /**

@@ -4,19 +4,13 @@ import { PublishError, TransportClosedError } from '@cloudbus/core';
 import type { IClientPublishOptions, MqttClient, Packet } from 'mqtt';
 
 import type { PublishKind } from './mqtt-subscription.js';
+import type { PublishOutcome } from './publish-batch.js';
 import type { PublishWindow } from './publish-window.js';
 import type { SubscriberTopics } from './subscriber-topics.js';
 
 /** Wait before publishing again a message the broker had no subscriber for; doubles up to the maximum. */
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 1_000;
-
-/** A batch being published; abandoned once it timed out. */
-export interface Batch {
-  abandoned: boolean;
-  /** Some of its messages were published again for want of a subscriber (for the error message). */
-  unrouted: boolean;
-}
 
 /** What every pending publish of one transport shares (one object per transport). */
 export interface PublishContext {
@@ -32,7 +26,7 @@ export interface PublishContext {
  * given up. Published again (same payload, new packet id) after a doubling backoff while the broker
  * answers "No matching subscribers" for a topic that must have one (see {@link SubscriberTopics}),
  * until it is stored, its batch times out, the transport closes, or `publishTimeoutMs` passes (then
- * it rejects with `PublishError`).
+ * it fails with `PublishError`). Reports to its {@link PublishOutcome} by index: no promise per message.
  */
 export class PendingPublish {
   #delay = RETRY_MIN_MS;
@@ -44,9 +38,8 @@ export class PendingPublish {
     private readonly payload: Buffer,
     private readonly options: IClientPublishOptions,
     private readonly kind: PublishKind,
-    private readonly batch: Batch | undefined,
-    private readonly resolve: () => void,
-    private readonly reject: (error: unknown) => void,
+    private readonly outcome: PublishOutcome,
+    private readonly index: number,
   ) {}
 
   send(): void {
@@ -55,7 +48,7 @@ export class PendingPublish {
 
   #fail(error: Error): void {
     this.context.window.release();
-    this.reject(error);
+    this.outcome.failed(this.index, error);
   }
 
   readonly #onAck = (error?: Error, packet?: Packet): void => {
@@ -65,19 +58,19 @@ export class PendingPublish {
     }
     if (this.context.subscribers.stored(this.topic, this.kind, packet?.messageId)) {
       this.context.window.release();
-      this.resolve();
+      this.outcome.confirmed(this.index);
       return;
     }
-    if (this.batch !== undefined) this.batch.unrouted = true;
+    this.outcome.unrouted = true;
     if (this.#deadline === 0) this.#deadline = Date.now() + this.context.publishTimeoutMs;
-    setTimeout(this.#retry, this.#delay);
+    setTimeout(() => this.#retry(), this.#delay);
     this.#delay = Math.min(this.#delay * 2, RETRY_MAX_MS);
   };
 
-  readonly #retry = (): void => {
+  #retry(): void {
     if (this.context.isClosed()) {
       this.#fail(new TransportClosedError('mqtt transport: closed while a message waited for a subscriber; it was not stored.'));
-    } else if (this.batch?.abandoned === true) {
+    } else if (this.outcome.abandoned) {
       this.#fail(new PublishError('mqtt transport: not published again, its batch timed out.', []));
     } else if (Date.now() >= this.#deadline) {
       this.#fail(
@@ -90,5 +83,5 @@ export class PendingPublish {
     } else {
       this.send();
     }
-  };
+  }
 }
