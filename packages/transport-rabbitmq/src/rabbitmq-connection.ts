@@ -2,6 +2,7 @@ import { TransportClosedError } from '@cloudbus/core';
 import { connect, type ChannelModel } from 'amqplib';
 
 import { closeConnection, destroySocket, type ClosingSteps } from './closing-steps.js';
+import { coalesceWrites } from './coalesced-writes.js';
 import { connectionAdvice, RabbitMqConnectionError, redact, safeCause } from './rabbitmq-connection-error.js';
 import { toAmqpConnectArguments, type ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
 
@@ -38,6 +39,14 @@ export class RabbitMqConnection {
   /** The open connection, or undefined while reconnecting. */
   get current(): ChannelModel | undefined {
     return this.#model;
+  }
+
+  /**
+   * True while `model` is the connection in use or the one being set up (by open() or a
+   * reconnection), and has not closed: a channel of it that closed can be opened again on it.
+   */
+  isLive(model: ChannelModel): boolean {
+    return (model === this.#model || model === this.#pending) && !this.#lost.has(model);
   }
 
   /** True once {@link close} was called. */
@@ -117,6 +126,7 @@ export class RabbitMqConnection {
     }
     // Errors are followed by 'close', where reconnection happens; without a listener they would crash the process.
     model.on('error', () => {});
+    coalesceWrites(model);
     model.once('close', (error?: unknown) => this.#onClose(model, error));
     return model;
   }

@@ -1,16 +1,11 @@
 import type { Delivery, WireMessage } from '@cloudbus/core';
-import type { Channel, ConsumeMessage, Options } from 'amqplib';
+import type { ConsumeMessage, Options } from 'amqplib';
 
 import { attributeHeaders, bodyBuffer, DELIVERY_COUNT_HEADER, PrivateHeaders, toWireMessage } from './amqp-binding.js';
+import { channelGoneError, type ConsumerChannel } from './consumer-channel.js';
 import type { RabbitMqPublisher } from './rabbitmq-publisher.js';
 import type { RabbitMqTopology } from './rabbitmq-topology.js';
 import { retryBucketOf } from './retry-bucket.js';
-
-/** A consumer channel, and whether it is still open (deliveries from a closed one are back in the queue). */
-export interface ConsumerChannel {
-  readonly channel: Channel;
-  open: boolean;
-}
 
 /** What a delivery needs to settle itself. */
 export interface DeliveryEnvironment {
@@ -25,7 +20,7 @@ export interface DeliveryEnvironment {
 const SETTLED = Promise.resolve();
 
 function channelGone(): Promise<never> {
-  return Promise.reject(new Error('rabbitmq transport: the channel this message came on is closed; the broker delivers it again.'));
+  return Promise.reject(channelGoneError());
 }
 
 function numberHeader(value: unknown): number | undefined {
@@ -82,11 +77,8 @@ export class RabbitMqDelivery implements Delivery {
     if (this.#settled) return SETTLED;
     this.#settled = true;
     if (!this.#consumer.open) return channelGone();
-    try {
-      this.#consumer.channel.ack(this.#raw);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+    // Sent with the other acks of this event-loop turn (see ConsumerChannel).
+    this.#consumer.ack(this.#raw);
     return SETTLED;
   }
 
@@ -110,7 +102,7 @@ export class RabbitMqDelivery implements Delivery {
     await this.#settleWith(
       env.publisher.publish([{ id: this.#id(), exchange, routingKey: env.queue, content: this.#raw.content, properties: this.#properties(headers) }]),
     );
-    this.#consumer.channel.ack(this.#raw);
+    this.#consumer.ack(this.#raw);
   }
 
   /** Publishes `message` (confirmed) to the dead-letter exchange, keeping the original's `x-death`, then acks the original. */
@@ -134,7 +126,7 @@ export class RabbitMqDelivery implements Delivery {
         { id: this.#id(), exchange: env.topology.deadLetterExchange, routingKey: this.destination, content: bodyBuffer(message.body), properties },
       ]),
     );
-    this.#consumer.channel.ack(this.#raw);
+    this.#consumer.ack(this.#raw);
   }
 
   /** Awaits a step of nack / deadLetter; when it fails, hands the original back to the queue at once, so it is not stuck unacked. */
@@ -144,7 +136,7 @@ export class RabbitMqDelivery implements Delivery {
     } catch (error) {
       if (this.#consumer.open) {
         try {
-          this.#consumer.channel.nack(this.#raw, false, true);
+          this.#consumer.nack(this.#raw, true);
         } catch {
           // The channel closed meanwhile: the broker requeues the message itself.
         }

@@ -100,13 +100,17 @@ export class RabbitMqPublisher {
     this.#closing = closing;
   }
 
-  /** Opens the confirm channel on a new connection, then sends what was held. */
-  async attach(model: ChannelModel, isCurrent: () => boolean): Promise<void> {
+  /**
+   * Opens the confirm channel on a new connection, then sends what was held. `isLive` tells whether
+   * the connection is still open and in use (or being set up): a channel that closes on a live
+   * connection is reopened on it.
+   */
+  async attach(model: ChannelModel, isLive: () => boolean): Promise<void> {
     const channel = await model.createConfirmChannel();
     channel.on('error', (error: unknown) => {
       this.#lastError = error;
     });
-    channel.once('close', () => this.#onChannelClose(channel, model, isCurrent));
+    channel.once('close', () => this.#onChannelClose(channel, model, isLive));
     this.#channel = channel;
     this.#model = model;
     this.#flushHeld();
@@ -201,7 +205,7 @@ export class RabbitMqPublisher {
     }
   }
 
-  #onChannelClose(channel: ConfirmChannel, model: ChannelModel, isCurrent: () => boolean): void {
+  #onChannelClose(channel: ConfirmChannel, model: ChannelModel, isLive: () => boolean): void {
     if (this.#channel !== channel) return;
     this.#channel = undefined;
     this.#model = undefined;
@@ -214,8 +218,8 @@ export class RabbitMqPublisher {
     // A channel error on a live connection (e.g. an exchange deleted under us): open a new channel.
     // A lost connection is handled by the reconnection, which calls attach() again.
     setTimeout(() => {
-      if (this.#closed || this.#channel !== undefined || !isCurrent()) return;
-      this.attach(model, isCurrent).catch((attachError: unknown) => {
+      if (this.#closed || this.#channel !== undefined || !isLive()) return;
+      this.attach(model, isLive).catch((attachError: unknown) => {
         this.#options.logger.warn('rabbitmq transport: could not reopen the publishing channel', {
           error: attachError instanceof Error ? attachError.message : String(attachError),
         });

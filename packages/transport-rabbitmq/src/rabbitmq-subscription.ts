@@ -2,7 +2,8 @@ import type { Delivery, Logger, Subscription, SubscriptionSpec } from '@cloudbus
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
 
 import { closeChannel, type ClosingSteps } from './closing-steps.js';
-import { RabbitMqDelivery, type ConsumerChannel, type DeliveryEnvironment } from './rabbitmq-delivery.js';
+import { ConsumerChannel } from './consumer-channel.js';
+import { RabbitMqDelivery, type DeliveryEnvironment } from './rabbitmq-delivery.js';
 
 /** What a subscription needs from its transport. */
 export interface SubscriptionEnvironment extends DeliveryEnvironment {
@@ -11,8 +12,12 @@ export interface SubscriptionEnvironment extends DeliveryEnvironment {
   readonly closing: ClosingSteps;
   /** Wait before re-opening a channel that failed while the connection stayed up, in ms. */
   readonly retryDelayMs: number;
-  /** The connection in use now, or undefined while reconnecting. */
-  current(): ChannelModel | undefined;
+  /**
+   * True while `model` is open and in use or being set up: a channel of it that closed is reopened
+   * on it (see RabbitMqConnection.isLive). False once it closed: the reconnection restarts every
+   * subscription on the next one.
+   */
+  isLive(model: ChannelModel): boolean;
   /** Forgets a closed subscription. */
   forget(subscription: RabbitMqSubscription): void;
 }
@@ -65,13 +70,13 @@ export class RabbitMqSubscription implements Subscription {
 
   async #start(model: ChannelModel): Promise<void> {
     const channel = await model.createChannel();
-    const consumer: ConsumerChannel = { channel, open: true };
+    const consumer = new ConsumerChannel(channel);
     let lastError: unknown;
     channel.on('error', (error: unknown) => {
       lastError = error;
     });
     channel.once('close', () => {
-      consumer.open = false;
+      consumer.markClosed();
       this.#onChannelClose(consumer, model, lastError);
     });
     try {
@@ -89,7 +94,7 @@ export class RabbitMqSubscription implements Subscription {
         this.#consumer = undefined;
         this.#consumerModel = undefined;
       }
-      consumer.open = false;
+      consumer.markClosed();
       await closeChannel(channel);
       throw lastError ?? error;
     }
@@ -126,7 +131,9 @@ export class RabbitMqSubscription implements Subscription {
     this.#consumer = undefined;
     this.#consumerModel = undefined;
     if (consumer?.open === true && model !== undefined) {
-      consumer.open = false;
+      // Acks asked for in this turn go out first: those messages are not delivered again.
+      consumer.flush();
+      consumer.markClosed();
       await this.#env.closing.wait(model, closeChannel(consumer.channel), deadline);
     }
   }
@@ -136,17 +143,21 @@ export class RabbitMqSubscription implements Subscription {
       // The broker cancelled the consumer (queue deleted, node down): start over on a new channel.
       if (this.#state === 'consuming' && consumer.open) {
         this.#env.logger.warn('rabbitmq transport: the broker cancelled a consumer; re-declaring its queue', { queue: this.#env.queue });
+        // Acks asked for so far are still valid on this channel; later ones are not (it is closing).
+        consumer.flush();
+        consumer.markClosed();
         consumer.channel.close().catch(() => {});
       }
       return;
     }
+    consumer.delivered(raw);
     let delivery: RabbitMqDelivery;
     try {
       delivery = new RabbitMqDelivery(raw, consumer, this.#env);
     } catch (error) {
       // Never expected; never let a message crash the consumer. The broker keeps it for another try.
       this.#env.logger.error('rabbitmq transport: could not read a message; requeued', { error: String(error) });
-      consumer.channel.nack(raw, false, true);
+      consumer.nack(raw, true);
       return;
     }
     this.#onDelivery(delivery);
@@ -160,8 +171,9 @@ export class RabbitMqSubscription implements Subscription {
     this.#startedOn = undefined;
     this.#starting = undefined;
     if (this.#state === 'closed') return;
-    // On a lost connection the transport restarts every subscription once reconnected.
-    if (this.#env.current() !== model) return;
+    // On a lost connection the transport restarts every subscription once reconnected. A channel
+    // closed while the connection is being set up is reopened too: the set-up does not look back.
+    if (!this.#env.isLive(model)) return;
     this.#env.logger.warn('rabbitmq transport: a consumer channel closed; reopening it', {
       queue: this.#env.queue,
       error: error instanceof Error ? error.message : undefined,
@@ -172,7 +184,7 @@ export class RabbitMqSubscription implements Subscription {
   #scheduleRestart(model: ChannelModel): void {
     clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => {
-      if (this.#state === 'closed' || this.#consumer !== undefined || this.#env.current() !== model) return;
+      if (this.#state === 'closed' || this.#consumer !== undefined || !this.#env.isLive(model)) return;
       this.start(model).catch((error: unknown) => {
         this.#env.logger.warn('rabbitmq transport: could not reopen a consumer; trying again', {
           queue: this.#env.queue,

@@ -109,7 +109,7 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
       logger: this.options.logger,
       closing: this.#closing,
       retryDelayMs: this.options.reconnectMinDelayMs,
-      current: () => this.#connection.current,
+      isLive: (model) => this.#connection.isLive(model),
       forget: (subscription) => this.#subscriptions.delete(subscription),
     };
     const subscription = new RabbitMqSubscription(spec, env, onDelivery);
@@ -194,7 +194,7 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
     this.#throwIfClosed();
     await this.#withChannel(model, (channel) => this.#topology.declareShared(channel));
     this.#throwIfClosed();
-    await this.#publisher.attach(model, () => this.#connection.current === model);
+    await this.#publisher.attach(model, () => this.#connection.isLive(model));
     for (const subscription of this.#subscriptions) {
       this.#throwIfClosed();
       await subscription.start(model);

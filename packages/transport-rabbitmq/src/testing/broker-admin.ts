@@ -78,6 +78,19 @@ export class BrokerAdmin {
     }
   }
 
+  /** Consumers on a queue (0 when it does not exist). */
+  async consumers(queue: string): Promise<number> {
+    const channel = await (await this.#connection()).createChannel();
+    channel.on('error', () => {});
+    try {
+      return (await channel.checkQueue(queue)).consumerCount;
+    } catch {
+      return 0;
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
   /** Whether a queue exists. */
   async exists(queue: string): Promise<boolean> {
     const channel = await (await this.#connection()).createChannel();

@@ -14,6 +14,8 @@ export class TcpProxy {
   port = 0;
   /** Client connections accepted so far. */
   accepted = 0;
+  /** Delay added to every chunk, each way, in ms (0: none); chunks keep their order. */
+  latencyMs = 0;
 
   private constructor(targetHost: string, targetPort: number) {
     this.#targetHost = targetHost;
@@ -66,8 +68,18 @@ export class TcpProxy {
   }
 
   #forward(from: Socket, to: Socket): void {
+    /** When the last delayed chunk of this direction goes out: later chunks never overtake it. */
+    let lastDue = 0;
     from.on('data', (chunk: Buffer) => {
       if (this.#blackholed || to.destroyed) return;
+      const now = Date.now();
+      if (this.latencyMs > 0 || lastDue > now) {
+        lastDue = Math.max(now + this.latencyMs, lastDue);
+        setTimeout(() => {
+          if (!this.#blackholed && !to.destroyed) to.write(chunk);
+        }, lastDue - now);
+        return;
+      }
       if (!to.write(chunk)) {
         from.pause();
         to.once('drain', () => from.resume());

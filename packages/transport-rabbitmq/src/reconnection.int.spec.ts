@@ -1,0 +1,134 @@
+import { EventBus, EventHandler, EventType, silentLogger, type EventContext } from '@cloudbus/core';
+import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+import { RabbitMqTransport } from './rabbitmq-transport.js';
+import type { RabbitMqTransportOptions } from './rabbitmq-transport-options.js';
+import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';
+import { TcpProxy } from './testing/tcp-proxy.js';
+
+const url = brokerUrl('rabbitmq');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.skipIf(!url)('rabbitmq reconnection and settling', () => {
+  const run = uniqueName('cbr');
+  const admin = new BrokerAdmin(url!);
+  const transports: RabbitMqTransport[] = [];
+  const buses: EventBus[] = [];
+  const proxies: TcpProxy[] = [];
+  let sequence = 0;
+  const base = {
+    exchange: `${run}.events`,
+    deadLetterQueue: `${run}.deadletter`,
+    retryPrefix: `${run}.retry`,
+    queuePrefix: `${run}.`,
+    logger: silentLogger,
+  };
+
+  function transport(options: RabbitMqTransportOptions = {}): RabbitMqTransport {
+    const created = new RabbitMqTransport({ url: url!, ...base, ...options });
+    transports.push(created);
+    return created;
+  }
+
+  async function proxiedUrl(): Promise<{ proxy: TcpProxy; url: string }> {
+    const target = new URL(url!);
+    const proxy = await TcpProxy.start(target.hostname, Number(target.port || 5672));
+    proxies.push(proxy);
+    const proxied = new URL(url!);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(proxy.port);
+    return { proxy, url: proxied.href };
+  }
+
+  /** An event type and a handler of it that records the ids it saw, optionally waiting on `hold` first. */
+  function defineHandler(name: string, hold?: (orderId: string) => Promise<void> | undefined) {
+    const type = `dev.cloudbus.reconn.${run}.e${++sequence}.order.placed`;
+    class OrderPlaced {
+      constructor(readonly orderId: string) {}
+    }
+    EventType(type)(OrderPlaced);
+    const seen: string[] = [];
+    const handler = {
+      [name]: class {
+        async handle(event: OrderPlaced, _context: EventContext): Promise<void> {
+          await hold?.(event.orderId);
+          seen.push(event.orderId);
+        }
+      },
+    }[name]!;
+    return { OrderPlaced, handler, seen };
+  }
+
+  async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
+      await sleep(20);
+    }
+  }
+
+  afterEach(async () => {
+    for (const proxy of proxies) proxy.latencyMs = 0;
+    for (const bus of buses.splice(0)) if (bus.state === 'started') await bus.stop({ drainTimeoutMs: 500 }).catch(() => {});
+    for (const proxy of proxies.splice(0)) await proxy.cut();
+  });
+
+  afterAll(async () => {
+    const declared = mergeTopologies(transports.map((created) => created.declaredTopology()));
+    await admin.delete(declared);
+    await admin.close();
+  });
+
+  it('reopens a consumer the broker cancels while a reconnection is still being set up, and handles its events', async () => {
+    const { proxy, url: proxied } = await proxiedUrl();
+    const first = defineHandler('FirstKitchen');
+    const second = defineHandler('SecondKitchen');
+    EventHandler(first.OrderPlaced, { name: 'FirstKitchen' })(first.handler);
+    EventHandler(second.OrderPlaced, { name: 'SecondKitchen' })(second.handler);
+    const service = `${run}-s${sequence}`;
+    const firstQueue = `${base.queuePrefix}${service}.FirstKitchen`;
+    const bus = new EventBus({
+      service,
+      handlers: [first.handler, second.handler],
+      logger: silentLogger,
+      transport: transport({ url: proxied, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 200 }),
+    });
+    buses.push(bus);
+    await bus.start();
+    await bus.publish(new first.OrderPlaced('before'));
+    await until(() => first.seen.includes('before'), 'the first event');
+
+    // A slow network makes the set-up of the new connection take seconds: the first subscription
+    // consumes again long before the second one is declared and the connection is handed out.
+    proxy.latencyMs = 250;
+    await proxy.cut();
+    await until(async () => (await admin.consumers(firstQueue)) === 0, 'the broker to drop the old consumer');
+    await proxy.restore();
+    await until(async () => (await admin.consumers(firstQueue)) === 1, 'the first subscription to consume on the new connection');
+    // The broker cancels that consumer (its queue is gone) while the second subscription is still being set up.
+    await admin.delete({ exchanges: [], queues: [firstQueue] });
+
+    proxy.latencyMs = 0;
+    await until(async () => (await admin.consumers(firstQueue)) === 1, 'the first subscription to consume again', 15_000);
+    await bus.publish(new first.OrderPlaced('after'));
+    await until(() => first.seen.includes('after'), 'the event published after the reconnection');
+  });
+
+  it('acks the events of fast handlers while a slow one holds its delivery, so the others keep their prefetch credit', async () => {
+    let release: (() => void) | undefined;
+    const slowDone = new Promise<void>((resolve) => (release = resolve));
+    const kitchen = defineHandler('BusyKitchen', (orderId) => (orderId === 'slow' ? slowDone : undefined));
+    EventHandler(kitchen.OrderPlaced, { name: 'BusyKitchen', concurrency: 3 })(kitchen.handler);
+    const bus = new EventBus({ service: `${run}-s${sequence}`, handlers: [kitchen.handler], logger: silentLogger, transport: transport() });
+    buses.push(bus);
+    await bus.start();
+    await bus.publish(new kitchen.OrderPlaced('slow'));
+    await bus.publish(Array.from({ length: 20 }, (_, i) => new kitchen.OrderPlaced(`fast-${i}`)));
+    // With 3 deliveries in flight at most, the 20 fast ones only get through if each one's ack is sent while 'slow' is unsettled.
+    await until(() => kitchen.seen.length === 20, 'the fast events, handled around the slow one');
+    expect(kitchen.seen).not.toContain('slow');
+    release!();
+    await until(() => kitchen.seen.includes('slow'), 'the slow event');
+  });
+});
