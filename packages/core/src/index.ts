@@ -95,6 +95,7 @@ export {
 // Transports
 export {
   canReadDeadLetters,
+  SETTLED,
   type DeadLetterReader,
   type Delivery,
   type OutgoingMessage,

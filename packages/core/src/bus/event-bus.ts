@@ -1,6 +1,7 @@
 import type { CloudEvent } from '../envelope/cloud-event.js';
+import { InProcessMessage, oversize, shareable } from '../envelope/in-process-event.js';
 import { validateCloudEvent } from '../envelope/validation.js';
-import { encodeCloudEvent, wireSize, type ContentMode } from '../envelope/wire-codec.js';
+import { encodeCloudEvent, type ContentMode, type WireMessage } from '../envelope/wire-codec.js';
 import { BusNotStartedError, BusStateError, ConfigurationError, InvalidHandlerError, MessageTooLargeError } from '../errors.js';
 import { eventTypeOf } from '../events/event-type.js';
 import { currentEventContext, type EventPublisher, type PublishOptions } from '../handlers/event-context.js';
@@ -28,6 +29,15 @@ export interface StopOptions {
   readonly drainTimeoutMs?: number;
 }
 
+/** One message for the transport; a class rather than a literal, as every per-event object on the hot path (see `Work` in handler-runner.ts). */
+class Outgoing implements OutgoingMessage {
+  constructor(
+    readonly id: string,
+    readonly type: string,
+    readonly message: WireMessage,
+  ) {}
+}
+
 const instantiate: HandlerResolver = (handlerClass) => new (handlerClass as new () => object)();
 
 /**
@@ -49,6 +59,8 @@ export class EventBus implements EventPublisher {
   #runners: HandlerRunner[] = [];
   #contentMode: ContentMode = 'binary';
   #maxMessageBytes = 0;
+  /** The transport delivers in this process: messages carry their CloudEvent to the handlers, encoded only on demand. */
+  #inProcess = false;
   #publishChain: ((context: PublishContext) => Promise<void>) | undefined;
   #stopping: Promise<void> | undefined;
   #telemetryPublisher: TelemetryPublisher | undefined;
@@ -123,6 +135,7 @@ export class EventBus implements EventPublisher {
           telemetry: this.telemetry,
           logger: this.#options.logger,
           maxMessageBytes: this.#maxMessageBytes,
+          inProcess: this.#inProcess,
           signal: this.#abort.signal,
           publish: (events, options, parent) => this.#publish(events, options, parent),
           consume: this.#consumeChain,
@@ -227,11 +240,19 @@ export class EventBus implements EventPublisher {
 
   readonly #send = (context: PublishContext): Promise<void> => {
     const outgoing: OutgoingMessage[] = [];
-    for (const { cloudEvent } of context.events) {
-      const message = encodeCloudEvent(cloudEvent as CloudEvent, this.#contentMode);
-      const size = wireSize(message);
-      if (size > this.#maxMessageBytes) return Promise.reject(new MessageTooLargeError(cloudEvent.id, size, this.#maxMessageBytes));
-      outgoing.push({ id: cloudEvent.id, type: cloudEvent.type, message });
+    try {
+      for (const { cloudEvent } of context.events) {
+        const message =
+          this.#inProcess && shareable(cloudEvent as CloudEvent)
+            ? new InProcessMessage(cloudEvent as CloudEvent, this.#contentMode)
+            : encodeCloudEvent(cloudEvent as CloudEvent, this.#contentMode);
+        const size = oversize(message, this.#maxMessageBytes);
+        if (size !== undefined) return Promise.reject(new MessageTooLargeError(cloudEvent.id, size, this.#maxMessageBytes));
+        outgoing.push(new Outgoing(cloudEvent.id, cloudEvent.type, message));
+      }
+    } catch (error) {
+      // Data JSON cannot encode (a cycle, a BigInt): publish rejects, it never throws.
+      return Promise.reject(error);
     }
     const accepted = this.#transport!.publish(outgoing);
     if (!this.telemetry.active) return accepted;
@@ -324,6 +345,7 @@ export class EventBus implements EventPublisher {
       throw new ConfigurationError(`The ${transport.name} transport, as configured, has no headers: use contentMode 'structured'.`);
     }
     this.#contentMode = requested ?? capabilities.preferredContentMode ?? (capabilities.binaryMode ? 'binary' : 'structured');
+    this.#inProcess = capabilities.inProcess === true;
     this.#maxMessageBytes = Math.min(this.#options.maxMessageBytes ?? capabilities.maxMessageBytes, capabilities.maxMessageBytes);
   }
 }

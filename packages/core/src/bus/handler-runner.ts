@@ -1,6 +1,7 @@
 import { toDeadLetterMessage } from '../dead-letter/dead-letter-message.js';
 import { errorRecordOf, type DeadLetterReason } from '../dead-letter/dead-letter-record.js';
 import { Extensions, type CloudEvent } from '../envelope/cloud-event.js';
+import { inProcessEventOf, oversize } from '../envelope/in-process-event.js';
 import { decodeCloudEvent } from '../envelope/wire-codec.js';
 import { InvalidCloudEventError, UnsupportedEventVersionError } from '../errors.js';
 import { dataVersionOf, eventFromData, type EventTypeMetadata } from '../events/event-type.js';
@@ -10,7 +11,7 @@ import type { ConsumeContext } from '../middleware/middleware.js';
 import { isRetryable, type ErrorClassification } from '../policies/error-classification.js';
 import type { RetryPolicy } from '../policies/retry.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import type { Delivery, Subscription, SubscriptionSpec } from '../transport/transport.js';
+import { SETTLED, type Delivery, type Subscription, type SubscriptionSpec } from '../transport/transport.js';
 import type { Logger } from './logger.js';
 
 /** Resolves a handler instance for one event: from the container, in a fresh resolution scope. */
@@ -34,6 +35,11 @@ export interface RunnerEnvironment {
   readonly telemetry: Telemetry;
   readonly logger: Logger;
   readonly maxMessageBytes: number;
+  /**
+   * The transport delivers in this process (`capabilities.inProcess`): a message a bus here
+   * published carries its CloudEvent, taken as it is instead of decoded.
+   */
+  readonly inProcess: boolean;
   readonly signal: AbortSignal;
   readonly publish: (events: object | readonly object[], options: PublishOptions | undefined, parent: CloudEvent) => Promise<void>;
   /** The consume middleware chain around the handler call, or undefined when there is none. */
@@ -54,15 +60,22 @@ class HandlerContext implements EventContext {
   }
 }
 
-/** A delivery being handled. `released` once handed back to the broker at shutdown: its outcome is then ignored. */
-interface Work {
-  readonly delivery: Delivery;
-  readonly cloudEvent: CloudEvent;
-  readonly started: number;
-  released: boolean;
+/**
+ * A delivery being handled. `released` once handed back to the broker at shutdown: its outcome is
+ * then ignored. A class, as every per-event object here: object literals are subject to V8's
+ * allocation-site pretenuring, which can move them all to the old generation under load.
+ */
+class Work {
+  released = false;
   /** The handler itself was called (middleware may skip it). */
-  called: boolean;
-  skipReason: string | undefined;
+  called = false;
+  skipReason: string | undefined = undefined;
+
+  constructor(
+    readonly delivery: Delivery,
+    readonly cloudEvent: CloudEvent,
+    readonly started: number,
+  ) {}
 }
 
 /** The consume middleware's view of one event for one handler. */
@@ -111,16 +124,21 @@ export class HandlerRunner {
 
   /** Transport callback, once per delivery. */
   readonly onDelivery = (delivery: Delivery): void => {
-    let cloudEvent: CloudEvent;
     let event: object;
-    try {
-      if (delivery.message.body.byteLength > this.env.maxMessageBytes) {
-        throw new InvalidCloudEventError(`Message of ${delivery.message.body.byteLength} bytes is over the limit of ${this.env.maxMessageBytes} bytes; not parsed.`);
+    // Published by a bus in this process: no decoding, unless this bus wants its own copy
+    // (isolate) or the message is over this bus's limit (then refused below, as from a broker).
+    let cloudEvent = this.env.inProcess ? inProcessEventOf(delivery.message) : undefined;
+    if (cloudEvent !== undefined && oversize(delivery.message, this.env.maxMessageBytes) !== undefined) cloudEvent = undefined;
+    if (cloudEvent === undefined) {
+      try {
+        if (delivery.message.body.byteLength > this.env.maxMessageBytes) {
+          throw new InvalidCloudEventError(`Message of ${delivery.message.body.byteLength} bytes is over the limit of ${this.env.maxMessageBytes} bytes; not parsed.`);
+        }
+        cloudEvent = decodeCloudEvent(delivery.message);
+      } catch (error) {
+        this.#reject(delivery, undefined, 'invalid', error);
+        return;
       }
-      cloudEvent = decodeCloudEvent(delivery.message);
-    } catch (error) {
-      this.#reject(delivery, undefined, 'invalid', error);
-      return;
     }
     const eventType = this.binding.eventType;
     if (cloudEvent.type !== eventType.type) {
@@ -139,7 +157,7 @@ export class HandlerRunner {
       return;
     }
 
-    const work: Work = { delivery, cloudEvent, started: performance.now(), released: false, called: false, skipReason: undefined };
+    const work = new Work(delivery, cloudEvent, performance.now());
     this.#inFlight.add(work);
     const env = this.env;
     const handler = this.binding.subscription;
@@ -200,7 +218,8 @@ export class HandlerRunner {
 
   #succeeded(work: Work): void {
     if (!this.#finish(work)) return;
-    work.delivery.ack().catch((error: unknown) => this.#settleFailed('ack', work.cloudEvent, error));
+    const acked = work.delivery.ack();
+    if (acked !== SETTLED) acked.catch((error: unknown) => this.#settleFailed('ack', work.cloudEvent, error));
     const telemetry = this.env.telemetry;
     if (!telemetry.active) return;
     if (!work.called) {

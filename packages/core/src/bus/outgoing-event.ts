@@ -21,6 +21,28 @@ function nowIso(): string {
 }
 
 /**
+ * Makes the plain object (prototype `Object.prototype`, like a literal) that holds an outgoing
+ * CloudEvent. A constructor and not an object literal: V8 pretenures the objects of a literal
+ * (allocates them straight in the old generation) once most of them survive a young-generation
+ * GC, as the CloudEvents of a batch in flight can, and every CloudEvent then ends as
+ * old-generation garbage, holding young strings alive: about 5x the CPU per event in the
+ * in-memory benchmark. Objects made with `new` have no allocation site to pretenure.
+ */
+const PlainCloudEvent = function (this: OutgoingCloudEvent, id: string, source: string, type: string, time: string): void {
+  this.specversion = SPEC_VERSION;
+  this.id = id;
+  this.source = source;
+  this.type = type;
+  this.time = time;
+} as unknown as new (id: string, source: string, type: string, time: string) => OutgoingCloudEvent;
+(PlainCloudEvent as unknown as { prototype: object }).prototype = Object.prototype;
+
+/** The `time` of events published now with these options. */
+function timeOf(options: PublishOptions | undefined): string {
+  return options?.time === undefined ? nowIso() : options.time.toISOString();
+}
+
+/**
  * Builds the CloudEvent for an event object: attributes from its `@EventType`, the options and
  * the event being handled (`parent`), which passes on its correlation id, its id as causation id,
  * and its trace context.
@@ -30,18 +52,13 @@ export function buildCloudEvent(
   source: string,
   options: PublishOptions | undefined,
   parent: CloudEvent | undefined,
+  time: string = timeOf(options),
 ): OutgoingCloudEvent {
   const metadata = eventTypeOfInstance(event);
   if (metadata === undefined) throw new UnregisteredEventError(event);
   const id = options?.id ?? randomUUID();
   if (options?.id !== undefined) requireString('id', options.id);
-  const cloudEvent: OutgoingCloudEvent = {
-    specversion: SPEC_VERSION,
-    id,
-    source,
-    type: metadata.type,
-    time: options?.time === undefined ? nowIso() : options.time.toISOString(),
-  };
+  const cloudEvent = new PlainCloudEvent(id, source, metadata.type, time);
   const data = dataFromEvent(metadata, event);
   cloudEvent.datacontenttype =
     metadata.options.contentType ?? (data instanceof Uint8Array ? 'application/octet-stream' : 'application/json');
@@ -80,6 +97,14 @@ function requireString(name: string, value: unknown): string {
   return value;
 }
 
+/** An event and its CloudEvent; a class rather than a literal, as every per-event object on the hot path (see `Work` in handler-runner.ts). */
+class BatchEntry {
+  constructor(
+    readonly event: object,
+    readonly cloudEvent: OutgoingCloudEvent,
+  ) {}
+}
+
 /** Builds the CloudEvents of a batch; an explicit `id` is only allowed for a single event. */
 export function buildBatch(
   events: object | readonly object[],
@@ -87,9 +112,11 @@ export function buildBatch(
   options: PublishOptions | undefined,
   parent: CloudEvent | undefined,
 ): { event: object; cloudEvent: OutgoingCloudEvent }[] {
-  if (!Array.isArray(events)) return [{ event: events, cloudEvent: buildCloudEvent(events, source, options, parent) }];
+  if (!Array.isArray(events)) return [new BatchEntry(events, buildCloudEvent(events, source, options, parent))];
   if (options?.id !== undefined && events.length > 1) {
     throw new ConfigurationError(`publish: options.id names one event, but the batch holds ${events.length}. Publish them one by one.`);
   }
-  return events.map((event: object) => ({ event, cloudEvent: buildCloudEvent(event, source, options, parent) }));
+  // One clock reading for the batch: its events are published at the same moment.
+  const time = timeOf(options);
+  return events.map((event: object) => new BatchEntry(event, buildCloudEvent(event, source, options, parent, time)));
 }

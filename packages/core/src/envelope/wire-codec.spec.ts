@@ -131,6 +131,17 @@ describe('invalid input is rejected with the attribute at fault', () => {
     expect(decodeCloudEvent(binary({}, text)).data).toEqual(JSON.parse(text));
   });
 
+  it('accepts JSON nested exactly 64 levels deep and refuses 65, objects and arrays mixed', () => {
+    // Depth n: alternately an object {"k": ...} and an array [...], with padding so the text is long.
+    const nested = (depth: number): string => {
+      let text = '"' + 'x'.repeat(200) + '"';
+      for (let level = depth; level > 0; level--) text = level % 2 === 0 ? `[${text}]` : `{"k":${text}}`;
+      return text;
+    };
+    expect(decodeCloudEvent(binary({}, nested(64))).data).toEqual(JSON.parse(nested(64)));
+    expect(invalid(binary({}, nested(65))).message).toMatch(/nests deeper than 64 levels/);
+  });
+
   it('rejects JSON data that does not parse in binary mode', () => {
     expect(invalid(binary({}, '{"orderId":')).attribute).toBe('data');
   });

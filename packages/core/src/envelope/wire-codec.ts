@@ -119,6 +119,17 @@ function nestingDepth(text: string): number {
   return deepest;
 }
 
+/**
+ * False when `text` holds at most `limit` opening brackets, so it cannot nest deeper: counted with
+ * `indexOf`, which is native and much quicker than {@link nestingDepth}'s scan of every character.
+ */
+function mayNestDeeperThan(text: string, limit: number): boolean {
+  let brackets = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++brackets > limit) return true;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++brackets > limit) return true;
+  return false;
+}
+
 /** True when a parsed JSON value holds a `__proto__` key anywhere. */
 function hasProtoKey(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return false;
@@ -132,10 +143,11 @@ function hasProtoKey(value: unknown): boolean {
  * Parses JSON input from the wire, refusing what could harm a consumer: nesting deeper than
  * {@link MAX_JSON_DEPTH} (recursive code downstream would overflow its stack) and `__proto__` keys
  * at any depth (merged into objects, they would replace prototypes). Both cheap checks run only
- * where such input is possible: deep nesting needs long text, `__proto__` needs the word `proto`.
+ * where such input is possible: deep nesting needs long text with more than {@link MAX_JSON_DEPTH}
+ * opening brackets, `__proto__` needs the word `proto`.
  */
 function parseJson(text: string, what: string): unknown {
-  if (text.length > 2 * MAX_JSON_DEPTH && nestingDepth(text) > MAX_JSON_DEPTH) {
+  if (text.length > 2 * MAX_JSON_DEPTH && mayNestDeeperThan(text, MAX_JSON_DEPTH) && nestingDepth(text) > MAX_JSON_DEPTH) {
     throw new InvalidCloudEventError(`${what} nests deeper than ${MAX_JSON_DEPTH} levels; refused.`, 'data');
   }
   let value: unknown;

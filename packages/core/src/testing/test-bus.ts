@@ -18,7 +18,9 @@ export interface TestBusOptions extends Omit<CloudbusOptions, 'transport' | 'ser
   /** @default 'test' */
   readonly service?: string;
   /**
-   * The transport. @default an in-memory transport on a fresh broker of its own
+   * The transport. @default an in-memory transport on a fresh broker of its own, with `isolate`
+   * set: handlers decode their own copy of each event, as from a real broker, so a test sees data
+   * that does not survive JSON (a `Date`, a `Map`) the way production would
    */
   readonly transport?: Transport;
   /** Resolve handlers from this container (loads `cloudbus(...)` into it). @default handlers are built with `new` */
@@ -85,8 +87,9 @@ function offer<T>(item: T, waiters: Set<Waiter<T>>): void {
 }
 
 /**
- * Creates and starts a bus for tests: in memory on a broker of its own unless a transport is
- * given, recording what is published, dead-lettered and reported.
+ * Creates and starts a bus for tests: in memory on a broker of its own (isolated: every handler
+ * decodes its copy, as over a broker) unless a transport is given, recording what is published,
+ * dead-lettered and reported.
  *
  * @example
  * ```ts
@@ -101,7 +104,7 @@ export async function createTestBus(options: TestBusOptions = {}): Promise<TestB
   const busOptions: CloudbusOptions = {
     service: 'test',
     ...rest,
-    transport: transport ?? new MemoryTransport({ broker: new MemoryBroker() }),
+    transport: transport ?? new MemoryTransport({ broker: new MemoryBroker(), isolate: true }),
   };
   let bus: EventBus;
   if (container === undefined) {

@@ -1,5 +1,5 @@
 import type { WireMessage } from '../../envelope/wire-codec.js';
-import type { Delivery, StoredDeadLetter, SubscriptionSpec } from '../transport.js';
+import { SETTLED, type Delivery, type StoredDeadLetter, type SubscriptionSpec } from '../transport.js';
 
 /**
  * An in-process broker with the semantics cloudbus expects of a real one: durable named
@@ -27,12 +27,14 @@ export class MemoryBroker {
   readonly #bindings = new Map<string, Set<MemoryQueue>>();
   readonly #deadLetters: StoredDeadLetter[] = [];
 
-  /** Routes a message to every subscription bound to `type`. Messages no subscription is bound to are dropped, as by an exchange. */
-  publish(type: string, message: WireMessage): void {
+  /**
+   * Routes a message to every subscription bound to `type`, published at `now` (ms since the
+   * epoch). Messages no subscription is bound to are dropped, as by an exchange.
+   */
+  publish(type: string, message: WireMessage, now: number = Date.now()): void {
     const queues = this.#bindings.get(type);
     if (queues === undefined) return;
-    const now = Date.now();
-    for (const queue of queues) queue.enqueue({ message, destination: type, attempt: 1, firstAttemptAt: now });
+    for (const queue of queues) queue.enqueue(new MemoryDelivery(message, type, 1, now, queue));
   }
 
   /** Declares a subscription (idempotent) and binds it to the spec's types. */
@@ -74,13 +76,6 @@ export class MemoryBroker {
   }
 }
 
-interface Entry {
-  readonly message: WireMessage;
-  readonly destination: string;
-  readonly attempt: number;
-  readonly firstAttemptAt: number;
-}
-
 /** A consumer attached to a queue: one bus instance's subscription. */
 export class MemoryConsumer {
   readonly inFlight = new Set<MemoryDelivery>();
@@ -92,28 +87,28 @@ export class MemoryConsumer {
   ) {}
 }
 
-const SETTLED = Promise.resolve();
-
+/**
+ * A message in a queue, then its delivery to the consumer it is handed to: one object for both.
+ * A class, as every per-message object on the hot path: V8 may allocate an object literal's
+ * objects straight in the old generation once many of them survive a young-generation GC
+ * (allocation-site pretenuring), which turns every message into old-generation garbage.
+ */
 class MemoryDelivery implements Delivery {
   settled = false;
+  /** Set when the queue hands it out. */
+  consumer: MemoryConsumer | undefined = undefined;
 
   constructor(
-    readonly entry: Entry,
+    readonly message: WireMessage,
+    readonly destination: string,
+    readonly attempt: number,
+    readonly firstAttemptAt: number,
     readonly queue: MemoryQueue,
-    readonly consumer: MemoryConsumer,
   ) {}
 
-  get message(): WireMessage {
-    return this.entry.message;
-  }
-  get attempt(): number {
-    return this.entry.attempt;
-  }
-  get firstAttemptAt(): number {
-    return this.entry.firstAttemptAt;
-  }
-  get destination(): string {
-    return this.entry.destination;
+  /** The same message, to be delivered once more. */
+  again(): MemoryDelivery {
+    return new MemoryDelivery(this.message, this.destination, this.attempt + 1, this.firstAttemptAt, this.queue);
   }
 
   ack(): Promise<void> {
@@ -122,12 +117,12 @@ class MemoryDelivery implements Delivery {
   }
 
   nack(delayMs: number): Promise<void> {
-    if (this.#settle()) this.queue.redeliverLater(this.entry, delayMs);
+    if (this.#settle()) this.queue.redeliverLater(this, delayMs);
     return SETTLED;
   }
 
   deadLetter(message: WireMessage): Promise<void> {
-    if (this.#settle()) this.queue.broker.storeDeadLetter(message, this.entry.destination);
+    if (this.#settle()) this.queue.broker.storeDeadLetter(message, this.destination);
     return SETTLED;
   }
 
@@ -135,7 +130,7 @@ class MemoryDelivery implements Delivery {
   #settle(): boolean {
     if (this.settled) return false;
     this.settled = true;
-    this.consumer.inFlight.delete(this);
+    this.consumer!.inFlight.delete(this);
     this.queue.schedule();
     return true;
   }
@@ -143,7 +138,7 @@ class MemoryDelivery implements Delivery {
 
 /** A durable subscription: ready messages, consumers competing for them, delayed redeliveries. */
 export class MemoryQueue {
-  #ready: Entry[] = [];
+  #ready: MemoryDelivery[] = [];
   #head = 0;
   readonly #consumers: MemoryConsumer[] = [];
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -161,13 +156,13 @@ export class MemoryQueue {
     return this.#ready.length - this.#head + unacked + this.#timers.size;
   }
 
-  enqueue(entry: Entry): void {
-    this.#ready.push(entry);
+  enqueue(delivery: MemoryDelivery): void {
+    this.#ready.push(delivery);
     this.schedule();
   }
 
-  redeliverLater(entry: Entry, delayMs: number): void {
-    const next = { ...entry, attempt: entry.attempt + 1 };
+  redeliverLater(delivery: MemoryDelivery, delayMs: number): void {
+    const next = delivery.again();
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
       this.enqueue(next);
@@ -185,10 +180,10 @@ export class MemoryQueue {
     consumer.active = false;
     const index = this.#consumers.indexOf(consumer);
     if (index !== -1) this.#consumers.splice(index, 1);
-    const handedBack: Entry[] = [];
+    const handedBack: MemoryDelivery[] = [];
     for (const delivery of consumer.inFlight) {
       delivery.settled = true;
-      handedBack.push({ ...delivery.entry, attempt: delivery.entry.attempt + 1 });
+      handedBack.push(delivery.again());
     }
     consumer.inFlight.clear();
     if (handedBack.length > 0) {
@@ -221,13 +216,17 @@ export class MemoryQueue {
     while (this.#head < this.#ready.length && consumers.length > 0) {
       const consumer = this.#pickConsumer();
       if (consumer === undefined) break;
-      const entry = this.#ready[this.#head]!;
+      const delivery = this.#ready[this.#head]!;
       this.#head++;
-      const delivery = new MemoryDelivery(entry, this, consumer);
+      delivery.consumer = consumer;
       consumer.inFlight.add(delivery);
       consumer.onDelivery(delivery);
     }
-    if (this.#head > 1024 && this.#head * 2 > this.#ready.length) {
+    if (this.#head === this.#ready.length) {
+      // All handed out: let go of the entries now, before they outlive a young-generation GC.
+      this.#ready = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#ready.length) {
       this.#ready = this.#ready.slice(this.#head);
       this.#head = 0;
     }

@@ -2,10 +2,27 @@ import { transportContract } from '../../testing/transport-contract.js';
 import { MemoryBroker } from './memory-broker.js';
 import { MemoryTransport } from './memory-transport.js';
 
+// By default, handlers take the CloudEvent the bus built (no JSON round trip).
 transportContract('memory', () => {
   const broker = new MemoryBroker();
   return {
     createTransport: () => new MemoryTransport({ broker }),
+    injectRaw: (type, message) => {
+      broker.publish(type, message);
+      return Promise.resolve();
+    },
+    cleanup: () => {
+      broker.reset();
+      return Promise.resolve();
+    },
+  };
+});
+
+// The same contract with every handler decoding its own copy, as createTestBus delivers.
+transportContract('memory, isolated', () => {
+  const broker = new MemoryBroker();
+  return {
+    createTransport: () => new MemoryTransport({ broker, isolate: true }),
     injectRaw: (type, message) => {
       broker.publish(type, message);
       return Promise.resolve();
