@@ -9,15 +9,19 @@
 // process appends to one results file; the last writes `results/latest.md`.
 //
 // `--long` sets FAULTS_LONG=1: each case FAULTS_REPEAT times (default 5) with random timing.
-// FAULTS_TARGETS=memory,nats limits the targets.
+// `--steady` runs phase 1 only, `--destructive` phase 2 only (appending to the results of the last
+// run, so the two can be run apart). FAULTS_TARGETS=memory,nats limits the targets.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
+const flags = ['--long', '--steady', '--destructive'];
 const long = args.includes('--long');
-const rest = args.filter((arg) => arg !== '--long');
+const steadyOnly = args.includes('--steady');
+const destructiveOnly = args.includes('--destructive');
+const rest = args.filter((arg) => !flags.includes(arg));
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const targets = (process.env['FAULTS_TARGETS'] ?? 'memory,rabbitmq,nats,mqtt').split(',').map((target) => target.trim()).filter(Boolean);
 const config = 'test/faults/vitest.faults.config.ts';
@@ -25,7 +29,7 @@ const config = 'test/faults/vitest.faults.config.ts';
 // One results file for the whole run; the vitest processes only append to it.
 const resultsDir = process.env['FAULTS_RESULTS_DIR'] ?? join(root, 'test', 'faults', 'results');
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(join(resultsDir, 'results.jsonl'), '');
+if (!destructiveOnly) writeFileSync(join(resultsDir, 'results.jsonl'), '');
 const env = { ...process.env, FAULTS_RESULTS_APPEND: '1', ...(long ? { FAULTS_LONG: '1' } : {}) };
 
 /**
@@ -60,10 +64,16 @@ function vitest(label, targetList, phase) {
 
 const started = Date.now();
 const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`;
-console.log(`[faults] phase 1: cases that leave the brokers running, ${targets.join(', ')} side by side`);
-const firstPhase = await Promise.all(targets.map((target) => vitest(target, [target], 'steady')));
-console.log(`[faults] phase 1 done after ${elapsed()}; phase 2: broker restarts and clusters, one at a time`);
-const secondPhase = await vitest(undefined, targets, 'destructive');
-const failed = [...firstPhase, secondPhase].some((code) => code !== 0);
+const codes = [];
+if (!destructiveOnly) {
+  console.log(`[faults] phase 1: cases that leave the brokers running, ${targets.join(', ')} side by side`);
+  codes.push(...(await Promise.all(targets.map((target) => vitest(target, [target], 'steady')))));
+  console.log(`[faults] phase 1 done after ${elapsed()}`);
+}
+if (!steadyOnly) {
+  console.log('[faults] phase 2: broker restarts and clusters, one at a time');
+  codes.push(await vitest(undefined, targets, 'destructive'));
+}
+const failed = codes.some((code) => code !== 0);
 console.log(`[faults] ${failed ? 'FAILED' : 'passed'} after ${elapsed()}`);
 process.exit(failed ? 1 : 0);
