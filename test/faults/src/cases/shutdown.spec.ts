@@ -41,27 +41,31 @@ describe.each(faultTargets(['memory', 'rabbitmq', 'nats', 'mqtt']))('shutdown ra
   });
 
   it.skipIf(skip || target === 'memory')('stop with publishes unconfirmed (broker unreachable) reports each one to its caller, and loses no confirmed event', async () => {
-    run = await FaultRun.create({ fault: '11c. stop with unconfirmed publishes', target, url, proxy: true });
-    const current = run;
-    await current.startConsumer('a');
-    await current.publish(50, { batchSize: 25 });
-    current.proxy!.blackhole();
-    const bus = await current.publisher();
-    const pending = [current.publish(50, { batchSize: 10 }), current.publish(20, { batchSize: 20 })];
-    await sleep(500);
-    const stopped = bus.stop({ drainTimeoutMs: 1_000 }).then(
-      () => 'stopped',
-      (error: unknown) => `stop rejected: ${String(error)}`,
-    );
-    // The network comes back 5 s later (the proxy resets the connections it had swallowed).
-    setTimeout(() => current.proxy!.heal(), 5_000);
-    const reports = await Promise.all(pending);
-    expect(reports.length).toBe(2);
-    // Liveness, not speed: once the network is back, stop() must settle (60 s is generous).
-    const outcome = await Promise.race([stopped, sleep(65_000).then(() => 'stop() still pending 60 s after the network came back')]);
-    await current.settle([current.recorder], { timeoutMs: 120_000, quietMs: 2_000 });
-    const result = await current.check([current.recorder], { deadLetters: false, extraViolations: outcome === 'stopped' ? [] : [outcome] });
-    expect(outcome).toBe('stopped');
-    expect(result.violations).toEqual([]);
+    for (let repeat = 0; repeat < repetitions(); repeat++) {
+      run = await FaultRun.create({ fault: '11c. stop with unconfirmed publishes', target, url, proxy: true });
+      const current = run;
+      await current.startConsumer('a');
+      await current.publish(timing(50, 10, 200), { batchSize: 25 });
+      current.proxy!.blackhole();
+      const bus = await current.publisher();
+      const pending = [current.publish(50, { batchSize: 10 }), current.publish(20, { batchSize: 20 })];
+      await sleep(500);
+      const stopped = bus.stop({ drainTimeoutMs: 1_000 }).then(
+        () => 'stopped',
+        (error: unknown) => `stop rejected: ${String(error)}`,
+      );
+      // The network comes back 5 s later (the proxy resets the connections it had swallowed).
+      setTimeout(() => current.proxy!.heal(), timing(5_000, 1_000, 10_000));
+      const reports = await Promise.all(pending);
+      expect(reports.length).toBe(2);
+      // Liveness, not speed: once the network is back, stop() must settle (60 s is generous).
+      const outcome = await Promise.race([stopped, sleep(65_000).then(() => 'stop() still pending 60 s after the network came back')]);
+      await current.settle([current.recorder], { timeoutMs: 120_000, quietMs: 2_000 });
+      const result = await current.check([current.recorder], { deadLetters: false, extraViolations: outcome === 'stopped' ? [] : [outcome] });
+      expect(outcome).toBe('stopped');
+      expect(result.violations).toEqual([]);
+      await current.dispose();
+      run = undefined;
+    }
   });
 });
