@@ -14,6 +14,10 @@ export type ConnectedHook = (model: ChannelModel) => Promise<void>;
  * backoff (min to max delay), runs the `onConnected` hook (re-declare topology, reopen the
  * publisher channel, resume consumers), and only then reports itself connected again. Once
  * {@link stopReconnecting} or {@link close} was called it never connects again.
+ *
+ * A connection the broker keeps open but stops answering on (a set-up step or a publish confirm
+ * overdue, see {@link setupStep} and {@link drop}) is dropped and replaced the same way: a broker
+ * channel stuck after a restart never stalls the transport for longer than those bounds.
  */
 export class RabbitMqConnection {
   readonly #options: ResolvedRabbitMqOptions;
@@ -26,8 +30,14 @@ export class RabbitMqConnection {
   #timer: NodeJS.Timeout | undefined;
   #delay: number;
   #waiters: (() => void)[] = [];
-  /** Connections that closed before they were adopted. */
+  /** Connections that closed before they were adopted, and connections dropped. */
   readonly #lost = new WeakSet<ChannelModel>();
+  /** Connections dropped while in use: their 'close' starts the reconnection. */
+  readonly #dropped = new WeakSet<ChannelModel>();
+  /** Connections whose publishers the broker blocks (resource alarm). */
+  readonly #blocked = new WeakSet<ChannelModel>();
+  /** Connections being disposed of, and when that is done. */
+  readonly #disposing = new Map<ChannelModel, Promise<void>>();
 
   constructor(options: ResolvedRabbitMqOptions, onConnected: ConnectedHook, closing: ClosingSteps) {
     this.#options = options;
@@ -47,6 +57,70 @@ export class RabbitMqConnection {
    */
   isLive(model: ChannelModel): boolean {
     return (model === this.#model || model === this.#pending) && !this.#lost.has(model);
+  }
+
+  /** True while the broker blocks publishing on `model` (resource alarm): confirms cannot come. */
+  isBlocked(model: ChannelModel): boolean {
+    return this.#blocked.has(model);
+  }
+
+  /**
+   * Waits for one set-up step done on `model` (declaring, opening a channel, starting a consumer)
+   * at most `setupTimeoutMs`. Past it the broker is taken for stuck on that connection: `model` is
+   * dropped (see {@link drop}) and the step rejects with {@link RabbitMqConnectionError}, saying
+   * what was not answered. `what` completes "did not answer ...".
+   */
+  setupStep<T>(model: ChannelModel, step: Promise<T>, what: string): Promise<T> {
+    const timeoutMs = this.#options.setupTimeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const endpoint = this.#options.endpoint;
+        const error = new RabbitMqConnectionError(
+          endpoint,
+          `rabbitmq transport: the broker at ${endpoint} did not answer ${what} within ${timeoutMs} ms (setupTimeoutMs); ` +
+            `the connection is dropped and opened again. If the broker is only slow (many queues recovering), raise setupTimeoutMs.`,
+        );
+        this.drop(model, error.message);
+        reject(error);
+      }, timeoutMs);
+      step.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * Drops a connection the broker stopped answering on: it is no longer handed out nor live (its
+   * channels are not reopened on it), it is closed (waiting for the broker `closeTimeoutMs` at
+   * most, then its socket is destroyed, which rejects its pending operations and unconfirmed
+   * publishes), and once it has closed, unless closed, the transport reconnects with the usual
+   * backoff. A connection still being set up fails its set-up, which reconnects too. Does nothing
+   * for a connection already lost or dropped.
+   */
+  drop(model: ChannelModel, reason: string): void {
+    if (this.#lost.has(model) || this.#disposing.has(model)) return;
+    this.#lost.add(model);
+    if (this.#model === model) {
+      // No longer handed out; the reconnection starts once it has closed (see #onClose), after its
+      // channels: their users (publisher, subscriptions) are done with it before the new one comes.
+      this.#model = undefined;
+      this.#dropped.add(model);
+    }
+    if (!this.#closed) {
+      this.#options.logger.warn('rabbitmq transport: the broker stopped answering on the connection; dropping it and reconnecting', {
+        endpoint: this.#options.endpoint,
+        reason: redact(reason, [this.#options.password]),
+      });
+    }
+    // A connection being set up is reconnected by its set-up, which now fails.
+    void this.#dispose(model, this.#closing.deadline());
   }
 
   /** True once {@link close} was called. */
@@ -100,12 +174,26 @@ export class RabbitMqConnection {
     const pending = this.#pending;
     this.#model = undefined;
     this.#pending = undefined;
-    if (model !== undefined) await this.#dispose(model, deadline);
-    if (pending !== undefined) await this.#dispose(pending, deadline);
+    if (model !== undefined) void this.#dispose(model, deadline);
+    if (pending !== undefined) void this.#dispose(pending, deadline);
+    // Also the connections dropped a moment ago: none is left open once close() settles.
+    await Promise.all(this.#disposing.values());
   }
 
-  /** Closes a connection, waiting for the broker until `deadline` at most, then destroys its socket. */
-  async #dispose(model: ChannelModel, deadline: number): Promise<void> {
+  /**
+   * Closes a connection, waiting for the broker until `deadline` at most, then destroys its socket.
+   * Once per connection: a second call waits for the first.
+   */
+  #dispose(model: ChannelModel, deadline: number): Promise<void> {
+    let disposing = this.#disposing.get(model);
+    if (disposing === undefined) {
+      disposing = this.#closeOrDestroy(model, deadline).finally(() => this.#disposing.delete(model));
+      this.#disposing.set(model, disposing);
+    }
+    return disposing;
+  }
+
+  async #closeOrDestroy(model: ChannelModel, deadline: number): Promise<void> {
     if (await this.#closing.wait(model, closeConnection(model), deadline)) return;
     destroySocket(model);
   }
@@ -126,6 +214,11 @@ export class RabbitMqConnection {
     }
     // Errors are followed by 'close', where reconnection happens; without a listener they would crash the process.
     model.on('error', () => {});
+    model.on('blocked', (reason: unknown) => {
+      this.#blocked.add(model);
+      this.#options.logger.warn('rabbitmq transport: the broker blocked publishing (resource alarm); publishes wait', { reason: String(reason) });
+    });
+    model.on('unblocked', () => this.#blocked.delete(model));
     coalesceWrites(model);
     model.once('close', (error?: unknown) => this.#onClose(model, error));
     return model;
@@ -134,14 +227,15 @@ export class RabbitMqConnection {
   #adopt(model: ChannelModel): void {
     this.#model = model;
     this.#delay = this.#options.reconnectMinDelayMs;
-    model.on('blocked', (reason: unknown) => {
-      this.#options.logger.warn('rabbitmq transport: the broker blocked publishing (resource alarm); publishes wait', { reason: String(reason) });
-    });
     this.#wake();
   }
 
   /** A connection closed: the current one is lost (reconnect); one still being set up is marked, so it is not adopted. */
   #onClose(model: ChannelModel, error: unknown): void {
+    if (this.#dropped.has(model)) {
+      this.#schedule();
+      return;
+    }
     if (this.#model !== model) {
       this.#lost.add(model);
       return;

@@ -16,14 +16,32 @@ export interface PublishItem {
   readonly properties: Options.Publish;
 }
 
+/** What the publisher needs from the connection (see RabbitMqConnection). */
+export interface PublishingConnection {
+  /** True while `model` is open and in use or being set up: a channel of it that closed is reopened on it. */
+  isLive(model: ChannelModel): boolean;
+  /** Waits for a set-up step on `model` at most `setupTimeoutMs`; past it drops the connection and rejects. */
+  setupStep<T>(model: ChannelModel, step: Promise<T>, what: string): Promise<T>;
+  /** Drops a connection the broker stopped answering on; the transport reconnects. */
+  drop(model: ChannelModel, reason: string): void;
+  /** True while the broker blocks publishing on `model` (resource alarm). */
+  isBlocked(model: ChannelModel): boolean;
+}
+
 /** A batch being published: resolves when every message is confirmed, rejects listing those that were not. */
 class Batch {
+  /** Items written to the channel so far (the next one to write). */
   next = 0;
   remaining: number;
   /** Failures of messages never written to the channel. */
   unsent = 0;
   readonly failed: string[] = [];
   cause: unknown;
+  /** The connection the batch was handed to, and its confirm timeout. */
+  model: ChannelModel | undefined;
+  timer: NodeJS.Timeout | undefined;
+  /** 1 once an item's outcome is known: a later confirm (or failure) of it changes nothing. */
+  readonly #settled: Uint8Array;
 
   constructor(
     readonly items: readonly PublishItem[],
@@ -31,14 +49,19 @@ class Batch {
     readonly reject: (error: Error) => void,
   ) {
     this.remaining = items.length;
+    this.#settled = new Uint8Array(items.length);
   }
 
-  settle(id: string, error: unknown): void {
+  /** Records the outcome of item `index` (`error` null or undefined: confirmed), once; the first outcome stands. */
+  settle(index: number, error: unknown): void {
+    if (this.#settled[index] === 1) return;
+    this.#settled[index] = 1;
     if (error !== null && error !== undefined) {
-      this.failed.push(id);
+      this.failed.push(this.items[index]!.id);
       this.cause ??= error;
     }
     if (--this.remaining > 0) return;
+    clearTimeout(this.timer);
     if (this.failed.length === 0) {
       this.resolve();
       return;
@@ -61,8 +84,13 @@ class Batch {
   failUnsent(error: unknown): void {
     while (this.next < this.items.length) {
       this.unsent++;
-      this.settle(this.items[this.next++]!.id, error);
+      this.settle(this.next++, error);
     }
+  }
+
+  /** Items written to the channel and not confirmed yet fail with `error`. */
+  failUnconfirmed(error: unknown): void {
+    for (let index = 0; index < this.next && this.remaining > 0; index++) this.settle(index, error);
   }
 }
 
@@ -74,43 +102,52 @@ interface HeldBatch {
 
 /**
  * Publishes through one confirm channel per connection. A batch resolves when the broker has
- * confirmed each message, and rejects with `PublishError` (listing the ids) on a nack or when the
- * channel or connection is lost first. While there is no channel, batches are held (up to
+ * confirmed each message, and rejects with `PublishError` (listing the ids) on a nack, when the
+ * channel or connection is lost first, or when confirms are still missing `confirmTimeoutMs` after
+ * it was handed to the channel (the connection is then taken for stuck and dropped, unless the
+ * broker is blocking publishers). While there is no channel, batches are held (up to
  * `publishBufferSize` messages, `publishBufferTimeoutMs` each), then sent in order on the next one.
  * Socket backpressure is respected: writing pauses until the channel drains.
  */
 export class RabbitMqPublisher {
   readonly #options: ResolvedRabbitMqOptions;
   readonly #closing: ClosingSteps;
+  readonly #connection: PublishingConnection;
   #channel: ConfirmChannel | undefined;
   /** The connection of {@link #channel}. */
   #model: ChannelModel | undefined;
   #lastError: unknown;
   /** Batches with messages not yet written, in order. */
   #sending: Batch[] = [];
-  #waitingForDrain = false;
+  /** The channel whose 'drain' writing waits for, if any. */
+  #waitingForDrain: ConfirmChannel | undefined;
   #held: HeldBatch[] = [];
   #heldCount = 0;
   #inFlight = 0;
   #idle: (() => void) | undefined;
   #closed = false;
 
-  constructor(options: ResolvedRabbitMqOptions, closing: ClosingSteps) {
+  constructor(options: ResolvedRabbitMqOptions, closing: ClosingSteps, connection: PublishingConnection) {
     this.#options = options;
     this.#closing = closing;
+    this.#connection = connection;
   }
 
   /**
-   * Opens the confirm channel on a new connection, then sends what was held. `isLive` tells whether
-   * the connection is still open and in use (or being set up): a channel that closes on a live
-   * connection is reopened on it.
+   * Opens the confirm channel on a new connection, then sends what was held. A channel that closes
+   * while its connection is live is reopened on it.
    */
-  async attach(model: ChannelModel, isLive: () => boolean): Promise<void> {
+  async attach(model: ChannelModel): Promise<void> {
     const channel = await model.createConfirmChannel();
     channel.on('error', (error: unknown) => {
       this.#lastError = error;
     });
-    channel.once('close', () => this.#onChannelClose(channel, model, isLive));
+    channel.once('close', () => this.#onChannelClose(channel, model));
+    if (!this.#connection.isLive(model)) {
+      // Dropped while the channel was opening (set-up timed out): it goes with its connection.
+      void closeChannel(channel);
+      throw new Error('rabbitmq transport: the connection was dropped while the publishing channel opened.');
+    }
     this.#channel = channel;
     this.#model = model;
     this.#flushHeld();
@@ -127,9 +164,10 @@ export class RabbitMqPublisher {
         () => this.#done(resolve),
         (error) => this.#done(() => reject(error)),
       );
-      if (this.#channel === undefined) this.#hold(batch);
+      // A connection dropped (the broker stopped answering) keeps its channel until it has closed: hold meanwhile.
+      if (this.#channel === undefined || this.#model === undefined || !this.#connection.isLive(this.#model)) this.#hold(batch);
       else {
-        this.#sending.push(batch);
+        this.#send(batch);
         this.#pump();
       }
     });
@@ -160,6 +198,31 @@ export class RabbitMqPublisher {
     await this.#closing.wait(model, closeChannel(channel), deadline);
   }
 
+  /** Queues a batch for the current channel, and starts its confirm timeout. */
+  #send(batch: Batch): void {
+    const model = this.#model;
+    batch.model = model;
+    batch.timer = setTimeout(() => this.#expire(batch), this.#options.confirmTimeoutMs);
+    this.#sending.push(batch);
+  }
+
+  /**
+   * A batch still not confirmed `confirmTimeoutMs` after it was handed to the channel: what was not
+   * confirmed fails (what was written may have been stored; what was not, was not), later confirms
+   * are ignored, and the connection is taken for stuck (the broker no longer serves this channel)
+   * and dropped, unless the broker is blocking publishers, which a new connection would not change.
+   */
+  #expire(batch: Batch): void {
+    if (batch.remaining === 0) return;
+    const timeoutMs = this.#options.confirmTimeoutMs;
+    const error = new Error(`no confirm from the broker within ${timeoutMs} ms (confirmTimeoutMs)`);
+    batch.failUnsent(error);
+    batch.failUnconfirmed(error);
+    const model = batch.model;
+    if (model === undefined || this.#connection.isBlocked(model)) return;
+    this.#connection.drop(model, `a publish was not confirmed within ${timeoutMs} ms (confirmTimeoutMs)`);
+  }
+
   #done(settle: () => void): void {
     settle();
     if (--this.#inFlight === 0) this.#idle?.();
@@ -167,24 +230,21 @@ export class RabbitMqPublisher {
 
   #pump(): void {
     const channel = this.#channel;
-    if (channel === undefined || this.#waitingForDrain) return;
+    if (channel === undefined || this.#waitingForDrain === channel) return;
     const sending = this.#sending;
     while (sending.length > 0) {
       const batch = sending[0]!;
       const items = batch.items;
       while (batch.next < items.length) {
-        const item = items[batch.next++]!;
-        let settled = false;
+        const index = batch.next++;
+        const item = items[index]!;
         let writable: boolean;
         try {
-          writable = channel.publish(item.exchange, item.routingKey, item.content, item.properties, (error: unknown) => {
-            if (settled) return;
-            settled = true;
-            batch.settle(item.id, error);
-          });
+          writable = channel.publish(item.exchange, item.routingKey, item.content, item.properties, (error: unknown) => batch.settle(index, error));
         } catch (error) {
-          // The channel is closing: this message and everything after it was never sent.
-          settled = true;
+          // The channel is closing: this message and everything after it was never sent. (amqplib
+          // registered its confirm callback before throwing: the 'channel closed' it gets later
+          // changes nothing, failUnsent settles it first.)
           const cause = this.#lastError ?? error;
           batch.next--;
           this.#sending = [];
@@ -193,9 +253,9 @@ export class RabbitMqPublisher {
         }
         if (!writable) {
           if (batch.next === items.length) sending.shift();
-          this.#waitingForDrain = true;
+          this.#waitingForDrain = channel;
           channel.once('drain', () => {
-            this.#waitingForDrain = false;
+            if (this.#waitingForDrain === channel) this.#waitingForDrain = undefined;
             if (this.#channel === channel) this.#pump();
           });
           return;
@@ -205,11 +265,11 @@ export class RabbitMqPublisher {
     }
   }
 
-  #onChannelClose(channel: ConfirmChannel, model: ChannelModel, isLive: () => boolean): void {
+  #onChannelClose(channel: ConfirmChannel, model: ChannelModel): void {
     if (this.#channel !== channel) return;
     this.#channel = undefined;
     this.#model = undefined;
-    this.#waitingForDrain = false;
+    this.#waitingForDrain = undefined;
     const error = this.#lastError ?? new Error('channel closed');
     const sending = this.#sending;
     this.#sending = [];
@@ -218,8 +278,9 @@ export class RabbitMqPublisher {
     // A channel error on a live connection (e.g. an exchange deleted under us): open a new channel.
     // A lost connection is handled by the reconnection, which calls attach() again.
     setTimeout(() => {
-      if (this.#closed || this.#channel !== undefined || !isLive()) return;
-      this.attach(model, isLive).catch((attachError: unknown) => {
+      if (this.#closed || this.#channel !== undefined || !this.#connection.isLive(model)) return;
+      // Bounded: a broker that leaves the new channel unanswered gets the connection dropped and replaced.
+      this.#connection.setupStep(model, this.attach(model), 'the reopening of the publishing channel').catch((attachError: unknown) => {
         this.#options.logger.warn('rabbitmq transport: could not reopen the publishing channel', {
           error: attachError instanceof Error ? attachError.message : String(attachError),
         });
@@ -256,7 +317,7 @@ export class RabbitMqPublisher {
     this.#heldCount = 0;
     for (const { batch, timer } of held) {
       clearTimeout(timer);
-      this.#sending.push(batch);
+      this.#send(batch);
     }
     this.#pump();
   }

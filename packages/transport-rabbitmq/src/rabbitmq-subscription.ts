@@ -18,6 +18,11 @@ export interface SubscriptionEnvironment extends DeliveryEnvironment {
    * subscription on the next one.
    */
   isLive(model: ChannelModel): boolean;
+  /**
+   * Waits for a set-up step on `model` at most `setupTimeoutMs`; past it the connection is dropped
+   * (and reconnected) and the step rejects (see RabbitMqConnection.setupStep).
+   */
+  setupStep<T>(model: ChannelModel, step: Promise<T>, what: string): Promise<T>;
   /** Forgets a closed subscription. */
   forget(subscription: RabbitMqSubscription): void;
 }
@@ -185,7 +190,9 @@ export class RabbitMqSubscription implements Subscription {
     clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => {
       if (this.#state === 'closed' || this.#consumer !== undefined || !this.#env.isLive(model)) return;
-      this.start(model).catch((error: unknown) => {
+      // Bounded: a broker that leaves the new channel's set-up unanswered gets the connection
+      // dropped; the reconnection then starts this subscription again (isLive is false from then on).
+      this.#env.setupStep(model, this.start(model), `the restart of the consumer of queue '${this.#env.queue}'`).catch((error: unknown) => {
         this.#env.logger.warn('rabbitmq transport: could not reopen a consumer; trying again', {
           queue: this.#env.queue,
           error: error instanceof Error ? error.message : String(error),

@@ -66,6 +66,17 @@ describe('rabbitmq transport options', () => {
     expect(resolveRabbitMqOptions({ closeTimeoutMs: 750 }).closeTimeoutMs).toBe(750);
   });
 
+  it('bounds connection set-up and publish confirms at 30 s unless told otherwise, and refuses a bound under 1 ms', () => {
+    expect(resolveRabbitMqOptions()).toMatchObject({ setupTimeoutMs: 30_000, confirmTimeoutMs: 30_000 });
+    expect(resolveRabbitMqOptions({ setupTimeoutMs: 2_000, confirmTimeoutMs: 1_500 })).toMatchObject({ setupTimeoutMs: 2_000, confirmTimeoutMs: 1_500 });
+    expect(() => resolveRabbitMqOptions({ setupTimeoutMs: 0 })).toThrow(/setupTimeoutMs must be an integer of at least 1, got 0/);
+    expect(() => resolveRabbitMqOptions({ confirmTimeoutMs: -5 })).toThrow(/confirmTimeoutMs must be an integer of at least 1, got -5/);
+    expect(() => resolveRabbitMqOptions({ confirmTimeoutMs: '30s' as never })).toThrow(/confirmTimeoutMs must be an integer of at least 1, got string/);
+    // Node fires a timer of more than 2^31 - 1 ms after 1 ms: every publish would time out at once.
+    expect(() => resolveRabbitMqOptions({ confirmTimeoutMs: 3_000_000_000 })).toThrow(/confirmTimeoutMs must be at most 2147483647 ms/);
+    expect(() => resolveRabbitMqOptions({ setupTimeoutMs: 2 ** 31 })).toThrow(/setupTimeoutMs must be at most/);
+  });
+
   it('describes the endpoint without credentials', () => {
     expect(resolveRabbitMqOptions({ url: 'amqp://mario:hunter2@rabbit:5672/shop' }).endpoint).toBe('amqp://rabbit:5672/shop');
   });

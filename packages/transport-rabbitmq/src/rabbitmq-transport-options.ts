@@ -115,6 +115,27 @@ export interface RabbitMqTransportOptions {
    */
   readonly publishBufferTimeoutMs?: number | undefined;
   /**
+   * Longest wait for the broker to answer one step of setting up a connection or a channel, in ms:
+   * declaring the shared topology, opening the publishing channel (with confirms), starting one
+   * subscription (declaring its queue and bindings, prefetch, consume), declaring a retry queue.
+   * A broker that accepts the connection but leaves a step unanswered (a queue stuck just after a
+   * broker restart) would otherwise stall the transport for good: past this bound the connection is
+   * dropped (closed within `closeTimeoutMs`, then its socket destroyed) and the transport connects
+   * again with the usual backoff. A `connect()` whose set-up times out rejects with
+   * `RabbitMqConnectionError`.
+   * @default 30_000
+   */
+  readonly setupTimeoutMs?: number | undefined;
+  /**
+   * Longest wait for the broker to confirm a publish, in ms, counted from when its batch is handed
+   * to the publishing channel. Past it the batch rejects with `PublishError` naming every message
+   * not confirmed yet (they may or may not be stored; confirms arriving later are ignored), and,
+   * unless the broker is blocking publishers (resource alarm), the connection is taken for stuck:
+   * it is dropped and the transport connects again.
+   * @default 30_000
+   */
+  readonly confirmTimeoutMs?: number | undefined;
+  /**
    * Longest wait for the broker when closing, in ms: `close()` (confirms of publishes in flight,
    * closing the channels and the connection) settles within it, and so does each subscription's
    * `stop()` and `close()`. Past it the connection is taken for dead (blackholed, half-open) and its
@@ -157,6 +178,8 @@ export interface ResolvedRabbitMqOptions {
   readonly reconnectMaxDelayMs: number;
   readonly publishBufferSize: number;
   readonly publishBufferTimeoutMs: number;
+  readonly setupTimeoutMs: number;
+  readonly confirmTimeoutMs: number;
   readonly closeTimeoutMs: number;
   readonly connectionName: string | undefined;
   readonly logger: Logger;
@@ -179,6 +202,16 @@ function integer(value: unknown, name: string, min: number, fallback: number): n
     fail(`${name} must be an integer of at least ${min}, got ${typeof value === 'number' ? String(value) : typeof value}.`);
   }
   return value;
+}
+
+/** Longest delay a Node timer keeps (about 24.8 days); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A duration in ms a timer waits for: an integer from 1 to {@link MAX_TIMER_MS}. */
+function duration(value: unknown, name: string, fallback: number): number {
+  const ms = integer(value, name, 1, fallback);
+  if (ms > MAX_TIMER_MS) fail(`${name} must be at most ${MAX_TIMER_MS} ms (about 24 days), got ${ms}.`);
+  return ms;
 }
 
 function text(value: unknown, name: string, fallback: string, allowEmpty = false): string {
@@ -226,6 +259,8 @@ const OPTION_KEYS: readonly string[] = [
   'reconnectMaxDelayMs',
   'publishBufferSize',
   'publishBufferTimeoutMs',
+  'setupTimeoutMs',
+  'confirmTimeoutMs',
   'closeTimeoutMs',
   'connectionName',
   'logger',
@@ -297,6 +332,8 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
     reconnectMaxDelayMs,
     publishBufferSize: integer(options.publishBufferSize, 'publishBufferSize', 0, 10_000),
     publishBufferTimeoutMs: integer(options.publishBufferTimeoutMs, 'publishBufferTimeoutMs', 1, 30_000),
+    setupTimeoutMs: duration(options.setupTimeoutMs, 'setupTimeoutMs', 30_000),
+    confirmTimeoutMs: duration(options.confirmTimeoutMs, 'confirmTimeoutMs', 30_000),
     closeTimeoutMs: integer(options.closeTimeoutMs, 'closeTimeoutMs', 1, 5_000),
     connectionName,
     logger: options.logger ?? consoleLogger,

@@ -58,8 +58,8 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
     };
     this.#closing = new ClosingSteps(this.options.closeTimeoutMs);
     this.#topology = new RabbitMqTopology(this.options);
-    this.#publisher = new RabbitMqPublisher(this.options, this.#closing);
     this.#connection = new RabbitMqConnection(this.options, this.#onConnected, this.#closing);
+    this.#publisher = new RabbitMqPublisher(this.options, this.#closing, this.#connection);
   }
 
   connect(): Promise<void> {
@@ -110,6 +110,7 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
       closing: this.#closing,
       retryDelayMs: this.options.reconnectMinDelayMs,
       isLive: (model) => this.#connection.isLive(model),
+      setupStep: (model, step, what) => this.#connection.setupStep(model, step, what),
       forget: (subscription) => this.#subscriptions.delete(subscription),
     };
     const subscription = new RabbitMqSubscription(spec, env, onDelivery);
@@ -121,7 +122,7 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
         if (this.#connection.closed) throw new TransportClosedError('rabbitmq transport: closed while subscribing.');
         if (model === undefined) continue;
         try {
-          await subscription.start(model);
+          await this.#connection.setupStep(model, subscription.start(model), `the start of the consumer of queue '${queue}'`);
           return subscription;
         } catch (error) {
           // A lost connection is retried (the reconnection restarts this subscription); anything else is a real failure.
@@ -192,12 +193,17 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
   readonly #onConnected = async (model: ChannelModel): Promise<void> => {
     this.#retryQueues = new Map();
     this.#throwIfClosed();
-    await this.#withChannel(model, (channel) => this.#topology.declareShared(channel));
+    // Each step is bounded by setupTimeoutMs: a broker that leaves one unanswered gets the connection dropped, and a new one.
+    const step = <T>(work: Promise<T>, what: string): Promise<T> => this.#connection.setupStep(model, work, what);
+    await step(
+      this.#withChannel(model, (channel) => this.#topology.declareShared(channel)),
+      'the declaration of the exchanges and the dead-letter queue',
+    );
     this.#throwIfClosed();
-    await this.#publisher.attach(model, () => this.#connection.isLive(model));
+    await step(this.#publisher.attach(model), 'the opening of the publishing channel');
     for (const subscription of this.#subscriptions) {
       this.#throwIfClosed();
-      await subscription.start(model);
+      await step(subscription.start(model), `the start of the consumer of queue '${this.#topology.queueOf(subscription.spec.name)}'`);
     }
   };
 
@@ -211,7 +217,11 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
     if (declared === undefined) {
       const model = this.#connection.current;
       if (model === undefined) return Promise.reject(new Error('rabbitmq transport: not connected; the broker delivers the message again.'));
-      declared = this.#withChannel(model, (channel) => this.#topology.declareRetryQueue(channel, bucketMs));
+      declared = this.#connection.setupStep(
+        model,
+        this.#withChannel(model, (channel) => this.#topology.declareRetryQueue(channel, bucketMs)),
+        `the declaration of retry queue '${this.#topology.retryQueueOf(bucketMs)}'`,
+      );
       declared.catch(() => this.#retryQueues.delete(bucketMs));
       this.#retryQueues.set(bucketMs, declared);
     }

@@ -1,0 +1,209 @@
+import { EventBus, EventHandler, EventType, PublishError, silentLogger, type EventContext, type OutgoingMessage } from '@cloudbus/core';
+import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+import { RabbitMqConnectionError } from './rabbitmq-connection-error.js';
+import { RabbitMqTransport } from './rabbitmq-transport.js';
+import type { RabbitMqTransportOptions } from './rabbitmq-transport-options.js';
+import { routingKeyOf } from './routing-key.js';
+import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';
+import { TcpProxy, type ClientFrame } from './testing/tcp-proxy.js';
+
+const url = brokerUrl('rabbitmq');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** AMQP methods (class id, method id) a test makes the broker leave unanswered. */
+const method =
+  (classId: number, methodId: number) =>
+  (frame: ClientFrame): boolean =>
+    frame.classId === classId && frame.methodId === methodId;
+const exchangeDeclare = method(40, 10);
+const queueDeclare = method(50, 10);
+const basicConsume = method(60, 20);
+const basicPublish = method(60, 40);
+
+/**
+ * A broker that accepts the connection but never answers one step (as a RabbitMQ channel stuck on a
+ * quorum queue just after a restart): a TCP proxy swallows the client's frames of that step, and
+ * every later frame of the same channel, while the connection itself (heartbeats) stays up.
+ */
+describe.skipIf(!url)('rabbitmq transport against a broker that stops answering', () => {
+  const run = uniqueName('cbu');
+  const admin = new BrokerAdmin(url!);
+  const transports: RabbitMqTransport[] = [];
+  const buses: EventBus[] = [];
+  const proxies: TcpProxy[] = [];
+  const extraQueues: string[] = [];
+  let sequence = 0;
+  const base = {
+    exchange: `${run}.events`,
+    deadLetterQueue: `${run}.deadletter`,
+    retryPrefix: `${run}.retry`,
+    queuePrefix: `${run}.`,
+    logger: silentLogger,
+    reconnectMinDelayMs: 50,
+    reconnectMaxDelayMs: 200,
+    closeTimeoutMs: 500,
+  } satisfies RabbitMqTransportOptions;
+
+  function transport(options: RabbitMqTransportOptions): RabbitMqTransport {
+    const created = new RabbitMqTransport({ url: url!, ...base, ...options });
+    transports.push(created);
+    return created;
+  }
+
+  async function proxiedUrl(): Promise<{ proxy: TcpProxy; url: string }> {
+    const target = new URL(url!);
+    const proxy = await TcpProxy.start(target.hostname, Number(target.port || 5672));
+    proxies.push(proxy);
+    const proxied = new URL(url!);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(proxy.port);
+    return { proxy, url: proxied.href };
+  }
+
+  function defineKitchen() {
+    const type = `dev.cloudbus.unanswered.${run}.e${++sequence}.order.placed`;
+    class OrderPlaced {
+      constructor(readonly orderId: string) {}
+    }
+    EventType(type)(OrderPlaced);
+    const seen: string[] = [];
+    class Kitchen {
+      handle(event: OrderPlaced, _context: EventContext): void {
+        seen.push(event.orderId);
+      }
+    }
+    EventHandler(OrderPlaced, { name: 'Kitchen' })(Kitchen);
+    const service = `${run}-s${sequence}`;
+    return { type, OrderPlaced, Kitchen, seen, service, queue: `${base.queuePrefix}${service}.Kitchen` };
+  }
+
+  async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
+      await sleep(20);
+    }
+  }
+
+  /** Settles with what `promise` settled with, or with a text saying it is still pending after `ms`. */
+  function within<T>(promise: Promise<T>, ms: number): Promise<T | Error | string> {
+    return Promise.race([
+      promise.then(
+        (value) => value,
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+      ),
+      sleep(ms).then(() => `still pending after ${ms} ms`),
+    ]);
+  }
+
+  afterEach(async () => {
+    for (const proxy of proxies) proxy.holdClientFrames = undefined;
+    for (const bus of buses.splice(0)) if (bus.state === 'started') await bus.stop({ drainTimeoutMs: 200 }).catch(() => {});
+    for (const created of transports) await created.close().catch(() => {});
+    for (const proxy of proxies.splice(0)) await proxy.cut();
+  });
+
+  afterAll(async () => {
+    const declared = mergeTopologies(transports.map((created) => created.declaredTopology()));
+    await admin.delete({ exchanges: declared.exchanges, queues: [...declared.queues, ...extraQueues] });
+    await admin.close();
+  });
+
+  it('fails connect() within setupTimeoutMs when the broker never answers a declaration, naming the step, and connects once it answers', async () => {
+    const { proxy, url: proxied } = await proxiedUrl();
+    const setupTimeoutMs = 1_000;
+    const connecting = transport({ url: proxied, setupTimeoutMs });
+    proxy.holdClientFrames = exchangeDeclare;
+    const began = Date.now();
+    const error = await within(connecting.connect(), 15_000);
+    expect(error).toBeInstanceOf(RabbitMqConnectionError);
+    expect((error as Error).message).toMatch(/did not answer the declaration of the exchanges and the dead-letter queue within 1000 ms \(setupTimeoutMs\)/);
+    // Liveness with a margin for a loaded machine: the bound, then closeTimeoutMs for the connection at most.
+    expect(Date.now() - began).toBeLessThan(setupTimeoutMs + base.closeTimeoutMs + 3_000);
+    expect(proxy.held).toBeGreaterThan(0);
+
+    proxy.holdClientFrames = undefined;
+    await connecting.connect();
+  });
+
+  it('drops a reconnection whose consume the broker never answers, after setupTimeoutMs, and consumes again on a new connection once the broker answers', async () => {
+    const { proxy, url: proxied } = await proxiedUrl();
+    const { OrderPlaced, Kitchen, seen, service, queue } = defineKitchen();
+    const bus = new EventBus({ service, handlers: [Kitchen], logger: silentLogger, transport: transport({ url: proxied, setupTimeoutMs: 1_000 }) });
+    buses.push(bus);
+    await bus.start();
+    await bus.publish(new OrderPlaced('before'));
+    await until(() => seen.includes('before'), 'the first event');
+
+    // The broker restarts (the connection drops) and, once back, leaves basic.consume unanswered.
+    proxy.holdClientFrames = basicConsume;
+    await proxy.cut();
+    await proxy.restore();
+    await until(() => proxy.held > 0, 'the consume of the reconnection to be held');
+    const stuck = proxy.accepted;
+    // Without a bound the set-up waits for that answer for ever, and no other connection is opened.
+    await until(() => proxy.accepted > stuck, 'the stuck connection to be replaced', 10_000);
+    expect(await admin.consumers(queue)).toBe(0);
+
+    proxy.holdClientFrames = undefined;
+    await until(async () => (await admin.consumers(queue)) === 1, 'the consumer on a new connection', 15_000);
+    await bus.publish(new OrderPlaced('after'));
+    await until(() => seen.includes('after'), 'the event published once the broker answers');
+  });
+
+  it('replaces the connection when a consumer reopened on it (its queue deleted) gets no answer to its declaration, and consumes again', async () => {
+    const { proxy, url: proxied } = await proxiedUrl();
+    const { OrderPlaced, Kitchen, seen, service, queue } = defineKitchen();
+    const bus = new EventBus({ service, handlers: [Kitchen], logger: silentLogger, transport: transport({ url: proxied, setupTimeoutMs: 1_000 }) });
+    buses.push(bus);
+    await bus.start();
+    await bus.publish(new OrderPlaced('before'));
+    await until(() => seen.includes('before'), 'the first event');
+
+    // The broker cancels the consumer (queue deleted); the channel reopened on the same, live
+    // connection sends queue.declare, which the broker never answers.
+    proxy.holdClientFrames = queueDeclare;
+    const accepted = proxy.accepted;
+    await admin.delete({ exchanges: [], queues: [queue] });
+    await until(() => proxy.held > 0, 'the declaration of the reopened consumer to be held');
+    await until(() => proxy.accepted > accepted, 'the stuck connection to be replaced', 10_000);
+
+    proxy.holdClientFrames = undefined;
+    await until(async () => (await admin.consumers(queue)) === 1, 'the consumer on a new connection', 15_000);
+    await bus.publish(new OrderPlaced('after'));
+    await until(() => seen.includes('after'), 'the event published once the broker answers');
+  });
+
+  it('rejects a publish the broker never confirms within confirmTimeoutMs, naming exactly the unconfirmed ids, then publishes on a new connection', async () => {
+    const { proxy, url: proxied } = await proxiedUrl();
+    const type = `dev.cloudbus.unanswered.${run}.e${++sequence}.order.placed`;
+    const tap = `${run}.tap-${sequence}`;
+    extraQueues.push(tap);
+    const confirmTimeoutMs = 1_000;
+    const publisher = transport({ url: proxied, confirmTimeoutMs });
+    await publisher.connect();
+    await admin.tap(tap, base.exchange, routingKeyOf(type));
+    const message = (id: string): OutgoingMessage => ({ id, type, message: { headers: { id, type, source: '/test', specversion: '1.0' }, contentType: 'text/plain', body: new TextEncoder().encode(id) } });
+
+    // The broker takes the first three publishes of the batch, then serves that channel no more.
+    let publishes = 0;
+    proxy.holdClientFrames = (frame) => basicPublish(frame) && ++publishes > 3;
+    const ids = Array.from({ length: 10 }, (_, i) => `m-${i + 1}`);
+    const began = Date.now();
+    const outcome = await within(publisher.publish(ids.map(message)), 15_000);
+    expect(outcome).toBeInstanceOf(PublishError);
+    expect(Date.now() - began).toBeLessThan(confirmTimeoutMs + 3_000);
+    // Confirmed ones are never reported unconfirmed, and every unconfirmed one is.
+    expect((outcome as PublishError).unconfirmed).toEqual(ids.slice(3));
+    expect((outcome as PublishError).message).toMatch(/did not confirm 7 of 10 message\(s\) \(no confirm from the broker within 1000 ms \(confirmTimeoutMs\)\)/);
+    expect(await admin.depth(tap)).toBe(3);
+
+    // The stuck connection is dropped: once the broker answers again, publishing carries on.
+    proxy.holdClientFrames = undefined;
+    await until(() => proxy.accepted > 1, 'a new connection', 10_000);
+    expect(await within(publisher.publish([message('m-11')]), 10_000)).toBeUndefined();
+    expect(await admin.depth(tap)).toBe(4);
+  });
+});
