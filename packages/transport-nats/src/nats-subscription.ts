@@ -11,10 +11,22 @@ import { NatsDelivery, type DeliveryOwner } from './nats-delivery.js';
  * process lingers this long on the server.
  */
 const EXPIRES_MS = 2_000;
-/** A pull request not ended this long after it was sent (no 408 came) is taken as lost with the connection or the server, and renewed. */
+/**
+ * While messages are owed, the server answers within {@link EXPIRES_MS} (messages, or a 408 as a
+ * request expires); nothing for this long means the requests were lost with the connection or the
+ * server, and they are renewed.
+ */
 const LOST_AFTER_MS = EXPIRES_MS + 3_000;
 /** Pause before a new pull request after the server refused one (consumer missing, limits). */
 const REFUSED_PAUSE_MS = 1_000;
+
+/** A pull request that may still be open: what it asked for, and when. */
+class PullRequest {
+  constructor(
+    readonly batch: number,
+    readonly sentAt: number,
+  ) {}
+}
 
 /** What a subscription needs from its transport. */
 export interface SubscriptionEnvironment {
@@ -30,11 +42,14 @@ export interface SubscriptionEnvironment {
 }
 
 /**
- * One process's share of a durable pull consumer. It keeps at most one pull request open, asking
- * for as many messages as it has free slots (`spec.concurrency` minus unsettled deliveries), and
- * asks again as soon as the request is fulfilled or ends; so it never holds more than
- * `spec.concurrency` unsettled deliveries, and idle instances compete fairly for new messages.
- * While a delivery is unsettled it tells the server every AckWait / 3 that it is being worked on.
+ * One process's share of a durable pull consumer. Its open pull requests never ask for more
+ * messages than it has free slots (`spec.concurrency` minus unsettled deliveries minus messages
+ * already asked for), so it never holds more than `spec.concurrency` unsettled deliveries, and idle
+ * instances compete fairly for new messages. It asks again before the open requests run out, as
+ * soon as half of the slots are free (or any slot, when no request is open): a request is
+ * then always waiting on the server, and a message stored while one request ends and the next
+ * one travels is not held back for that round trip. While a delivery is unsettled it tells the
+ * server every AckWait / 3 that it is being worked on.
  */
 export class NatsSubscription implements Subscription, DeliveryOwner {
   readonly #env: SubscriptionEnvironment;
@@ -53,14 +68,22 @@ export class NatsSubscription implements Subscription, DeliveryOwner {
   readonly #waiting: NatsDelivery[] = [];
   #active = true;
   #closing: Promise<void> | undefined;
-  /** Reply subject of the open pull request, '' when none is open. */
-  #request = '';
+  /** Number in the reply subject (`<inbox>.<number>`) of the last pull request sent. */
   #requestNumber = 0;
-  #requestSentAt = 0;
-  /** Messages the open request may still bring. */
+  /** Messages the open requests may still bring, all together; 0 once every request ended. */
   #owed = 0;
-  /** Called when the open request ends, while closing. */
+  /**
+   * Requests that may be open, by number: what each asked for and when. Forgotten once ended by a
+   * status (so a status is counted once), or {@link LOST_AFTER_MS} after they were sent, when they
+   * surely ended (fulfilled requests get no answer).
+   */
+  readonly #open = new Map<number, PullRequest>();
+  /** Last time the server answered while messages were owed (a message, a status), or a request was sent. */
+  #heardAt = 0;
+  /** Called when the last open request ends, while closing. */
   #onRequestEnd: (() => void) | undefined;
+  /** Free slots that make a request worth sending while others are open. */
+  readonly #topUp: number;
   readonly #progressTimer: NodeJS.Timeout;
   readonly #watchdog: NodeJS.Timeout;
   #pause: NodeJS.Timeout | undefined;
@@ -71,6 +94,7 @@ export class NatsSubscription implements Subscription, DeliveryOwner {
     this.#onDelivery = onDelivery;
     this.#inbox = createInbox();
     this.#pullPrefix = `{"expires":${EXPIRES_MS * 1_000_000},"batch":`;
+    this.#topUp = Math.ceil(spec.concurrency / 2);
     this.#inboxSubscription = env.nc.subscribe(`${this.#inbox}.*`, {
       callback: (error, msg) => (error === null ? this.#receive(msg) : this.warn('pull subscription failed', error)),
     });
@@ -108,7 +132,7 @@ export class NatsSubscription implements Subscription, DeliveryOwner {
 
   async #close(): Promise<void> {
     await this.stop();
-    if (this.#request !== '' && !this.#env.nc.isClosed()) {
+    if (this.#owed > 0 && !this.#env.nc.isClosed()) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, LOST_AFTER_MS);
         this.#onRequestEnd = () => {
@@ -129,9 +153,9 @@ export class NatsSubscription implements Subscription, DeliveryOwner {
     this.#env.closed(this);
   }
 
-  /** The connection came back: the open pull request died with the old one (or with the server); ask again. */
+  /** The connection came back: the open pull requests died with the old one (or with the server); ask again. */
   renew(): void {
-    this.#endRequest();
+    this.#endRequests();
     this.#pull();
   }
 
@@ -159,27 +183,41 @@ export class NatsSubscription implements Subscription, DeliveryOwner {
     });
   }
 
-  /** Opens a pull request for the free slots, unless one is open or none is free. */
+  /**
+   * Opens a pull request for the slots neither taken nor already asked for: any, when no request
+   * is open; else only once they make half the concurrency: enough to keep a request waiting on the
+   * server, without a request per message (a quarter, as `consume()` does, measured worse: more
+   * requests for the server to share messages among).
+   */
   #pull(): void {
-    if (!this.#active || this.#request !== '' || this.#pause !== undefined) return;
-    const free = this.#spec.concurrency - this.#inFlight.size - this.#waiting.length;
-    if (free <= 0) return;
+    if (!this.#active || this.#pause !== undefined) return;
+    const free = this.#spec.concurrency - this.#inFlight.size - this.#waiting.length - this.#owed;
+    if (free <= 0 || (this.#owed > 0 && free < this.#topUp)) return;
     const nc = this.#env.nc;
     if (nc.isClosed() || nc.isDraining()) return;
-    this.#request = `${this.#inbox}.${++this.#requestNumber}`;
-    this.#owed = free;
-    this.#requestSentAt = Date.now();
+    const number = ++this.#requestNumber;
+    if (this.#owed === 0) this.#heardAt = Date.now();
+    this.#owed += free;
+    this.#open.set(number, new PullRequest(free, Date.now()));
     try {
-      nc.publish(this.#env.pullSubject, `${this.#pullPrefix}${free}}`, { reply: this.#request });
+      nc.publish(this.#env.pullSubject, `${this.#pullPrefix}${free}}`, { reply: `${this.#inbox}.${number}` });
     } catch (error) {
-      this.#endRequest();
+      this.#endRequest(number, free);
       this.warn('pull request failed', error);
     }
   }
 
-  #endRequest(): void {
-    this.#request = '';
+  /** Request `number` ended owing `remaining` messages. */
+  #endRequest(number: number, remaining: number): void {
+    this.#open.delete(number);
+    this.#owed = Math.max(0, this.#owed - remaining);
+    if (this.#owed === 0) this.#endRequests();
+  }
+
+  /** Every request ended (fulfilled, expired, or lost). */
+  #endRequests(): void {
     this.#owed = 0;
+    this.#open.clear();
     this.#onRequestEnd?.();
   }
 
@@ -189,7 +227,10 @@ export class NatsSubscription implements Subscription, DeliveryOwner {
       this.#status(msg);
       return;
     }
-    if (this.#owed > 0 && --this.#owed === 0) this.#endRequest();
+    if (this.#owed > 0) {
+      this.#heardAt = Date.now();
+      if (--this.#owed === 0) this.#endRequests();
+    }
     const delivery = this.#delivery(msg, reply);
     if (this.#active && this.#inFlight.size < this.#spec.concurrency) {
       this.#inFlight.add(delivery);
@@ -197,15 +238,25 @@ export class NatsSubscription implements Subscription, DeliveryOwner {
     } else {
       this.#waiting.push(delivery);
     }
-    if (this.#request === '') this.#pull();
+    this.#pull();
   }
 
-  /** A status message on a pull request: 408 expired, 409 refused or ended, 404 nothing (no_wait), 100 heartbeat. */
+  /**
+   * A status message on a pull request: 408 expired, 409 refused or ended, 404 nothing (no_wait),
+   * 100 heartbeat. An ending request's `Nats-Pending-Messages` says how many it still owed (the
+   * server shares messages out among open requests in turn, so which request a message answered
+   * is not known here; only the total owed is).
+   */
   #status(msg: Msg): void {
-    if (msg.subject !== this.#request) return; // about an earlier request
-    const code = msg.headers?.code ?? 0;
+    const number = Number(msg.subject.slice(this.#inbox.length + 1));
+    const request = this.#open.get(number);
+    if (request === undefined) return; // about a request from before a renewal, or already counted as ended
+    const headers = msg.headers;
+    const code = headers?.code ?? 0;
     if (code === 100) return;
-    this.#endRequest();
+    this.#heardAt = Date.now();
+    const pending = Number(headers?.get('Nats-Pending-Messages') || Number.NaN);
+    this.#endRequest(number, pending >= 0 ? Math.min(pending, request.batch) : request.batch);
     if (code === 408 || code === 404) {
       this.#pull();
       return;
@@ -236,8 +287,13 @@ export class NatsSubscription implements Subscription, DeliveryOwner {
   }
 
   #checkRequest(): void {
-    if (this.#request !== '' && Date.now() - this.#requestSentAt > LOST_AFTER_MS) {
-      this.#env.logger.debug(`nats transport: pull request not ended after ${LOST_AFTER_MS} ms, taken as lost`, { subscription: this.#spec.name });
+    const ended = Date.now() - LOST_AFTER_MS;
+    for (const [number, request] of this.#open) {
+      if (request.sentAt >= ended) break;
+      this.#open.delete(number);
+    }
+    if (this.#owed > 0 && Date.now() - this.#heardAt > LOST_AFTER_MS) {
+      this.#env.logger.debug(`nats transport: no answer to the pull requests for ${LOST_AFTER_MS} ms, taken as lost`, { subscription: this.#spec.name });
       this.renew();
     }
   }
