@@ -6,6 +6,12 @@ export interface CheckOptions {
   readonly handlers: readonly string[];
   /** The idempotent inbox was on: exactly once; otherwise at least once, duplicates counted. */
   readonly inbox: boolean;
+  /**
+   * Confirmed ids the broker itself may have lost, by its documented durability (Mosquitto's
+   * persistence is a periodic snapshot: what it acknowledged since the last one is gone after a
+   * SIGKILL). Reported apart, not as a violation; any other loss still is one.
+   */
+  readonly brokerLoss?: ReadonlySet<string>;
 }
 
 /** The verdict on one case. */
@@ -15,8 +21,10 @@ export interface CheckResult {
   readonly confirmed: number;
   /** Ids not confirmed, each reported to the caller as an error. */
   readonly unconfirmed: number;
-  /** Confirmed ids (per handler) neither handled nor dead-lettered. */
+  /** Confirmed ids (per handler) neither handled nor dead-lettered, outside `brokerLoss`. */
   readonly lost: readonly string[];
+  /** Confirmed ids (per handler) neither handled nor dead-lettered, that the broker was allowed to lose (`brokerLoss`). */
+  readonly lostByBroker: readonly string[];
   /** Side effects beyond the first, over every id and handler. */
   readonly duplicated: number;
   /** Dead letters (per handler) of confirmed ids. */
@@ -74,6 +82,7 @@ export function checkLedger(ledger: Ledger, options: CheckOptions): CheckResult 
   }
 
   const lost: string[] = [];
+  const lostByBroker: string[] = [];
   let duplicated = 0;
   let deadLettered = 0;
   for (const handler of options.handlers) {
@@ -83,7 +92,7 @@ export function checkLedger(ledger: Ledger, options: CheckOptions): CheckResult 
       const deadLetter = deadLetters.get(key);
       if (count > 1) duplicated += count - 1;
       if (deadLetter !== undefined) deadLettered++;
-      if (count === 0 && deadLetter === undefined) lost.push(`${handler}:${id}`);
+      if (count === 0 && deadLetter === undefined) (options.brokerLoss?.has(id) === true ? lostByBroker : lost).push(`${handler}:${id}`);
       if (count > 0 && deadLetter !== undefined) violations.push(`${handler}: ${id} both handled and dead-lettered (${deadLetter.reason})`);
     }
   }
@@ -94,6 +103,7 @@ export function checkLedger(ledger: Ledger, options: CheckOptions): CheckResult 
     confirmed: confirmed.length,
     unconfirmed: publishes.length - confirmed.length,
     lost,
+    lostByBroker,
     duplicated,
     deadLettered,
     violations,

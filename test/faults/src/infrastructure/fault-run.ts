@@ -376,19 +376,27 @@ export class FaultRun {
   /** Checks the ledger, records the row of the results table, and returns the verdict. */
   async check(
     handlers: readonly string[] = [this.recorder],
-    options: { deadLetters?: boolean; brokerLabel?: string; extraViolations?: readonly string[] } = {},
+    options: {
+      deadLetters?: boolean;
+      brokerLabel?: string;
+      extraViolations?: readonly string[];
+      /** Ids the broker may lose by its documented durability, and why (see `CheckOptions.brokerLoss`). */
+      brokerLoss?: { readonly ids: ReadonlySet<string>; readonly why: string };
+    } = {},
   ): Promise<CheckResult> {
     if (options.deadLetters !== false) await this.readDeadLetters();
-    const checked = checkLedger(this.ledger, { handlers, inbox: this.inbox });
+    const checked = checkLedger(this.ledger, { handlers, inbox: this.inbox, ...(options.brokerLoss ? { brokerLoss: options.brokerLoss.ids } : {}) });
     const result = { ...checked, violations: [...checked.violations, ...(options.extraViolations ?? [])] };
+    const verdict = result.violations.length === 0 ? 'held' : result.violations.join('; ');
+    const byBroker = result.lostByBroker.length;
     recordResult({
       fault: this.fault,
       broker: options.brokerLabel ?? this.target,
       messages: result.messages,
-      lost: result.lost.length,
+      lost: result.lost.length + byBroker,
       duplicated: result.duplicated,
       deadLettered: result.deadLettered,
-      result: result.violations.length === 0 ? 'held' : result.violations.join('; '),
+      result: byBroker === 0 ? verdict : `${verdict}; ${byBroker} lost by the broker: ${options.brokerLoss!.why}`,
     });
     return result;
   }

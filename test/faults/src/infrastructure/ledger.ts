@@ -137,6 +137,11 @@ export class Ledger {
   }
 
   /** Every published id with its confirmation and the error reported for it. */
+  /** Published ids in the order they were published. */
+  publishedIds(): string[] {
+    return (this.#db.prepare('SELECT id FROM published ORDER BY rowid').all() as { id: string }[]).map((row) => row.id);
+  }
+
   publishes(): { id: string; confirmed: boolean; error: string | null }[] {
     return (this.#db.prepare('SELECT id, confirmed, error FROM published').all() as { id: string; confirmed: number; error: string | null }[]).map(
       (row) => ({ id: row.id, confirmed: row.confirmed === 1, error: row.error }),
