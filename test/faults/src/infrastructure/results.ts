@@ -41,15 +41,18 @@ export function readResults(): FaultResult[] {
   } catch {
     return [];
   }
-  const merged = new Map<string, FaultResult & { runs: number; failures: string[] }>();
+  const merged = new Map<string, FaultResult & { runs: number; failures: string[]; notes: string[] }>();
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     const row = JSON.parse(line) as FaultResult;
     const key = `${row.fault}\u0000${row.broker}`;
     const previous = merged.get(key);
-    const failures = row.result === 'held' ? [] : [row.result];
+    // `held` or `held; <note>` (a loss the broker's own durability explains, for example).
+    const held = row.result === 'held' || row.result.startsWith('held; ');
+    const failures = held ? [] : [row.result];
+    const notes = held && row.result !== 'held' ? [row.result.slice('held; '.length)] : [];
     if (previous === undefined) {
-      merged.set(key, { ...row, runs: 1, failures });
+      merged.set(key, { ...row, runs: 1, failures, notes });
     } else {
       merged.set(key, {
         ...previous,
@@ -59,13 +62,17 @@ export function readResults(): FaultResult[] {
         deadLettered: previous.deadLettered + row.deadLettered,
         runs: previous.runs + 1,
         failures: [...previous.failures, ...failures],
+        notes: [...previous.notes, ...notes],
       });
     }
   }
-  return [...merged.values()].map(({ runs, failures, ...row }) => ({
-    ...row,
-    result: failures.length === 0 ? (runs > 1 ? `held (${runs} runs)` : 'held') : `FAILED ${failures.length}/${runs}: ${failures[0]!}`,
-  }));
+  return [...merged.values()].map(({ runs, failures, notes, ...row }) => {
+    const held = runs > 1 ? `held (${runs} runs)` : 'held';
+    return {
+      ...row,
+      result: failures.length === 0 ? [held, ...notes].join('; ') : `FAILED ${failures.length}/${runs}: ${failures[0]!}`,
+    };
+  });
 }
 
 /** The run's table, in Markdown. */
