@@ -43,13 +43,9 @@ describe.skipIf(!url)('rabbitmq connection', () => {
   }
 
   async function proxiedUrl(): Promise<{ proxy: TcpProxy; url: string }> {
-    const target = new URL(url!);
-    const proxy = await TcpProxy.start(target.hostname, Number(target.port || 5672));
-    proxies.push(proxy);
-    const proxied = new URL(url!);
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
-    return { proxy, url: proxied.href };
+    const proxied = await TcpProxy.inFrontOf(url!);
+    proxies.push(proxied.proxy);
+    return proxied;
   }
 
   function defineEvent() {

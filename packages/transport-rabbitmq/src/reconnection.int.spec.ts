@@ -32,13 +32,9 @@ describe.skipIf(!url)('rabbitmq reconnection and settling', () => {
   }
 
   async function proxiedUrl(): Promise<{ proxy: TcpProxy; url: string }> {
-    const target = new URL(url!);
-    const proxy = await TcpProxy.start(target.hostname, Number(target.port || 5672));
-    proxies.push(proxy);
-    const proxied = new URL(url!);
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
-    return { proxy, url: proxied.href };
+    const proxied = await TcpProxy.inFrontOf(url!);
+    proxies.push(proxied.proxy);
+    return proxied;
   }
 
   /** An event type and a handler of it that records the ids it saw, optionally waiting on `hold` first. */

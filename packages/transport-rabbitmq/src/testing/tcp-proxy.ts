@@ -108,6 +108,16 @@ export class TcpProxy {
     this.#targetPort = targetPort;
   }
 
+  /** Starts a proxy in front of the broker at `url`; `url` of the result is the same URL through the proxy. */
+  static async inFrontOf(url: string): Promise<{ proxy: TcpProxy; url: string }> {
+    const target = new URL(url);
+    const proxy = await TcpProxy.start(target.hostname, Number(target.port || 5672));
+    const proxied = new URL(url);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(proxy.port);
+    return { proxy, url: proxied.href };
+  }
+
   /** Starts a proxy on a free loopback port. */
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
     const proxy = new TcpProxy(targetHost, targetPort);
