@@ -68,9 +68,10 @@ export class RabbitMqConnection {
    * Waits for one set-up step done on `model` (declaring, opening a channel, starting a consumer)
    * at most `setupTimeoutMs`. Past it the broker is taken for stuck on that connection: `model` is
    * dropped (see {@link drop}) and the step rejects with {@link RabbitMqConnectionError}, saying
-   * what was not answered. `what` completes "did not answer ...".
+   * what was not answered. `what` completes "did not answer ..."; `hint`, when given, ends the
+   * message (what else leaves that step unanswered, and how to tell).
    */
-  setupStep<T>(model: ChannelModel, step: Promise<T>, what: string): Promise<T> {
+  setupStep<T>(model: ChannelModel, step: Promise<T>, what: string, hint?: string): Promise<T> {
     const timeoutMs = this.#options.setupTimeoutMs;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -78,7 +79,8 @@ export class RabbitMqConnection {
         const error = new RabbitMqConnectionError(
           endpoint,
           `rabbitmq transport: the broker at ${endpoint} did not answer ${what} within ${timeoutMs} ms (setupTimeoutMs); ` +
-            `the connection is dropped and opened again. If the broker is only slow (many queues recovering), raise setupTimeoutMs.`,
+            `the connection is dropped and opened again. If the broker is only slow (many queues recovering), raise setupTimeoutMs.` +
+            (hint === undefined ? '' : ` ${hint}`),
         );
         this.drop(model, error.message);
         reject(error);

@@ -110,7 +110,7 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
       closing: this.#closing,
       retryDelayMs: this.options.reconnectMinDelayMs,
       isLive: (model) => this.#connection.isLive(model),
-      setupStep: (model, step, what) => this.#connection.setupStep(model, step, what),
+      setupStep: (model, step, what) => this.#connection.setupStep(model, step, what, this.#consumeHint(queue)),
       forget: (subscription) => this.#subscriptions.delete(subscription),
     };
     const subscription = new RabbitMqSubscription(spec, env, onDelivery);
@@ -122,7 +122,7 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
         if (this.#connection.closed) throw new TransportClosedError('rabbitmq transport: closed while subscribing.');
         if (model === undefined) continue;
         try {
-          await this.#connection.setupStep(model, subscription.start(model), `the start of the consumer of queue '${queue}'`);
+          await this.#startConsumer(model, subscription);
           return subscription;
         } catch (error) {
           // A lost connection is retried (the reconnection restarts this subscription); anything else is a real failure.
@@ -203,7 +203,7 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
     await step(this.#publisher.attach(model), 'the opening of the publishing channel');
     for (const subscription of this.#subscriptions) {
       this.#throwIfClosed();
-      await step(subscription.start(model), `the start of the consumer of queue '${this.#topology.queueOf(subscription.spec.name)}'`);
+      await this.#startConsumer(model, subscription);
     }
   };
 
@@ -241,6 +241,25 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
     } finally {
       await closeChannel(channel);
     }
+  }
+
+  /** Starts the consumer of `subscription` on `model`, bounded by setupTimeoutMs (see RabbitMqConnection.setupStep). */
+  #startConsumer(model: ChannelModel, subscription: RabbitMqSubscription): Promise<void> {
+    const queue = this.#topology.queueOf(subscription.spec.name);
+    return this.#connection.setupStep(model, subscription.start(model), `the start of the consumer of queue '${queue}'`, this.#consumeHint(queue));
+  }
+
+  /**
+   * What else leaves a consume on `queue` unanswered: a quorum queue whose Raft member has no
+   * leader (RabbitMQ can start a member afresh after a crash, and it never elects itself; see
+   * docs/RELIABILITY.md, F10).
+   */
+  #consumeHint(queue: string): string | undefined {
+    if (this.options.queueType !== 'quorum') return undefined;
+    return (
+      `A quorum queue without a leader never answers a consume either: \`rabbitmq-queues quorum_status '${queue}'\` shows its Raft state ` +
+      `(docs/RELIABILITY.md, F10).`
+    );
   }
 
   #subscribeError(queue: string, error: unknown): Error {
