@@ -354,7 +354,10 @@ export class FaultRun {
    * Waits until every confirmed id reached each handler (handled or dead-lettered), then a quiet
    * period for late duplicates. Gives up after `timeoutMs` (the check then reports what is lost).
    */
-  async settle(handlers: readonly string[], options: { timeoutMs?: number; quietMs?: number; deadLetters?: boolean } = {}): Promise<boolean> {
+  async settle(
+    handlers: readonly string[],
+    options: { timeoutMs?: number; quietMs?: number; deadLetters?: boolean; brokerLoss?: ReadonlySet<string> | undefined } = {},
+  ): Promise<boolean> {
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
     let lastDeadLetterRead = 0;
     for (;;) {
@@ -363,7 +366,7 @@ export class FaultRun {
         await this.readDeadLetters().catch(() => []);
         lastDeadLetterRead = Date.now();
       }
-      const result = checkLedger(this.ledger, { handlers, inbox: this.inbox });
+      const result = checkLedger(this.ledger, { handlers, inbox: this.inbox, ...(options.brokerLoss ? { brokerLoss: options.brokerLoss } : {}) });
       if (result.lost.length === 0) {
         await sleep(options.quietMs ?? 1_500);
         return true;
