@@ -3,7 +3,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { brokerControl } from '../infrastructure/broker-control.js';
 import type { FaultBrokerKind } from '../infrastructure/fault-broker.js';
 import { FaultRun } from '../infrastructure/fault-run.js';
-import { awaitQuorumLeaders, electAfresh } from '../infrastructure/rabbitmq-quorum.js';
+import { awaitQuorumLeaders, electAfresh, removeOrphaned, type QuorumMember } from '../infrastructure/rabbitmq-quorum.js';
 import { faultTargets } from '../infrastructure/targets.js';
 import { LONG, repetitions, sleep } from '../infrastructure/timing.js';
 
@@ -34,6 +34,8 @@ describe.each(faultTargets(['rabbitmq', 'nats', 'mqtt']))('broker restart on $ta
       const count = LONG ? 10_000 : 3_000;
       run = await FaultRun.create({ fault: `1. broker restart (${first} at 1/3, ${second} at 1/2)`, target, url, concurrency: 16 });
       const current = run;
+      // RabbitMQ quorum members started afresh during this run (their orphaned directories are removed at the end).
+      const replacedMembers: QuorumMember[] = [];
       try {
         await Promise.all(['a', 'b'].map((instance) => current.startConsumer(instance)));
         let restarting: Promise<void> | undefined;
@@ -48,7 +50,6 @@ describe.each(faultTargets(['rabbitmq', 'nats', 'mqtt']))('broker restart on $ta
         //   orphaned member on the node, then does what an operator would: has the new member
         //   elect itself, so that the queue serves again.
         let brokerLoss: { readonly publishedBefore: number; readonly why: string } | undefined;
-        const orphaned = new Set<string>();
         const restart = async (signal: 'SIGKILL' | 'SIGTERM'): Promise<void> => {
           let publishedBefore = 0;
           try {
@@ -63,11 +64,11 @@ describe.each(faultTargets(['rabbitmq', 'nats', 'mqtt']))('broker restart on $ta
           };
           if (kind === 'mqtt' && signal === 'SIGKILL') lost(MOSQUITTO_SNAPSHOT);
           if (kind === 'rabbitmq') {
-            const { replaced } = await awaitQuorumLeaders(current.name, orphaned);
+            const { replaced } = await awaitQuorumLeaders(current.name, new Set(replacedMembers.flatMap((member) => member.orphaned)));
             for (const member of replaced) {
               console.warn(`[faults] RabbitMQ started ${member.queue} afresh after the ${signal}; orphaned: ${member.orphaned.join(', ')}`);
               lost(RABBITMQ_ORPHANED_MEMBER);
-              for (const dir of member.orphaned) orphaned.add(dir);
+              replacedMembers.push(member);
               await electAfresh(member);
             }
           }
@@ -105,6 +106,7 @@ describe.each(faultTargets(['rabbitmq', 'nats', 'mqtt']))('broker restart on $ta
         expect(result.duplicated).toBe(0);
       } finally {
         await brokerControl.ensureRunning(kind);
+        for (const member of replacedMembers) await removeOrphaned(member);
       }
       await current.dispose();
       run = undefined;

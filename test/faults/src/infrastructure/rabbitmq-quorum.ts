@@ -116,3 +116,20 @@ export async function awaitQuorumLeaders(
 export async function electAfresh(member: QuorumMember): Promise<void> {
   await run('rabbitmqctl', ['eval', `ra:trigger_election({binary_to_atom(${erlangBinary(member.raName)}, utf8), node()}).`], { timeout: 60_000 });
 }
+
+/**
+ * Deletes the orphaned data directories of `member` (see {@link QuorumMember}) on the node: the
+ * node never does, and the broker is shared. Only directories whose `config` names this member's
+ * queue are touched.
+ */
+export async function removeOrphaned(member: QuorumMember): Promise<void> {
+  if (member.orphaned.length === 0) return;
+  const expression = `
+    #{data_dir := Dir} = ra_system:fetch(quorum_queues),
+    Name = binary_to_atom(${erlangBinary(member.raName)}, utf8),
+    [case file:consult(filename:join([Dir, D, "config"])) of
+       {ok, [#{cluster_name := Name}]} -> file:del_dir_r(filename:join(Dir, D));
+       _ -> skipped
+     end || D <- [${member.orphaned.map((dir) => `binary_to_list(${erlangBinary(dir)})`).join(', ')}]].`;
+  await run('rabbitmqctl', ['eval', expression], { timeout: 60_000 });
+}
