@@ -64,4 +64,27 @@ describe('telemetry publishing', () => {
     // Telemetry does not report its own publishing.
     expect(batches.flatMap((b) => b.records).filter((r) => r.eventType === TELEMETRY_EVENT_TYPE)).toHaveLength(0);
   });
+
+  it('does not hold up bus.stop() when the broker never answers the last batch', async () => {
+    const transport = new MemoryTransport();
+    const publish = transport.publish.bind(transport);
+    // Telemetry batches are never confirmed (MQTT with no inspector subscribed does this); events are.
+    transport.publish = (messages) => (messages.some((m) => m.type === TELEMETRY_EVENT_TYPE) ? new Promise<void>(() => {}) : publish(messages));
+    const bus = new EventBus({
+      service: 'shop',
+      transport,
+      handlers: [Flaky],
+      publishTelemetry: { intervalMs: 10, stopTimeoutMs: 100 },
+      logger: silentLogger,
+    });
+    await bus.start();
+    await bus.publish(new OrderPlaced('o-2'));
+    // A batch goes out (and hangs), and more records wait behind it for stop() to send.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await bus.publish(new OrderPlaced('o-3'));
+
+    const stopped = bus.stop().then(() => 'stopped');
+    const hung = new Promise((resolve) => setTimeout(() => resolve('still stopping after 5 s'), 5_000));
+    expect(await Promise.race([stopped, hung])).toBe('stopped');
+  });
 });

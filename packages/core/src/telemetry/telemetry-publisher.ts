@@ -35,6 +35,13 @@ export interface TelemetryPublishingOptions {
    * @default 10_000
    */
   readonly maxBuffered?: number;
+  /**
+   * How long `bus.stop()` waits for the last batch, in ms. Telemetry never holds up a shutdown: a
+   * broker that does not answer, or MQTT with no inspector subscribed (the transport waits for a
+   * subscriber to store a message), leaves the last batch unsent after this.
+   * @default 2_000
+   */
+  readonly stopTimeoutMs?: number;
 }
 
 /**
@@ -49,6 +56,7 @@ export class TelemetryPublisher {
   readonly #intervalMs: number;
   readonly #maxBatch: number;
   readonly #maxBuffered: number;
+  readonly #stopTimeoutMs: number;
   #dropped = 0;
   #timer: NodeJS.Timeout | undefined;
   #sending: Promise<void> | undefined;
@@ -66,6 +74,7 @@ export class TelemetryPublisher {
     this.#intervalMs = options.intervalMs ?? 250;
     this.#maxBatch = options.maxBatch ?? 500;
     this.#maxBuffered = options.maxBuffered ?? 10_000;
+    this.#stopTimeoutMs = options.stopTimeoutMs ?? 2_000;
   }
 
   start(): void {
@@ -80,13 +89,23 @@ export class TelemetryPublisher {
     });
   }
 
-  /** Sends what is buffered, then stops listening. */
+  /** Stops listening and sends what is buffered, waiting `stopTimeoutMs` at most (see {@link TelemetryPublishingOptions.stopTimeoutMs}). */
   async stop(): Promise<void> {
     this.#unsubscribe?.();
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.#sending;
-    await this.#send();
+    const flushed = (async () => {
+      await this.#sending;
+      await this.#send();
+      return true;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.#stopTimeoutMs)));
+    const sent = await Promise.race([flushed, timedOut]);
+    clearTimeout(timer);
+    if (!sent) {
+      this.logger.debug('telemetry: the last batch was not sent before stop', { records: this.#buffer.length, stopTimeoutMs: this.#stopTimeoutMs });
+    }
   }
 
   #flushSoon(delayMs: number): void {
