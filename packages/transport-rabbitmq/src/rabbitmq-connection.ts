@@ -4,7 +4,7 @@ import { connect, type ChannelModel } from 'amqplib';
 import { closeConnection, destroySocket, type ClosingSteps } from './closing-steps.js';
 import { coalesceWrites } from './coalesced-writes.js';
 import { connectionAdvice, RabbitMqConnectionError, redact, safeCause } from './rabbitmq-connection-error.js';
-import { toAmqpConnectArguments, type ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
+import { toAmqpConnectArguments, type RabbitMqNode, type ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
 
 /** Called on every (re)connection, before the connection is handed out; a rejection drops it and retries. */
 export type ConnectedHook = (model: ChannelModel) => Promise<void>;
@@ -18,6 +18,10 @@ export type ConnectedHook = (model: ChannelModel) => Promise<void>;
  * A connection the broker keeps open but stops answering on (a set-up step or a publish confirm
  * overdue, see {@link setupStep} and {@link drop}) is dropped and replaced the same way: a broker
  * channel stuck after a restart never stalls the transport for longer than those bounds.
+ *
+ * With several nodes (a cluster, `url` a comma-separated list) each attempt tries them in turn,
+ * starting after the node whose connection was lost or dropped, so a client of a dead node moves
+ * to a live one instead of waiting for it.
  */
 export class RabbitMqConnection {
   readonly #options: ResolvedRabbitMqOptions;
@@ -38,6 +42,10 @@ export class RabbitMqConnection {
   readonly #blocked = new WeakSet<ChannelModel>();
   /** Connections being disposed of, and when that is done. */
   readonly #disposing = new Map<ChannelModel, Promise<void>>();
+  /** The node of each connection, by its index in `nodes`. */
+  readonly #nodeOf = new WeakMap<ChannelModel, number>();
+  /** The index of the node the next attempt tries first. */
+  #next = 0;
 
   constructor(options: ResolvedRabbitMqOptions, onConnected: ConnectedHook, closing: ClosingSteps) {
     this.#options = options;
@@ -75,7 +83,7 @@ export class RabbitMqConnection {
     const timeoutMs = this.#options.setupTimeoutMs;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
-        const endpoint = this.#options.endpoint;
+        const endpoint = this.#endpointOf(model);
         const error = new RabbitMqConnectionError(
           endpoint,
           `rabbitmq transport: the broker at ${endpoint} did not answer ${what} within ${timeoutMs} ms (setupTimeoutMs); ` +
@@ -109,6 +117,7 @@ export class RabbitMqConnection {
   drop(model: ChannelModel, reason: string): void {
     if (this.#lost.has(model) || this.#disposing.has(model)) return;
     this.#lost.add(model);
+    this.#moveOn(model);
     if (this.#model === model) {
       // No longer handed out; the reconnection starts once it has closed (see #onClose), after its
       // channels: their users (publisher, subscriptions) are done with it before the new one comes.
@@ -117,8 +126,8 @@ export class RabbitMqConnection {
     }
     if (!this.#closed) {
       this.#options.logger.warn('rabbitmq transport: the broker stopped answering on the connection; dropping it and reconnecting', {
-        endpoint: this.#options.endpoint,
-        reason: redact(reason, [this.#options.password]),
+        endpoint: this.#endpointOf(model),
+        reason: redact(reason, this.#secrets()),
       });
     }
     // A connection being set up is reconnected by its set-up, which now fails.
@@ -138,7 +147,10 @@ export class RabbitMqConnection {
       if (this.#closed) throw new TransportClosedError('rabbitmq transport: closed while connecting.');
       await this.#onConnected(model);
       if (this.#closed) throw new TransportClosedError('rabbitmq transport: closed while connecting.');
-      if (this.#lost.has(model)) throw new RabbitMqConnectionError(this.#options.endpoint, `rabbitmq transport: the connection to ${this.#options.endpoint} closed while setting up.`);
+      if (this.#lost.has(model)) {
+        const endpoint = this.#endpointOf(model);
+        throw new RabbitMqConnectionError(endpoint, `rabbitmq transport: the connection to ${endpoint} closed while setting up.`);
+      }
     } catch (error) {
       await this.#dispose(model, this.#closing.deadline());
       throw error;
@@ -200,17 +212,42 @@ export class RabbitMqConnection {
     destroySocket(model);
   }
 
+  /**
+   * Connects to the first node that answers, trying each once from {@link #next}; rejects with
+   * {@link RabbitMqConnectionError} (every node's failure, no credentials) when none does.
+   */
   async #connect(): Promise<ChannelModel> {
-    const options = this.#options;
-    const { url, socketOptions } = toAmqpConnectArguments(options);
+    const nodes = this.#options.nodes;
+    const failures: RabbitMqConnectionError[] = [];
+    for (let i = 0; i < nodes.length; i++) {
+      const index = (this.#next + i) % nodes.length;
+      try {
+        const model = await this.#connectTo(nodes[index]!);
+        this.#nodeOf.set(model, index);
+        this.#next = index;
+        return model;
+      } catch (error) {
+        failures.push(error as RabbitMqConnectionError);
+      }
+    }
+    if (failures.length === 1) throw failures[0]!;
+    throw new RabbitMqConnectionError(
+      this.#options.endpoint,
+      `rabbitmq transport: cannot connect to any of the ${nodes.length} nodes: ${failures.map((failure) => failure.message.replace(/^rabbitmq transport: cannot connect to /, '')).join('; ')}`,
+      { cause: failures[0] },
+    );
+  }
+
+  async #connectTo(node: RabbitMqNode): Promise<ChannelModel> {
+    const { url, socketOptions } = toAmqpConnectArguments(this.#options, node);
     let model: ChannelModel;
     try {
       model = await connect(url, socketOptions);
     } catch (error) {
-      const secrets = [options.password, options.username];
+      const secrets = [node.password, node.username];
       throw new RabbitMqConnectionError(
-        options.endpoint,
-        `rabbitmq transport: cannot connect to ${options.endpoint}: ${connectionAdvice(error)} (${redact(error instanceof Error ? error.message : String(error), secrets)}).`,
+        node.endpoint,
+        `rabbitmq transport: cannot connect to ${node.endpoint}: ${connectionAdvice(error)} (${redact(error instanceof Error ? error.message : String(error), secrets)}).`,
         { cause: safeCause(error, secrets) },
       );
     }
@@ -224,6 +261,22 @@ export class RabbitMqConnection {
     coalesceWrites(model);
     model.once('close', (error?: unknown) => this.#onClose(model, error));
     return model;
+  }
+
+  /** The node `model` is connected to, without credentials. */
+  #endpointOf(model: ChannelModel): string {
+    return this.#options.nodes[this.#nodeOf.get(model) ?? 0]!.endpoint;
+  }
+
+  /** Every node's password: none may reach a message. */
+  #secrets(): string[] {
+    return this.#options.nodes.map((node) => node.password);
+  }
+
+  /** `model` was lost or dropped: the next attempt starts with the node after its own. */
+  #moveOn(model: ChannelModel): void {
+    const index = this.#nodeOf.get(model);
+    if (index !== undefined && index === this.#next) this.#next = (index + 1) % this.#options.nodes.length;
   }
 
   #adopt(model: ChannelModel): void {
@@ -243,10 +296,11 @@ export class RabbitMqConnection {
       return;
     }
     this.#model = undefined;
+    this.#moveOn(model);
     if (this.#closed) return;
     this.#options.logger.warn('rabbitmq transport: connection lost, reconnecting', {
-      endpoint: this.#options.endpoint,
-      error: error instanceof Error ? redact(error.message, [this.#options.password]) : undefined,
+      endpoint: this.#endpointOf(model),
+      error: error instanceof Error ? redact(error.message, this.#secrets()) : undefined,
     });
     this.#schedule();
   }
@@ -276,8 +330,8 @@ export class RabbitMqConnection {
       // Unreachable broker: expected during an outage, debug. Connected but set-up failed: worth a warning.
       const log = model === undefined ? this.#options.logger.debug : this.#options.logger.warn;
       log.call(this.#options.logger, 'rabbitmq transport: reconnection failed, trying again', {
-        endpoint: this.#options.endpoint,
-        error: redact(error instanceof Error ? error.message : String(error), [this.#options.password]),
+        endpoint: model === undefined ? this.#options.endpoint : this.#endpointOf(model),
+        error: redact(error instanceof Error ? error.message : String(error), this.#secrets()),
       });
       this.#schedule();
       return;
@@ -288,7 +342,7 @@ export class RabbitMqConnection {
       await this.#dispose(model, this.#closing.deadline());
       return;
     }
-    this.#options.logger.info('rabbitmq transport: reconnected', { endpoint: this.#options.endpoint });
+    this.#options.logger.info('rabbitmq transport: reconnected', { endpoint: this.#endpointOf(model) });
     this.#adopt(model);
   }
 

@@ -14,6 +14,22 @@ describe('rabbitmq transport options', () => {
     expect(url).toMatchObject({ hostname: 'rabbit.local', port: 5673, username: 'mario', password: 'p@ss/word', vhost: 'pizza/prod', heartbeat: 15 });
   });
 
+  it('takes a cluster as a comma-separated URL list: every node, in order, on one virtual host', () => {
+    const options = resolveRabbitMqOptions({ url: 'amqp://mario:one@rabbit-1:5672/shop, amqp://mario:two@rabbit-2:5673/shop,amqp://rabbit-3/shop' });
+    expect(options.nodes.map((node) => [node.hostname, node.port, node.username, node.password])).toEqual([
+      ['rabbit-1', 5672, 'mario', 'one'],
+      ['rabbit-2', 5673, 'mario', 'two'],
+      ['rabbit-3', 5672, 'guest', 'guest'],
+    ]);
+    expect(options.endpoint).toBe('amqp://rabbit-1:5672/shop,amqp://rabbit-2:5673/shop,amqp://rabbit-3:5672/shop');
+    expect(toAmqpConnectArguments(options, options.nodes[1]).url).toMatchObject({ hostname: 'rabbit-2', port: 5673, password: 'two', vhost: 'shop' });
+    expect(() => resolveRabbitMqOptions({ url: 'amqp://rabbit-1/shop,amqp://rabbit-2/other' })).toThrow(/must share one virtual host; got 'shop' and 'other'/);
+    expect(() => resolveRabbitMqOptions({ url: 'amqp://rabbit-1,,amqp://rabbit-2' })).toThrow(/empty entry/);
+    expect(() => resolveRabbitMqOptions({ url: 'amqp://rabbit-1,amqps://rabbit-2' })).toThrow(/must all be amqp:\/\/ or all amqps:\/\//);
+    // The faulty entry is named by its place, never quoted (it may hold a password).
+    expect(() => resolveRabbitMqOptions({ url: 'amqp://rabbit-1,http://u:hunter2@rabbit-2' })).toThrow(/^rabbitmq transport: URL 2 of 2 must start with amqp:\/\/ or amqps:\/\/, got 'http:\/\/'\.$/);
+  });
+
   it('lets username and password options override the URL', () => {
     const { url } = toAmqpConnectArguments(resolveRabbitMqOptions({ url: 'amqp://a:b@h', username: 'luigi', password: 's3cret' }));
     expect(url).toMatchObject({ username: 'luigi', password: 's3cret' });

@@ -32,6 +32,11 @@ export interface RabbitMqTransportOptions {
   /**
    * Broker URL, `amqp://` or `amqps://`: `amqp://user:password@host:5672/vhost?heartbeat=30`.
    * The virtual host is the URL path, percent-encoded (`%2F` for `/`).
+   *
+   * A cluster's nodes as a comma-separated list (`amqp://rabbit-1,amqp://rabbit-2,amqp://rabbit-3`),
+   * all on the same virtual host: the transport connects to the first that answers, and when a
+   * connection is lost or stuck it reconnects to the next node in the list first. Its set-up on
+   * any node still needs the node of the (classic) dead-letter queue up (docs/RELIABILITY.md, F11).
    * @default 'amqp://localhost:5672'
    */
   readonly url?: string | undefined;
@@ -157,7 +162,8 @@ export interface RabbitMqTransportOptions {
 }
 
 /** Options with defaults applied and checked. */
-export interface ResolvedRabbitMqOptions {
+/** One broker node of `url`: where to connect and as whom. */
+export interface RabbitMqNode {
   readonly protocol: 'amqp' | 'amqps';
   readonly hostname: string;
   readonly port: number;
@@ -165,6 +171,14 @@ export interface ResolvedRabbitMqOptions {
   readonly username: string;
   readonly password: string;
   readonly frameMax: number | undefined;
+  /** The node without credentials, for messages: `amqp://host:5672/vhost`. */
+  readonly endpoint: string;
+}
+
+/** The options in force: the first node's connection settings at the top, every node in `nodes`. */
+export interface ResolvedRabbitMqOptions extends Omit<RabbitMqNode, 'endpoint'> {
+  /** The nodes of `url`, in its order (one for a single broker). */
+  readonly nodes: readonly RabbitMqNode[];
   readonly tls: RabbitMqTlsOptions | undefined;
   readonly exchange: string;
   readonly deadLetterQueue: string;
@@ -183,7 +197,7 @@ export interface ResolvedRabbitMqOptions {
   readonly closeTimeoutMs: number;
   readonly connectionName: string | undefined;
   readonly logger: Logger;
-  /** The endpoint without credentials, for messages: `amqp://host:5672/vhost`. */
+  /** The endpoint(s) without credentials, for messages: `amqp://host:5672/vhost`, comma-separated for a cluster. */
   readonly endpoint: string;
 }
 
@@ -273,35 +287,21 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
   }
   const rawUrl = options.url === undefined || options.url === '' ? DEFAULT_URL : options.url;
   if (typeof rawUrl !== 'string') fail('url must be a string such as amqp://user:password@host:5672/vhost.');
-  let url: URL;
-  try {
-    url = new URL(rawUrl);
-  } catch {
-    // The URL is not quoted: it may hold a password.
-    return fail('the URL is not valid; use amqp://user:password@host:5672/vhost or amqps://... (percent-encode special characters).');
+  if (options.username !== undefined && typeof options.username !== 'string') fail('username and password must be strings.');
+  if (options.password !== undefined && typeof options.password !== 'string') fail('username and password must be strings.');
+  const entries = rawUrl.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => entry === '')) fail('the URL list has an empty entry; separate the nodes with single commas: amqp://host-1,amqp://host-2.');
+  const parsed = entries.map((entry, index) => parseNode(entry, entries.length === 1 ? 'the URL' : `URL ${index + 1} of ${entries.length}`, options));
+  const nodes = parsed.map(({ node }) => node);
+  const first = parsed[0]!;
+  for (const node of nodes) {
+    if (node.vhost !== first.node.vhost) fail(`the nodes of a cluster must share one virtual host; got '${first.node.vhost}' and '${node.vhost}'.`);
+    if (node.protocol !== first.node.protocol) fail('the nodes of a cluster must all be amqp:// or all amqps://.');
   }
-  const scheme = url.protocol.slice(0, -1);
-  if (scheme !== 'amqp' && scheme !== 'amqps') fail(`the URL must start with amqp:// or amqps://, got '${scheme}://'.`);
-  const hostname = url.hostname.replace(/^\[|\]$/g, '');
-  if (hostname === '') fail('the URL has no host; use amqp://host:5672.');
-  const port = url.port === '' ? (scheme === 'amqps' ? 5671 : 5672) : Number(url.port);
-  const path = url.pathname.startsWith('/') ? url.pathname.slice(1) : url.pathname;
-  const vhost = path === '' ? '/' : decode(path, 'virtual host');
-
-  const username = options.username ?? (url.username === '' && url.password === '' ? 'guest' : decode(url.username, 'user name'));
-  const password = options.password ?? (url.username === '' && url.password === '' ? 'guest' : decode(url.password, 'password'));
-  if (typeof username !== 'string' || typeof password !== 'string') fail('username and password must be strings.');
-
-  const query = url.searchParams;
-  const heartbeatQuery = query.get('heartbeat');
-  const heartbeatFallback = heartbeatQuery === null ? 30 : Number(heartbeatQuery);
-  if (!Number.isSafeInteger(heartbeatFallback) || heartbeatFallback < 0) fail('the URL heartbeat parameter must be a whole number of seconds.');
-  const frameMaxQuery = query.get('frameMax') ?? query.get('frame_max');
-  const frameMax = frameMaxQuery === null ? undefined : Number(frameMaxQuery);
-  if (frameMax !== undefined && (!Number.isSafeInteger(frameMax) || frameMax < 4096)) fail('the URL frameMax parameter must be an integer of at least 4096.');
+  const heartbeatFallback = first.heartbeat;
 
   const tls = checkTls(options.tls);
-  if (tls !== undefined && scheme !== 'amqps') fail('tls options are given but the URL is amqp://; use amqps:// to connect with TLS.');
+  if (tls !== undefined && first.node.protocol !== 'amqps') fail('tls options are given but the URL is amqp://; use amqps:// to connect with TLS.');
 
   const queueType = options.queueType ?? 'quorum';
   if (queueType !== 'quorum' && queueType !== 'classic') fail(`queueType must be 'quorum' or 'classic', got '${String(queueType)}'.`);
@@ -311,14 +311,16 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
   const connectionName = options.connectionName;
   if (connectionName !== undefined && typeof connectionName !== 'string') fail('connectionName must be a string.');
 
+  const { protocol, hostname, port, vhost, username, password, frameMax } = first.node;
   return {
-    protocol: scheme,
+    protocol,
     hostname,
     port,
     vhost,
     username,
     password,
     frameMax,
+    nodes,
     tls,
     exchange: text(options.exchange, 'exchange', 'cloudbus.events'),
     deadLetterQueue: text(options.deadLetterQueue, 'deadLetterQueue', 'cloudbus.deadletter'),
@@ -337,8 +339,39 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
     closeTimeoutMs: integer(options.closeTimeoutMs, 'closeTimeoutMs', 1, 5_000),
     connectionName,
     logger: options.logger ?? consoleLogger,
-    endpoint: `${scheme}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}/${encodeURIComponent(vhost)}`,
+    endpoint: nodes.map((node) => node.endpoint).join(','),
   };
+}
+
+/** Parses one entry of `url` (`what` names it in errors); `heartbeat` is its query's, or 30. */
+function parseNode(rawUrl: string, what: string, options: RabbitMqTransportOptions): { node: RabbitMqNode; heartbeat: number } {
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    // The URL is not quoted: it may hold a password.
+    return fail(`${what} is not valid; use amqp://user:password@host:5672/vhost or amqps://... (percent-encode special characters).`);
+  }
+  const scheme = url.protocol.slice(0, -1);
+  if (scheme !== 'amqp' && scheme !== 'amqps') fail(`${what} must start with amqp:// or amqps://, got '${scheme}://'.`);
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  if (hostname === '') fail(`${what} has no host; use amqp://host:5672.`);
+  const port = url.port === '' ? (scheme === 'amqps' ? 5671 : 5672) : Number(url.port);
+  const path = url.pathname.startsWith('/') ? url.pathname.slice(1) : url.pathname;
+  const vhost = path === '' ? '/' : decode(path, 'virtual host');
+
+  const username = options.username ?? (url.username === '' && url.password === '' ? 'guest' : decode(url.username, 'user name'));
+  const password = options.password ?? (url.username === '' && url.password === '' ? 'guest' : decode(url.password, 'password'));
+
+  const query = url.searchParams;
+  const heartbeatQuery = query.get('heartbeat');
+  const heartbeat = heartbeatQuery === null ? 30 : Number(heartbeatQuery);
+  if (!Number.isSafeInteger(heartbeat) || heartbeat < 0) fail(`${what} heartbeat parameter must be a whole number of seconds.`);
+  const frameMaxQuery = query.get('frameMax') ?? query.get('frame_max');
+  const frameMax = frameMaxQuery === null ? undefined : Number(frameMaxQuery);
+  if (frameMax !== undefined && (!Number.isSafeInteger(frameMax) || frameMax < 4096)) fail(`${what} frameMax parameter must be an integer of at least 4096.`);
+  const endpoint = `${scheme}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}/${encodeURIComponent(vhost)}`;
+  return { node: { protocol: scheme, hostname, port, vhost, username, password, frameMax, endpoint }, heartbeat };
 }
 
 /** What is handed to `amqplib.connect(url, socketOptions)`. */
@@ -356,8 +389,8 @@ export interface AmqpConnectArguments {
   readonly socketOptions: Record<string, unknown>;
 }
 
-/** Maps resolved options onto amqplib's connect arguments: TLS settings go to the socket as they are. */
-export function toAmqpConnectArguments(options: ResolvedRabbitMqOptions): AmqpConnectArguments {
+/** Maps resolved options onto amqplib's connect arguments for `node` (the first by default): TLS settings go to the socket as they are. */
+export function toAmqpConnectArguments(options: ResolvedRabbitMqOptions, node: RabbitMqNode = options.nodes[0]!): AmqpConnectArguments {
   const socketOptions: Record<string, unknown> = {
     timeout: options.connectTimeoutMs,
     noDelay: true,
@@ -373,14 +406,14 @@ export function toAmqpConnectArguments(options: ResolvedRabbitMqOptions): AmqpCo
   }
   return {
     url: {
-      protocol: options.protocol,
-      hostname: options.hostname,
-      port: options.port,
-      username: options.username,
-      password: options.password,
-      vhost: options.vhost,
+      protocol: node.protocol,
+      hostname: node.hostname,
+      port: node.port,
+      username: node.username,
+      password: node.password,
+      vhost: node.vhost,
       heartbeat: options.heartbeatSeconds,
-      ...(options.frameMax === undefined ? {} : { frameMax: options.frameMax }),
+      ...(node.frameMax === undefined ? {} : { frameMax: node.frameMax }),
     },
     socketOptions,
   };

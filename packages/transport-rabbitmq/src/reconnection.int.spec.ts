@@ -111,6 +111,34 @@ describe.skipIf(!url)('rabbitmq reconnection and settling', () => {
     await until(() => first.seen.includes('after'), 'the event published after the reconnection');
   });
 
+  it('with a cluster URL list, connects past a node that refuses, and moves to another node when its own goes away, losing nothing', async () => {
+    // Two "nodes": proxies in front of the same broker, each cut and restored on its own.
+    const nodeA = await proxiedUrl();
+    const nodeB = await proxiedUrl();
+    await nodeA.proxy.cut();
+    const kitchen = defineHandler('ClusterKitchen');
+    EventHandler(kitchen.OrderPlaced, { name: 'ClusterKitchen' })(kitchen.handler);
+    const bus = new EventBus({
+      service: `${run}-s${sequence}`,
+      handlers: [kitchen.handler],
+      logger: silentLogger,
+      transport: transport({ url: `${nodeA.url},${nodeB.url}`, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 200 }),
+    });
+    buses.push(bus);
+    await bus.start();
+    expect(nodeB.proxy.accepted).toBeGreaterThan(0);
+    await bus.publish(new kitchen.OrderPlaced('through B'));
+    await until(() => kitchen.seen.includes('through B'), 'the event published through node B');
+
+    // Node B goes away for good and node A is back: the transport moves to A instead of waiting for B.
+    await nodeA.proxy.restore();
+    await nodeB.proxy.cut();
+    await until(() => nodeA.proxy.accepted > 0, 'a connection to node A');
+    await bus.publish(new kitchen.OrderPlaced('through A'));
+    await until(() => kitchen.seen.includes('through A'), 'the event published through node A');
+    expect(kitchen.seen).toEqual(['through B', 'through A']);
+  });
+
   it('acks the events of fast handlers while a slow one holds its delivery, so the others keep their prefetch credit', async () => {
     let release: (() => void) | undefined;
     const slowDone = new Promise<void>((resolve) => (release = resolve));
