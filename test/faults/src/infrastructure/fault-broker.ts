@@ -54,6 +54,8 @@ export function faultBroker(kind: FaultBrokerKind, url: string, name: string, ex
 }
 
 function rabbitBroker(url: string, name: string, extra: Readonly<Record<string, unknown>>): FaultBroker {
+  // A cluster's URL list: injection and cleanup go through its first node.
+  const adminUrl = url.split(',')[0]!.trim();
   const options = {
     exchange: `${name}.events`,
     deadLetterQueue: `${name}.deadletter`,
@@ -68,7 +70,7 @@ function rabbitBroker(url: string, name: string, extra: Readonly<Record<string, 
     options,
     createTransport: (at = url) => new RabbitMqTransport({ ...options, url: at, logger: silentLogger }),
     async injectRaw(type, message) {
-      const model = await amqpConnect(url);
+      const model = await amqpConnect(adminUrl);
       try {
         const channel = await model.createConfirmChannel();
         const headers: Record<string, string> = {};
@@ -90,7 +92,7 @@ function rabbitBroker(url: string, name: string, extra: Readonly<Record<string, 
     async cleanup() {
       const { stdout } = await run('rabbitmqctl', ['list_queues', '-q', '--no-table-headers', 'name'], { timeout: 60_000 }).catch(() => ({ stdout: '' }));
       const queues = stdout.split('\n').map((line) => line.trim()).filter((queue) => queue.startsWith(`${name}.`));
-      const model = await amqpConnect(url);
+      const model = await amqpConnect(adminUrl);
       model.on('error', () => {});
       try {
         for (const queue of queues) {
