@@ -15,6 +15,7 @@ import { RabbitMqConnectionError } from './rabbitmq-connection-error.js';
 import { RabbitMqTransport } from './rabbitmq-transport.js';
 import type { RabbitMqTransportOptions } from './rabbitmq-transport-options.js';
 import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';
+import { routingKeyOf } from './routing-key.js';
 import { TcpProxy } from './testing/tcp-proxy.js';
 
 const url = brokerUrl('rabbitmq');
@@ -61,7 +62,7 @@ describe.skipIf(!url)('rabbitmq connection', () => {
       }
     }
     EventHandler(OrderPlaced, { name: 'Kitchen' })(Kitchen);
-    return { OrderPlaced, Kitchen, seen, service: `${run}-s${sequence}` };
+    return { type, OrderPlaced, Kitchen, seen, service: `${run}-s${sequence}` };
   }
 
   async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
@@ -176,6 +177,26 @@ describe.skipIf(!url)('rabbitmq connection', () => {
     await expect(
       new EventBus({ service, handlers: [Kitchen], logger: silentLogger, transport: transport({ queueType: 'quorum' }) }).start(),
     ).rejects.toThrow(/exists with other arguments.*set queueType to match/);
+  });
+
+  it('keeps dead letters in a quorum queue with no delivery limit (replicated in a cluster), and keeps the classic one an earlier version declared', async () => {
+    await transport().connect();
+    expect(await admin.hasArguments(base.deadLetterQueue, { 'x-queue-type': 'quorum', 'x-delivery-limit': 2_000_000_000 })).toBe(true);
+
+    const older = `${run}.older-deadletter`;
+    extraQueues.push(older);
+    await admin.tap(older, 'amq.topic', `${run}.unused`);
+    const { type, Kitchen, service } = defineEvent();
+    const dead = transport({ deadLetterQueue: older });
+    const bus = new EventBus({ service, handlers: [Kitchen], logger: silentLogger, transport: dead });
+    buses.push(bus);
+    await bus.start();
+    expect(await admin.hasArguments(older, {})).toBe(true);
+    // It still receives the dead letters: an event that is not a CloudEvent goes there, unparsed.
+    await admin.publish(base.exchange, routingKeyOf(type), Buffer.from('not a CloudEvent'), { persistent: true });
+    const deadline = Date.now() + 10_000;
+    while ((await dead.readDeadLetters()).length === 0 && Date.now() < deadline) await sleep(50);
+    expect(await dead.readDeadLetters()).toHaveLength(1);
   });
 
   it('stops within closeTimeoutMs on a blackholed connection, then never reconnects nor declares anything, and the unsettled event goes back to its queue', async () => {

@@ -4,6 +4,12 @@ import { PrivateHeaders } from './amqp-binding.js';
 import type { ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
 import { routingKeyOf } from './routing-key.js';
 
+/**
+ * The dead-letter queue's delivery limit: none in practice. RabbitMQ 4 gives quorum queues a limit
+ * of 20 deliveries by default, and every read of the dead letters (a get, then a return) counts.
+ */
+const NO_DELIVERY_LIMIT = 2_000_000_000;
+
 /** Names of what a transport declared on the broker. */
 export interface DeclaredTopology {
   readonly exchanges: readonly string[];
@@ -17,7 +23,11 @@ export interface DeclaredTopology {
  *   bound to the routing key of each of its types, dead-lettering to `<deadLetterQueue>`;
  * - `<retryPrefix>` (headers exchange, durable) and `<retryPrefix>.<ms>` (durable, `x-message-ttl`):
  *   delayed retries, which expire back to the subscription queue through the default exchange;
- * - `<deadLetterQueue>` (fanout exchange and classic durable queue of that name): dead letters.
+ * - `<deadLetterQueue>` (fanout exchange, and durable queue of that name, of `queueType`): dead
+ *   letters. A quorum one is replicated like the subscription queues (a classic one lives on one
+ *   node of a cluster: while it is down, the broker confirms dead letters and drops them), with
+ *   no delivery limit, so that reading dead letters (get, then return) never drops one. A
+ *   dead-letter queue declared by an earlier version (classic) is kept as it is.
  * Every declaration is idempotent, and repeated after each reconnection.
  */
 export class RabbitMqTopology {
@@ -60,8 +70,8 @@ export class RabbitMqTopology {
     return { exchanges: [...this.#exchanges], queues: [...this.#queues] };
   }
 
-  /** The events exchange, the retry exchange, and the dead-letter exchange and queue. */
-  async declareShared(channel: Channel): Promise<void> {
+  /** The events exchange, the retry exchange, and the dead-letter exchange. */
+  async declareExchanges(channel: Channel): Promise<void> {
     const { exchange, deadLetterQueue, retryPrefix } = this.#options;
     await channel.assertExchange(exchange, 'topic', { durable: true });
     this.#exchanges.add(exchange);
@@ -69,8 +79,22 @@ export class RabbitMqTopology {
     this.#exchanges.add(retryPrefix);
     await channel.assertExchange(deadLetterQueue, 'fanout', { durable: true });
     this.#exchanges.add(deadLetterQueue);
-    // Classic on purpose: reading dead letters (get, then requeue) must not count against a quorum queue's delivery limit.
-    await channel.assertQueue(deadLetterQueue, { durable: true, arguments: { 'x-queue-type': 'classic' } });
+  }
+
+  /**
+   * Declares the dead-letter queue when `exists` is false (see the class comment for its type),
+   * and binds it to the dead-letter exchange. An existing one is not declared again: its type and
+   * arguments may be an earlier version's, which a declaration with other ones would fail on.
+   */
+  async declareDeadLetterQueue(channel: Channel, exists: boolean): Promise<void> {
+    const { deadLetterQueue, queueType } = this.#options;
+    if (!exists) {
+      const quorum = queueType === 'quorum';
+      await channel.assertQueue(deadLetterQueue, {
+        durable: true,
+        arguments: { 'x-queue-type': queueType, ...(quorum ? { 'x-delivery-limit': NO_DELIVERY_LIMIT } : {}) },
+      });
+    }
     this.#queues.add(deadLetterQueue);
     await channel.bindQueue(deadLetterQueue, deadLetterQueue, '');
   }

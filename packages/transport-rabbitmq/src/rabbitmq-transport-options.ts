@@ -35,8 +35,7 @@ export interface RabbitMqTransportOptions {
    *
    * A cluster's nodes as a comma-separated list (`amqp://rabbit-1,amqp://rabbit-2,amqp://rabbit-3`),
    * all on the same virtual host: the transport connects to the first that answers, and when a
-   * connection is lost or stuck it reconnects to the next node in the list first. Its set-up on
-   * any node still needs the node of the (classic) dead-letter queue up (docs/RELIABILITY.md, F11).
+   * connection is lost or stuck it reconnects to the next node in the list first.
    * @default 'amqp://localhost:5672'
    */
   readonly url?: string | undefined;
@@ -74,9 +73,10 @@ export interface RabbitMqTransportOptions {
    */
   readonly queuePrefix?: string | undefined;
   /**
-   * Type of the subscription and retry queues. Quorum queues are replicated and count
-   * redeliveries; classic queues are lighter. An existing queue keeps its type: changing this
-   * needs the queue deleted first.
+   * Type of the subscription, retry and dead-letter queues. Quorum queues are replicated and count
+   * redeliveries; classic queues are lighter, and live on one node of a cluster. An existing queue
+   * keeps its type: changing this needs the queue deleted first (a dead-letter queue of another
+   * type is used as it is).
    * @default 'quorum'
    */
   readonly queueType?: RabbitMqQueueType | undefined;

@@ -196,7 +196,11 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
     // Each step is bounded by setupTimeoutMs: a broker that leaves one unanswered gets the connection dropped, and a new one.
     const step = <T>(work: Promise<T>, what: string): Promise<T> => this.#connection.setupStep(model, work, what);
     await step(
-      this.#withChannel(model, (channel) => this.#topology.declareShared(channel)),
+      (async () => {
+        await this.#withChannel(model, (channel) => this.#topology.declareExchanges(channel));
+        const exists = await this.#queueExists(model, this.#topology.deadLetterQueue);
+        await this.#withChannel(model, (channel) => this.#topology.declareDeadLetterQueue(channel, exists));
+      })(),
       'the declaration of the exchanges and the dead-letter queue',
     );
     this.#throwIfClosed();
@@ -206,6 +210,17 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
       await this.#startConsumer(model, subscription);
     }
   };
+
+  /** Whether `queue` exists (a passive declaration; its own channel, which a missing queue closes). */
+  async #queueExists(model: ChannelModel, queue: string): Promise<boolean> {
+    try {
+      await this.#withChannel(model, (channel) => channel.checkQueue(queue));
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 404 && /no queue/.test(String((error as Error).message))) return false;
+      throw error;
+    }
+  }
 
   /** A (re)connection being set up gives up once the transport is closing: nothing is declared any more. */
   #throwIfClosed(): void {

@@ -65,6 +65,24 @@ export class BrokerAdmin {
     }
   }
 
+  /**
+   * Whether `queue` exists with these arguments (`x-queue-type` and the like): a declaration with
+   * them succeeds only then; the broker refuses one with other arguments (406).
+   */
+  async hasArguments(queue: string, args: Record<string, unknown>): Promise<boolean> {
+    const channel = await (await this.#connection()).createChannel();
+    channel.on('error', () => {});
+    try {
+      await channel.assertQueue(queue, { durable: true, arguments: args });
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 406) return false;
+      throw error;
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
   /** Messages ready in a queue (0 when it does not exist). */
   async depth(queue: string): Promise<number> {
     const channel = await (await this.#connection()).createChannel();

@@ -11,7 +11,7 @@ import type { RawWire, TappedMessage } from '../captured-message.js';
  * step with that package's README): attributes as AMQP headers `cloudEvents_<name>` (or
  * `cloudEvents:<name>`), `datacontenttype` as `content_type`, routing key = CloudEvent type with
  * `%`, `*`, `#` percent-encoded, events on the topic exchange `cloudbus.events`, dead letters on
- * the fanout exchange (and classic queue) `cloudbus.deadletter`, with the original routing key in
+ * the fanout exchange (and queue) `cloudbus.deadletter`, with the original routing key in
  * the header `x-cloudbus-destination`.
  */
 export const RabbitMqDefaults = {
