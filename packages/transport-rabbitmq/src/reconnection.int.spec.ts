@@ -136,7 +136,8 @@ describe.skipIf(!url)('rabbitmq reconnection and settling', () => {
     await until(() => nodeA.proxy.accepted > 0, 'a connection to node A');
     await bus.publish(new kitchen.OrderPlaced('through A'));
     await until(() => kitchen.seen.includes('through A'), 'the event published through node A');
-    expect(kitchen.seen).toEqual(['through B', 'through A']);
+    // At least once: an event handled just before the cut may come again (its ack was still on its way).
+    expect(new Set(kitchen.seen)).toEqual(new Set(['through B', 'through A']));
   });
 
   it('acks the events of fast handlers while a slow one holds its delivery, so the others keep their prefetch credit', async () => {
