@@ -14,6 +14,7 @@ export {
   type NatsTransportOptions,
   type ResolvedNatsOptions,
 } from './nats-transport-options.js';
+export { natsConnectionOptions } from './nats-connection-options.js';
 export { NatsConnectionError } from './nats-connection-error.js';
 export { durableName, subjectForType } from './subject-naming.js';
 export { decodeHeaderValue, encodeHeaderValue, INVALID_ENCODING_MARKER, readWireMessage, writeHeaders } from './header-codec.js';

@@ -52,7 +52,11 @@ export interface NatsTransportOptions {
   readonly url?: string | undefined;
   /** Credentials; override those in the URL. @default the URL's, else none */
   readonly auth?: NatsAuth | undefined;
-  /** TLS settings; a `tls://` URL turns TLS on with the defaults. @default none (plain TCP, unless the server requires TLS) */
+  /**
+   * TLS settings. Given, or with a `tls://` URL (which turns TLS on with the defaults), TLS is
+   * required: a server that offers none is refused before any credential is sent.
+   * @default none (plain TCP, unless the server requires TLS)
+   */
   readonly tls?: NatsTlsOptions | undefined;
   /**
    * The stream capturing events, created (file storage) or updated at connect.
@@ -216,6 +220,8 @@ function decode(part: string, what: string): string {
 
 interface ParsedUrl {
   readonly servers: string[];
+  /** True when a server is given as `tls://`: TLS is then required of every server. */
+  readonly tls: boolean;
   readonly auth: NatsAuth | undefined;
   readonly endpoint: string;
 }
@@ -244,7 +250,7 @@ function parseUrls(url: string): ParsedUrl {
     servers.push(server);
     endpoints.push(server);
   }
-  return { servers, auth, endpoint: endpoints.join(',') };
+  return { servers, auth, tls: servers.some((server) => server.startsWith('tls:')), endpoint: endpoints.join(',') };
 }
 
 function checkAuth(auth: unknown): NatsAuth | undefined {
@@ -317,7 +323,8 @@ export function resolveNatsOptions(options: NatsTransportOptions = {}): Resolved
   return {
     servers: parsed.servers,
     auth,
-    tls: checkTls(options.tls),
+    // A tls:// URL requires TLS: with a `tls` option set, the client refuses a server offering none before sending CONNECT.
+    tls: checkTls(options.tls) ?? (parsed.tls ? {} : undefined),
     stream,
     subjectPrefix,
     deadLetterStream,

@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-
 import {
   MessageTooLargeError,
   TransportClosedError,
@@ -28,16 +26,14 @@ import {
 } from '@nats-io/jetstream';
 import {
   connect,
-  credsAuthenticator,
   headers as natsHeaders,
   nanos,
-  nkeyAuthenticator,
   type NatsConnection,
-  type NodeConnectionOptions,
 } from '@nats-io/transport-node';
 
 import { encodePublishHeaders, readWireMessage, writeHeaders } from './header-codec.js';
 import { JetStreamPublisher, type OutgoingJetStreamMessage } from './jetstream-publisher.js';
+import { natsConnectionOptions } from './nats-connection-options.js';
 import { NatsConnectionError } from './nats-connection-error.js';
 import type { NatsDelivery } from './nats-delivery.js';
 import { NatsSubscription } from './nats-subscription.js';
@@ -120,7 +116,7 @@ export class NatsTransport implements Transport, DeadLetterReader {
     const options = this.options;
     let nc: NatsConnection;
     try {
-      nc = await connect(await this.#connectionOptions());
+      nc = await connect(await natsConnectionOptions(this.options));
     } catch (error) {
       if (this.#state === 'connecting') this.#state = 'new';
       throw new NatsConnectionError(
@@ -246,52 +242,6 @@ export class NatsTransport implements Transport, DeadLetterReader {
       if (this.#subjects.size < 10_000) this.#subjects.set(type, subject);
     }
     return subject;
-  }
-
-  async #connectionOptions(): Promise<NodeConnectionOptions> {
-    const options = this.options;
-    const connection: NodeConnectionOptions = {
-      servers: [...options.servers],
-      timeout: options.connectTimeoutMs,
-      maxReconnectAttempts: options.maxReconnectAttempts,
-      reconnectTimeWait: options.reconnectTimeWaitMs,
-      waitOnFirstConnect: false,
-    };
-    if (options.connectionName !== undefined) connection.name = options.connectionName;
-    const tls = options.tls;
-    if (tls !== undefined) {
-      connection.tls = {};
-      if (tls.ca !== undefined) connection.tls.ca = tls.ca;
-      if (tls.caFile !== undefined) connection.tls.caFile = tls.caFile;
-      if (tls.cert !== undefined) connection.tls.cert = tls.cert;
-      if (tls.certFile !== undefined) connection.tls.certFile = tls.certFile;
-      if (tls.key !== undefined) connection.tls.key = tls.key;
-      if (tls.keyFile !== undefined) connection.tls.keyFile = tls.keyFile;
-      if (tls.handshakeFirst !== undefined) connection.tls.handshakeFirst = tls.handshakeFirst;
-      if (tls.rejectUnauthorized !== undefined) connection.tls.rejectUnauthorized = tls.rejectUnauthorized;
-    }
-    const auth = options.auth;
-    if (auth === undefined) return connection;
-    const encoder = new TextEncoder();
-    if ('user' in auth) {
-      connection.user = auth.user;
-      connection.pass = auth.pass;
-    } else if ('token' in auth) {
-      connection.token = auth.token;
-    } else if ('nkeySeed' in auth) {
-      connection.authenticator = nkeyAuthenticator(encoder.encode(auth.nkeySeed));
-    } else if ('creds' in auth) {
-      connection.authenticator = credsAuthenticator(encoder.encode(auth.creds));
-    } else {
-      let creds: Uint8Array;
-      try {
-        creds = await readFile(auth.credsFile);
-      } catch (error) {
-        throw new NatsConnectionError(`nats transport: cannot read the credentials file given as auth.credsFile: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`, { cause: error });
-      }
-      connection.authenticator = credsAuthenticator(creds);
-    }
-    return connection;
   }
 
   /** Creates the stream, or adds the subject to it and sets the duplicate window when it exists. */
