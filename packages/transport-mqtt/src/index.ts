@@ -5,7 +5,7 @@ import { MqttTransport } from './mqtt-transport.js';
 import type { MqttTransportOptions } from './mqtt-transport-options.js';
 
 export { MqttTransport } from './mqtt-transport.js';
-export { DEFAULT_MQTT_URL, type MqttTlsOptions, type MqttTransportOptions, type ResolvedMqttOptions } from './mqtt-transport-options.js';
+export { DEFAULT_MQTT_URL, resolveMqttOptions, type MqttTlsOptions, type MqttTransportOptions, type ResolvedMqttOptions } from './mqtt-transport-options.js';
 export { MqttTopics, escapeLevel, type Redelivery } from './mqtt-topics.js';
 export { parkingClientId } from './mqtt-subscription.js';
 export { MqttConnectError, MqttConnectionLostError, MqttSubscribeError } from './errors.js';

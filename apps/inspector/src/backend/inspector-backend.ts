@@ -7,6 +7,7 @@ import type { ConnectionProfile, ProfileStatus } from '../shared/connection-prof
 import type { RateSnapshot } from '../shared/rates.js';
 import { REPLAY_EXTENSION } from './build-flow-graph.js';
 import { CaptureStore } from './capture-store.js';
+import { redactSecrets } from './redaction.js';
 import type { BrokerTap } from './taps/broker-tap.js';
 import { createTap } from './taps/create-tap.js';
 
@@ -119,7 +120,16 @@ export class InspectorBackend {
     entry.retryTimer = undefined;
     const profile = entry.status.profile;
     this.#setStatus(entry, { profile, state: 'connecting' });
-    const tap = this.#createTap(profile, this.#passwords(profile));
+    const secret = this.#passwords(profile);
+    let tap: BrokerTap;
+    try {
+      tap = this.#createTap(profile, secret);
+    } catch (error) {
+      // Options the transport's parser refuses: retrying would not help.
+      entry.wanted = false;
+      this.#failed(entry, error as Error, secret);
+      return entry.status;
+    }
     entry.tap = tap;
     try {
       await tap.open({
@@ -128,7 +138,7 @@ export class InspectorBackend {
           if (entry.tap !== tap) return;
           entry.tap = undefined;
           void tap.close();
-          this.#failed(entry, error);
+          this.#failed(entry, error, secret);
         },
       });
       if (entry.tap !== tap) {
@@ -141,14 +151,16 @@ export class InspectorBackend {
     } catch (error) {
       if (entry.tap === tap) entry.tap = undefined;
       await tap.close().catch(() => undefined);
-      this.#failed(entry, error as Error);
+      this.#failed(entry, error as Error, secret);
     }
     return entry.status;
   }
 
-  #failed(entry: OpenProfile, error: Error): void {
+  #failed(entry: OpenProfile, error: unknown, secret: string | undefined): void {
     const profile = entry.status.profile;
-    this.#setStatus(entry, { profile, state: 'failed', error: error.message });
+    // The reason goes to the UI and the console: never with the password in it.
+    const reason = redactSecrets(error instanceof Error ? error.message : String(error), [secret]);
+    this.#setStatus(entry, { profile, state: 'failed', error: reason });
     if (!entry.wanted || this.#closed) return;
     const delay = Math.min(this.#reconnectMaxDelayMs, this.#reconnectMinDelayMs * 2 ** Math.min(entry.failures++, 20));
     clearTimeout(entry.retryTimer);

@@ -17,8 +17,8 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 async function main(): Promise<void> {
   await app.whenReady();
   const passwords = new SafeStoragePasswords(app.getPath('userData'));
-  const profiles = loadProfiles(process.argv.slice(2), process.env);
-  const backend = new InspectorBackend({ profiles, passwords: passwords.source });
+  const { profiles, passwords: given } = loadProfiles(process.argv.slice(2), process.env);
+  const backend = new InspectorBackend({ profiles, passwords: (profile) => passwords.source(profile) ?? given(profile) });
   backend.start();
 
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {

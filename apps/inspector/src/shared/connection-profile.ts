@@ -29,7 +29,27 @@ export interface ConnectionProfile {
   readonly subjectPrefix?: string | undefined;
   /** MQTT: first topic level. @default 'cloudbus' */
   readonly topicPrefix?: string | undefined;
+  /**
+   * NATS: what the profile's secret (from `passwordEnv` or the desktop app's store) is: the
+   * password of the URL's user, a token, an NKEY seed or the contents of a `.creds` file.
+   * @default 'password'
+   */
+  readonly secret?: NatsSecretKind | undefined;
+  /** NATS: path of a `.creds` file (JWT and NKEY seed), read when connecting. */
+  readonly credsFile?: string | undefined;
+  /**
+   * The transport's `tls` option, passed through as it is and checked by the transport's own
+   * option parser (RabbitMQ `amqps://`: ca, cert, key, passphrase, servername, rejectUnauthorized;
+   * NATS: ca, caFile, cert, certFile, key, keyFile, handshakeFirst, rejectUnauthorized; MQTT
+   * `mqtts://` / `wss://`: ca, cert, key, rejectUnauthorized).
+   */
+  readonly tls?: Readonly<Record<string, string | boolean>> | undefined;
 }
+
+/** What a NATS profile's secret is. */
+export type NatsSecretKind = 'password' | 'token' | 'nkeySeed' | 'creds';
+
+export const NATS_SECRET_KINDS: readonly NatsSecretKind[] = ['password', 'token', 'nkeySeed', 'creds'];
 
 /** A profile and the state of its tap, as the UI shows it. */
 export interface ProfileStatus {

@@ -1,17 +1,14 @@
 import { encodeCloudEvent, PublishError, TransportClosedError, type CloudEvent } from '@cloudbus/core';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { ResolvedMqttOptions } from '@cloudbus/transport-mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 import type { BrokerTap, TapListener } from './broker-tap.js';
-import { MqttDefaults, mqttPublishProperties, tappedFromMqtt, topicOf } from './mqtt-mapping.js';
+import { mqttPublishProperties, tappedFromMqtt, topicOf } from './mqtt-mapping.js';
 
 /** Options of the MQTT tap. */
 export interface MqttTapOptions {
-  /** Broker URL (`mqtt://host:1883`). */
-  readonly url: string;
-  readonly username?: string | undefined;
-  readonly password?: string | undefined;
-  /** @default 'cloudbus' */
-  readonly topicPrefix?: string | undefined;
+  /** The MQTT transport's resolved options: URL without credentials, user and password, TLS, topic prefix. */
+  readonly connection: ResolvedMqttOptions;
 }
 
 /**
@@ -20,25 +17,32 @@ export interface MqttTapOptions {
  * one; the retained dead letters arrive on subscribing.
  */
 export class MqttTap implements BrokerTap {
-  readonly #options: MqttTapOptions;
+  readonly #options: ResolvedMqttOptions;
   readonly #prefix: string;
   #client: MqttClient | undefined;
   #closing = false;
 
   constructor(options: MqttTapOptions) {
-    this.#options = options;
-    this.#prefix = options.topicPrefix ?? MqttDefaults.topicPrefix;
+    this.#options = options.connection;
+    this.#prefix = options.connection.topicPrefix;
   }
 
   async open(listener: TapListener): Promise<void> {
-    const client = await mqtt.connectAsync(this.#options.url, {
+    const options = this.#options;
+    const clientOptions: IClientOptions = {
       protocolVersion: 5,
       clean: true,
       reconnectPeriod: 0,
+      connectTimeout: options.connectTimeoutMs,
       clientId: `cloudbus-inspector-${Math.random().toString(36).slice(2, 10)}`,
-      ...(this.#options.username === undefined ? {} : { username: this.#options.username }),
-      ...(this.#options.password === undefined ? {} : { password: this.#options.password }),
-    });
+      rejectUnauthorized: options.tls.rejectUnauthorized ?? true,
+    };
+    if (options.username !== undefined) clientOptions.username = options.username;
+    if (options.password !== undefined) clientOptions.password = options.password;
+    if (options.tls.ca !== undefined) clientOptions.ca = options.tls.ca as string | string[] | Buffer | Buffer[];
+    if (options.tls.cert !== undefined) clientOptions.cert = options.tls.cert;
+    if (options.tls.key !== undefined) clientOptions.key = options.tls.key;
+    const client = await mqtt.connectAsync(options.url, clientOptions);
     this.#client = client;
     client.on('message', (topic, payload, packet) => listener.message(tappedFromMqtt(topic, payload, packet, this.#prefix)));
     client.on('close', () => {

@@ -1,22 +1,15 @@
 import { encodeCloudEvent, PublishError, TransportClosedError, type CloudEvent } from '@cloudbus/core';
 import { DeliverPolicy, jetstream, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
+import { natsConnectionOptions, type ResolvedNatsOptions } from '@cloudbus/transport-nats';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 
 import type { BrokerTap, TapListener } from './broker-tap.js';
-import { NatsDefaults, subjectOf, tappedFromNats, writeNatsHeaders } from './nats-mapping.js';
+import { subjectOf, tappedFromNats, writeNatsHeaders } from './nats-mapping.js';
 
 /** Options of the NATS JetStream tap. */
 export interface NatsTapOptions {
-  /** Server URL (`nats://host:4222`). */
-  readonly url: string;
-  readonly user?: string | undefined;
-  readonly pass?: string | undefined;
-  /** @default 'CLOUDBUS' */
-  readonly stream?: string | undefined;
-  /** @default 'CLOUDBUS_DLQ' */
-  readonly deadLetterStream?: string | undefined;
-  /** @default 'cloudbus' */
-  readonly subjectPrefix?: string | undefined;
+  /** The NATS transport's resolved options: servers, TLS, credentials, stream and subject names. */
+  readonly connection: ResolvedNatsOptions;
 }
 
 /**
@@ -25,37 +18,34 @@ export interface NatsTapOptions {
  * with the connection; the application's durable consumers are untouched.
  */
 export class NatsTap implements BrokerTap {
-  readonly #options: NatsTapOptions;
+  readonly #options: ResolvedNatsOptions;
   readonly #stream: string;
   readonly #deadLetterStream: string;
   readonly #prefix: string;
+  readonly #deadLetterPrefix: string;
   #connection: NatsConnection | undefined;
   #js: JetStreamClient | undefined;
   readonly #consumers: ConsumerMessages[] = [];
   #closing = false;
 
   constructor(options: NatsTapOptions) {
-    this.#options = options;
-    this.#stream = options.stream ?? NatsDefaults.stream;
-    this.#deadLetterStream = options.deadLetterStream ?? NatsDefaults.deadLetterStream;
-    this.#prefix = options.subjectPrefix ?? NatsDefaults.subjectPrefix;
+    this.#options = options.connection;
+    this.#stream = options.connection.stream;
+    this.#deadLetterStream = options.connection.deadLetterStream;
+    this.#prefix = options.connection.subjectPrefix;
+    this.#deadLetterPrefix = options.connection.deadLetterSubjectPrefix;
   }
 
   async open(listener: TapListener): Promise<void> {
-    const url = new URL(this.#options.url);
-    const connection = await connect({
-      servers: `${url.hostname}:${url.port || '4222'}`,
-      name: 'cloudbus-inspector',
-      ...(this.#options.user === undefined ? {} : { user: this.#options.user }),
-      ...(this.#options.pass === undefined ? {} : { pass: this.#options.pass }),
-    });
+    // The transport's own connection options: a tls:// URL requires TLS before CONNECT is sent.
+    const connection = await connect(await natsConnectionOptions(this.#options));
     this.#connection = connection;
     void connection.closed().then((error) => {
       if (!this.#closing) listener.failed(error instanceof Error ? error : new TransportClosedError('The NATS connection of the tap was closed.'));
     });
     const js = jetstream(connection);
     this.#js = js;
-    const deadLetterPrefix = `${this.#prefix}_dlq`;
+    const deadLetterPrefix = this.#deadLetterPrefix;
     const read = async (stream: string, deliverPolicy: DeliverPolicy): Promise<void> => {
       const consumer = await js.consumers.get(stream, { deliver_policy: deliverPolicy });
       const messages = await consumer.consume({

@@ -1,19 +1,16 @@
 import { Buffer } from 'node:buffer';
 
 import { encodeCloudEvent, PublishError, TransportClosedError, type CloudEvent } from '@cloudbus/core';
+import { toAmqpConnectArguments, type ResolvedRabbitMqOptions } from '@cloudbus/transport-rabbitmq';
 import amqp from 'amqplib';
 
 import type { BrokerTap, TapListener } from './broker-tap.js';
-import { amqpPublishOptions, RabbitMqDefaults, routingKeyOf, tappedFromAmqp } from './rabbitmq-mapping.js';
+import { amqpPublishOptions, routingKeyOf, tappedFromAmqp } from './rabbitmq-mapping.js';
 
 /** Options of the RabbitMQ tap. */
 export interface RabbitMqTapOptions {
-  /** Broker URL with credentials. */
-  readonly url: string;
-  /** @default 'cloudbus.events' */
-  readonly exchange?: string | undefined;
-  /** @default 'cloudbus.deadletter' */
-  readonly deadLetterExchange?: string | undefined;
+  /** The RabbitMQ transport's resolved options: URL, credentials, TLS, exchange and dead-letter names. */
+  readonly connection: ResolvedRabbitMqOptions;
   /**
    * Read the dead letters already stored in the dead-letter queue when opening (browsed: fetched
    * without ack, then handed back by closing the channel).
@@ -28,7 +25,7 @@ export interface RabbitMqTapOptions {
  * application's queues are never touched; the broker deletes the tap's queue when it disconnects.
  */
 export class RabbitMqTap implements BrokerTap {
-  readonly #url: string;
+  readonly #connectionOptions: ResolvedRabbitMqOptions;
   readonly #exchange: string;
   readonly #deadLetterExchange: string;
   readonly #browse: boolean;
@@ -37,14 +34,16 @@ export class RabbitMqTap implements BrokerTap {
   #closing = false;
 
   constructor(options: RabbitMqTapOptions) {
-    this.#url = options.url;
-    this.#exchange = options.exchange ?? RabbitMqDefaults.exchange;
-    this.#deadLetterExchange = options.deadLetterExchange ?? RabbitMqDefaults.deadLetterExchange;
+    this.#connectionOptions = options.connection;
+    this.#exchange = options.connection.exchange;
+    this.#deadLetterExchange = options.connection.deadLetterQueue;
     this.#browse = options.browseStoredDeadLetters ?? true;
   }
 
   async open(listener: TapListener): Promise<void> {
-    const connection = await amqp.connect(this.#url, { clientProperties: { connection_name: 'cloudbus-inspector' } });
+    // The transport's own connect arguments: amqps:// with its TLS settings, credentials apart from the URL.
+    const { url, socketOptions } = toAmqpConnectArguments(this.#connectionOptions);
+    const connection = await amqp.connect(url, socketOptions);
     this.#connection = connection;
     connection.on('error', () => undefined);
     connection.on('close', () => {
