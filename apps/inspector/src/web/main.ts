@@ -20,6 +20,7 @@ for (const profile of profiles) {
 }
 if (profiles.length === 0) console.log('No connection profile: give --profiles <file>, --broker <kind> --url <url>, or CLOUDBUS_TRANSPORT + CLOUDBUS_URL.');
 console.log(`cloudbus inspector: ${url}`);
+console.log('Open this address (it holds the token of this run); keep it to yourself.');
 
 const stop = (): void => {
   void Promise.all([server.close(), backend.close()]).then(() => process.exit(0));

@@ -7,11 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 
 import { InspectorBackend } from '../backend/inspector-backend.js';
+import { CONTENT_SECURITY_POLICY } from '../shared/content-security-policy.js';
 import { InspectorWebServer } from './web-server.js';
 
-function get(port: number, path: string, host = `127.0.0.1:${port}`): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+const TOKEN = 'test-token-0123456789abcdef';
+
+function get(port: number, path: string, host = `127.0.0.1:${port}`, cookie: string | null = `cloudbus-inspector-${port}=${TOKEN}`): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host, ...(cookie === null ? {} : { cookie }) } }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -21,9 +24,9 @@ function get(port: number, path: string, host = `127.0.0.1:${port}`): Promise<{ 
   });
 }
 
-function openSocket(port: number, origin: string): Promise<WebSocket> {
+function openSocket(port: number, origin: string, token: string | null = TOKEN): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, { origin });
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, { origin, headers: token === null ? {} : { cookie: `cloudbus-inspector-${port}=${token}` } });
     socket.once('open', () => resolve(socket));
     socket.once('error', reject);
   });
@@ -46,7 +49,7 @@ describe('the web-mode server', () => {
   const root = mkdtempSync(join(tmpdir(), 'inspector-static-'));
   writeFileSync(join(root, 'index.html'), '<!doctype html><title>ui</title>');
   const backend = new InspectorBackend({ profiles: [] });
-  const server = new InspectorWebServer({ backend, staticDir: root, port: 0 });
+  const server = new InspectorWebServer({ backend, staticDir: root, port: 0, token: TOKEN });
   let port = 0;
 
   beforeAll(async () => {
@@ -61,8 +64,27 @@ describe('the web-mode server', () => {
     const response = await get(port, '/');
     expect(response.status).toBe(200);
     expect(response.body).toContain('<title>ui</title>');
-    expect(response.headers['content-security-policy']).toContain("default-src 'none'");
-    expect(response.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(response.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    expect(CONTENT_SECURITY_POLICY).toContain("default-src 'none'");
+  });
+
+  it('prints a URL with the token, and swaps it for an HttpOnly, SameSite=Strict cookie', async () => {
+    expect(server.url).toBe(`http://127.0.0.1:${port}/?token=${TOKEN}`);
+    const response = await get(port, `/?token=${TOKEN}`, undefined, null);
+    expect(response.status).toBe(303);
+    expect(response.headers['location']).toBe('/');
+    expect(response.headers['set-cookie']).toEqual([`cloudbus-inspector-${port}=${TOKEN}; HttpOnly; SameSite=Strict; Path=/`]);
+  });
+
+  it('refuses a request without the token, or with a wrong one', async () => {
+    expect((await get(port, '/', undefined, null)).status).toBe(401);
+    expect((await get(port, '/', undefined, `cloudbus-inspector-${port}=wrong-token-0123456789ab`)).status).toBe(401);
+    expect((await get(port, '/?token=wrong', undefined, null)).status).toBe(401);
+  });
+
+  it('refuses a WebSocket without the token, even from the right origin', async () => {
+    await expect(openSocket(port, `http://127.0.0.1:${port}`, null)).rejects.toThrow(/401/);
+    await expect(openSocket(port, `http://127.0.0.1:${port}`, 'wrong-token-0123456789abcd')).rejects.toThrow(/401/);
   });
 
   it('refuses a request for another host name (DNS rebinding) and paths outside the UI', async () => {
@@ -71,7 +93,7 @@ describe('the web-mode server', () => {
     expect((await get(port, '/%2e%2e/%2e%2e/etc/passwd')).status).toBe(404);
   });
 
-  it('refuses a WebSocket from another origin', async () => {
+  it('refuses a WebSocket from another origin, even with the token', async () => {
     await expect(openSocket(port, 'http://evil.example')).rejects.toThrow(/403/);
   });
 
