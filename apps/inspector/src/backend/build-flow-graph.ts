@@ -1,5 +1,6 @@
 import type { EventSummary } from '../shared/captured-event.js';
 import type { FlowEdge, FlowGraph, FlowNode, HandlerLane, HandlerStep } from '../shared/flow-graph.js';
+import { compareNumber, compareText } from './compare.js';
 import type { TelemetryRecord } from '../shared/telemetry-record.js';
 
 /** Extension the inspector sets on events it republished from a dead letter. */
@@ -145,7 +146,7 @@ export function buildFlowGraph(correlationId: string, events: Iterable<FlowEvent
     list.sort((a, b) => {
       const parentA = rows.get(a.causationId) ?? -1;
       const parentB = rows.get(b.causationId) ?? -1;
-      return parentA - parentB || a.time - b.time || a.id.localeCompare(b.id);
+      return parentA - parentB || compareNumber(a.time, b.time) || compareText(a.id, b.id);
     });
     list.forEach((draft, row) => rows.set(draft.id, row));
   }
@@ -177,7 +178,7 @@ export function buildFlowGraph(correlationId: string, events: Iterable<FlowEvent
 
   const lanes: HandlerLane[] = [];
   for (const [handler, steps] of stepsByHandler) {
-    steps.sort((a, b) => a.time - b.time);
+    steps.sort((a, b) => compareNumber(a.time, b.time));
     const lastByEvent = new Map<string, HandlerStep['kind']>();
     for (const step of steps) {
       lastByEvent.set(step.eventId, step.kind);
@@ -191,7 +192,7 @@ export function buildFlowGraph(correlationId: string, events: Iterable<FlowEvent
     }
     lanes.push({ handler, steps, outcome });
   }
-  lanes.sort((a, b) => (a.steps[0]?.time ?? 0) - (b.steps[0]?.time ?? 0) || a.handler.localeCompare(b.handler));
+  lanes.sort((a, b) => compareNumber(a.steps[0]?.time, b.steps[0]?.time) || compareText(a.handler, b.handler));
   if (start === Number.POSITIVE_INFINITY) start = end = 0;
   return { correlationId, nodes, edges, lanes, start, end };
 }

@@ -7,6 +7,7 @@ import type { CaptureSnapshot } from '../shared/channel-contract.js';
 import type { DeadLetterEntry, DeadLetterGroup } from '../shared/dead-letter-entry.js';
 import type { FlowGraph } from '../shared/flow-graph.js';
 import type { RateSnapshot } from '../shared/rates.js';
+import { compareText } from './compare.js';
 import type { TelemetryRecord } from '../shared/telemetry-record.js';
 import { buildFlowGraph, REPLAY_EXTENSION } from './build-flow-graph.js';
 import type { CapturedMessage, TappedMessage } from './captured-message.js';
@@ -201,7 +202,7 @@ export class CaptureStore {
         replays: this.#replays.get(s.seq) ?? [],
       });
     }
-    return [...groups.values()].sort((a, b) => a.handler.localeCompare(b.handler) || a.reason.localeCompare(b.reason));
+    return [...groups.values()].sort((a, b) => compareText(a.handler, b.handler) || compareText(a.reason, b.reason));
   }
 
   /** Records that the dead letter `seq` was republished as event `id`. */

@@ -13,6 +13,7 @@ import {
 import type { CaptureKind, EventSummary, WireForm } from '../shared/captured-event.js';
 import type { TelemetryRecord } from '../shared/telemetry-record.js';
 import type { CapturedMessage, TappedMessage } from './captured-message.js';
+import { readTelemetryRecords } from './read-telemetry-record.js';
 
 // Compile-time check: every record core emits fits the UI's reading of it.
 const fitsUi: (record: TelemetryEvent) => TelemetryRecord = (record) => record;
@@ -31,13 +32,10 @@ function previewOf(message: TappedMessage): string {
   return Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, PREVIEW)).toString('utf8');
 }
 
-function telemetryOf(event: CloudEvent): TelemetryRecord[] | undefined {
+function telemetryOf(event: CloudEvent): { records: TelemetryRecord[]; rejected: number } | undefined {
   const data = event.data as Partial<TelemetryBatch> | undefined;
-  if (data === undefined || !Array.isArray(data.records)) return undefined;
-  return (data.records as unknown[]).filter(
-    (record): record is TelemetryRecord =>
-      typeof record === 'object' && record !== null && typeof (record as TelemetryRecord).kind === 'string' && typeof (record as TelemetryRecord).time === 'number',
-  );
+  if (typeof data !== 'object' || data === null || !Array.isArray(data.records)) return undefined;
+  return readTelemetryRecords(data.records);
 }
 
 /**
@@ -62,9 +60,12 @@ export function decodeTappedMessage(tapped: TappedMessage, seq: number, profileI
   else if (cloudEvent === undefined) kind = 'invalid';
   else if (cloudEvent.type === TELEMETRY_EVENT_TYPE) {
     kind = 'telemetry';
-    telemetry = telemetryOf(cloudEvent);
-    const dropped = (cloudEvent.data as { dropped?: unknown } | undefined)?.dropped;
-    if (typeof dropped === 'number' && dropped > 0) telemetryDropped = dropped;
+    const read = telemetryOf(cloudEvent);
+    telemetry = read?.records;
+    if (read !== undefined && read.rejected > 0) error = `${read.rejected} telemetry record(s) were not valid and were ignored.`;
+    const data: unknown = cloudEvent.data;
+    const dropped = typeof data === 'object' && data !== null ? (data as { dropped?: unknown }).dropped : undefined;
+    if (typeof dropped === 'number' && Number.isSafeInteger(dropped) && dropped > 0) telemetryDropped = dropped;
   } else kind = 'event';
   const attributes: Readonly<Record<string, unknown>> = cloudEvent ?? headers;
   const summary: EventSummary = {

@@ -5,7 +5,7 @@ import type { TickMessage } from '../shared/channel-contract.js';
 import type { ConnectionProfile } from '../shared/connection-profile.js';
 import { InspectorBackend } from './inspector-backend.js';
 import type { BrokerTap, TapListener } from './taps/broker-tap.js';
-import { tapped } from './test-messages.js';
+import { tapped, tappedTelemetry } from './test-messages.js';
 
 /** A tap without a broker: records what is published, lets the test feed messages and failures. */
 class FakeTap implements BrokerTap {
@@ -91,5 +91,53 @@ describe('the inspector backend', () => {
     expect(attempts).toBe(3);
     await backend.closeProfile('p');
     expect(backend.profileStatuses()[0]!.state).toBe('closed');
+  });
+});
+
+describe('the inspector backend facing hostile telemetry', () => {
+  let backend: InspectorBackend | undefined;
+  afterEach(async () => backend?.close());
+
+  it('keeps ticking when a telemetry batch has a numeric handler and an absurd time, and shows the valid records', async () => {
+    const tap = new FakeTap(false);
+    backend = new InspectorBackend({ profiles: [profile], tickMs: 10, createTap: () => tap });
+    const ticks: TickMessage[] = [];
+    backend.onTick((tick) => ticks.push(tick));
+    backend.start();
+    await backend.open('p');
+    const records = [
+      { kind: 'handler-failed', time: 1e300, service: 'shop', handler: 5, correlationId: 'c' },
+      { kind: 'dead-lettered', time: 1_000, service: 'shop', handler: 7 },
+      { kind: 'handler-succeeded', time: 1_000, service: 'shop', handler: 'shop.Kitchen', eventId: 'e', correlationId: 'c' },
+      { kind: 'dead-lettered', time: 2_000, service: 'shop', handler: 'shop.Sms' },
+    ];
+    tap.listener!.message(tappedTelemetry('t-1', records as never));
+    // Rates are computed at most once a second, in the tick timer: wait for one with handlers.
+    await expect.poll(() => ticks.at(-1)?.rates.handlers.map((h) => h.handler), { timeout: 5_000 }).toEqual(['shop.Sms', 'shop.Kitchen']);
+    expect(backend.capture.flow('c').lanes.map((lane) => lane.handler)).toEqual(['shop.Kitchen']);
+    expect(backend.errors).toBe(0);
+  });
+
+  it('reports an error thrown in its tick timer and keeps ticking', async () => {
+    const tap = new FakeTap(false);
+    backend = new InspectorBackend({ profiles: [profile], tickMs: 10, createTap: () => tap });
+    let calls = 0;
+    backend.onTick(() => {
+      calls++;
+      throw new Error('listener broke');
+    });
+    const quiet = console.error;
+    console.error = () => undefined;
+    try {
+      backend.start();
+      await backend.open('p');
+      tap.listener!.message(tapped({ id: 'a', type: 't' }));
+      await expect.poll(() => calls).toBeGreaterThanOrEqual(1);
+      tap.listener!.message(tapped({ id: 'b', type: 't' }));
+      await expect.poll(() => calls).toBeGreaterThanOrEqual(2);
+      expect(backend.errors).toBeGreaterThanOrEqual(2);
+    } finally {
+      console.error = quiet;
+    }
   });
 });

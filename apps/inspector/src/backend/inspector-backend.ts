@@ -75,6 +75,7 @@ export class InspectorBackend {
   #ratesAt = 0;
   #profilesChanged = true;
   #closed = false;
+  #errors = 0;
 
   constructor(options: InspectorBackendOptions) {
     const tickMs = options.tickMs ?? 100;
@@ -96,7 +97,14 @@ export class InspectorBackend {
 
   /** Starts pushing ticks. */
   start(): void {
-    this.#timer ??= setInterval(() => this.#tick(), this.#tickMs);
+    this.#timer ??= setInterval(() => {
+      // Nothing read off the wire may end the inspector: a tick that fails is reported and skipped.
+      try {
+        this.#tick();
+      } catch (error) {
+        this.#reportError('tick', error);
+      }
+    }, this.#tickMs);
   }
 
   /** Receives every tick; returns the function that stops it. */
@@ -133,7 +141,13 @@ export class InspectorBackend {
     entry.tap = tap;
     try {
       await tap.open({
-        message: (tapped) => this.capture.add(profileId, tapped),
+        message: (tapped) => {
+          try {
+            this.capture.add(profileId, tapped);
+          } catch (error) {
+            this.#reportError('capture', error);
+          }
+        },
         failed: (error) => {
           if (entry.tap !== tap) return;
           entry.tap = undefined;
@@ -166,8 +180,19 @@ export class InspectorBackend {
     clearTimeout(entry.retryTimer);
     entry.retryTimer = setTimeout(() => {
       entry.retryTimer = undefined;
-      if (entry.wanted && entry.status.state === 'failed') void this.open(profile.id);
+      if (entry.wanted && entry.status.state === 'failed') this.open(profile.id).catch((error: unknown) => this.#reportError('reconnect', error));
     }, delay);
+  }
+
+  #reportError(where: string, error: unknown): void {
+    this.#errors++;
+    // Messages only, never the values that caused them (which may be large or hostile).
+    console.error(`cloudbus inspector: ${where} failed and was skipped: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  /** Errors caught in timers and tap callbacks so far (each was reported and skipped). */
+  get errors(): number {
+    return this.#errors;
   }
 
   /** Closes a profile's tap. */

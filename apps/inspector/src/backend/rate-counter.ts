@@ -1,4 +1,5 @@
 import type { RateSnapshot } from '../shared/rates.js';
+import { compareNumber, compareText } from './compare.js';
 import type { TelemetryRecord } from '../shared/telemetry-record.js';
 
 interface TypeCounts {
@@ -73,9 +74,9 @@ export class RateCounter {
       }
       types.push({ type, perSecond: Math.round((sum / (this.windowSeconds - 1)) * 10) / 10, total: counts.total });
     }
-    types.sort((a, b) => b.perSecond - a.perSecond || b.total - a.total || a.type.localeCompare(b.type));
+    types.sort((a, b) => compareNumber(b.perSecond, a.perSecond) || compareNumber(b.total, a.total) || compareText(a.type, b.type));
     const handlers = [...this.#handlers].map(([handler, counts]) => ({ handler, ...counts }));
-    handlers.sort((a, b) => b.failed + b.deadLettered - (a.failed + a.deadLettered) || a.handler.localeCompare(b.handler));
+    handlers.sort((a, b) => compareNumber(b.failed + b.deadLettered, a.failed + a.deadLettered) || compareText(a.handler, b.handler));
     return { windowSeconds: this.windowSeconds - 1, types, handlers };
   }
 
