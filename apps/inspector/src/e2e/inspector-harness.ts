@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 
-import { InspectorBackend } from '../backend/inspector-backend.js';
+import { InspectorBackend, type PasswordSource } from '../backend/inspector-backend.js';
 import type { ConnectionProfile } from '../shared/connection-profile.js';
 import { InspectorWebServer } from '../web/web-server.js';
 
@@ -30,18 +30,30 @@ export interface InspectorHarness {
  * backend and the web server on a free loopback port with `profiles` opened, and opens the UI in
  * headless Chromium. End-to-end cases (this package's own shop, the pizzeria) start from here.
  */
-export async function startInspector(profiles: readonly ConnectionProfile[], options: { capacity?: number; tickMs?: number } = {}): Promise<InspectorHarness> {
+export async function startInspector(
+  profiles: readonly ConnectionProfile[],
+  options: {
+    capacity?: number;
+    tickMs?: number;
+    /** Where passwords come from. @default the environment */
+    passwords?: PasswordSource;
+    /** False: profiles that fail to open are left failed (redaction tests). @default true */
+    expectOpen?: boolean;
+    /** Runs before the page loads (routes, listeners). */
+    beforeLoad?: (page: Page) => Promise<void>;
+  } = {},
+): Promise<InspectorHarness> {
   const outDir = mkdtempSync(join(tmpdir(), 'inspector-renderer-'));
   await build({
     configFile: fileURLToPath(new URL('../../vite.config.ts', import.meta.url)),
     logLevel: 'warn',
     build: { outDir, emptyOutDir: true },
   });
-  const backend = new InspectorBackend({ profiles, capacity: options.capacity, tickMs: options.tickMs });
+  const backend = new InspectorBackend({ profiles, capacity: options.capacity, tickMs: options.tickMs, passwords: options.passwords });
   backend.start();
   for (const profile of profiles) {
     const status = await backend.open(profile.id);
-    if (status.state !== 'open') throw new Error(`Profile ${profile.id} did not open: ${status.error ?? status.state}`);
+    if (status.state !== 'open' && options.expectOpen !== false) throw new Error(`Profile ${profile.id} did not open: ${status.error ?? status.state}`);
   }
   const server = new InspectorWebServer({ backend, staticDir: outDir, port: 0 });
   const url = await server.start();
@@ -54,6 +66,7 @@ export async function startInspector(profiles: readonly ConnectionProfile[], opt
     page.on('console', (message) => {
       if (message.type() === 'error') problems.push(message.text());
     });
+    await options.beforeLoad?.(page);
     await page.goto(url);
     const opened = browser;
     return {

@@ -2,6 +2,7 @@ import { useMemo, useState, type ReactElement } from 'react';
 
 import { DeadLettersView } from './dead-letters-view.js';
 import { EventDetailPane } from './event-detail.js';
+import { ErrorBoundary } from './error-boundary.js';
 import { compileFilter, EMPTY_FILTER, type EventFilter } from './event-filter.js';
 import { FlowView } from './flow-view.js';
 import type { InspectorClient } from './inspector-client.js';
@@ -150,24 +151,40 @@ export function App({ client }: { client: InspectorClient }): ReactElement {
       <main className={selected === undefined ? '' : 'with-detail'}>
         <section className="view">
           {view === 'live' && (
-            <>
+            <ErrorBoundary name="live stream">
               <FilterBar filter={filter} onChange={setFilter} error={filterError} />
               <LiveStream events={capture.events} version={capture.version} filter={filter} selected={selected} onSelect={setSelected} />
-            </>
+            </ErrorBoundary>
           )}
           {view === 'flow' && (
-            <FlowView client={client} correlationId={correlationId} correlations={correlations} version={capture.version} onCorrelation={setCorrelationId} onOpenEvent={setSelected} />
+            <ErrorBoundary name="flow" resetKey={correlationId}>
+              <FlowView client={client} correlationId={correlationId} correlations={correlations} version={capture.version} onCorrelation={setCorrelationId} onOpenEvent={setSelected} />
+            </ErrorBoundary>
           )}
-          {view === 'dead-letters' && <DeadLettersView client={client} version={capture.version} onOpenEvent={setSelected} />}
-          {view === 'rates' && <RatesView rates={capture.rates} />}
-          {view === 'publish' && <PublishForm client={client} profiles={capture.profiles} />}
+          {view === 'dead-letters' && (
+            <ErrorBoundary name="dead letters">
+              <DeadLettersView client={client} version={capture.version} onOpenEvent={setSelected} />
+            </ErrorBoundary>
+          )}
+          {view === 'rates' && (
+            <ErrorBoundary name="rates">
+              <RatesView rates={capture.rates} />
+            </ErrorBoundary>
+          )}
+          {view === 'publish' && (
+            <ErrorBoundary name="publish">
+              <PublishForm client={client} profiles={capture.profiles} />
+            </ErrorBoundary>
+          )}
         </section>
         {selected !== undefined && (
           <div className="detail-wrap">
             <button type="button" className="close" aria-label="close detail" onClick={() => setSelected(undefined)}>
               ×
             </button>
-            <EventDetailPane client={client} seq={selected} onShowFlow={showFlow} />
+            <ErrorBoundary name="event detail" resetKey={selected}>
+              <EventDetailPane client={client} seq={selected} onShowFlow={showFlow} />
+            </ErrorBoundary>
           </div>
         )}
       </main>

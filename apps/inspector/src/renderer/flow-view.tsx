@@ -1,6 +1,8 @@
 import { useEffect, useState, type ReactElement } from 'react';
 
 import type { FlowGraph, HandlerStep } from '../shared/flow-graph.js';
+import { ErrorBoundary } from './error-boundary.js';
+import { isoTime } from './format-time.js';
 import type { InspectorClient } from './inspector-client.js';
 
 const COLUMN = 225;
@@ -34,6 +36,26 @@ function stepText(step: HandlerStep): string {
     case 'dead-lettered':
       return `☠ dead-lettered after ${step.attempt}: ${step.reason ?? ''}`;
   }
+}
+
+/** A lane per handler with its steps; in a boundary of its own, so a bad lane leaves the picker usable. */
+function HandlerLanes({ lanes }: { lanes: FlowGraph['lanes'] }): ReactElement {
+  return (
+    <div className="lanes" data-testid="handler-lanes">
+      {lanes.map((lane) => (
+        <div key={lane.handler} className={`lane outcome-${lane.outcome}`} data-testid="handler-lane" data-handler={lane.handler} data-outcome={lane.outcome}>
+          <div className="lane-name">{lane.handler}</div>
+          <div className="lane-steps">
+            {lane.steps.map((step, index) => (
+              <span key={index} className={`step step-${step.kind}`} data-testid="lane-step" data-kind={step.kind} title={isoTime(step.time)}>
+                {stepText(step)}
+              </span>
+            ))}
+          </div>
+        </div>
+      ))}
+    </div>
+  );
 }
 
 /** The causation graph of one correlation, and a lane per handler. Refreshes while events arrive. */
@@ -124,20 +146,9 @@ export function FlowView({
         </div>
       )}
       {graph !== undefined && graph.lanes.length > 0 && (
-        <div className="lanes" data-testid="handler-lanes">
-          {graph.lanes.map((lane) => (
-            <div key={lane.handler} className={`lane outcome-${lane.outcome}`} data-testid="handler-lane" data-handler={lane.handler} data-outcome={lane.outcome}>
-              <div className="lane-name">{lane.handler}</div>
-              <div className="lane-steps">
-                {lane.steps.map((step, index) => (
-                  <span key={index} className={`step step-${step.kind}`} data-testid="lane-step" data-kind={step.kind} title={new Date(step.time).toISOString()}>
-                    {stepText(step)}
-                  </span>
-                ))}
-              </div>
-            </div>
-          ))}
-        </div>
+        <ErrorBoundary name="handler lanes" resetKey={graph}>
+          <HandlerLanes lanes={graph.lanes} />
+        </ErrorBoundary>
       )}
     </div>
   );

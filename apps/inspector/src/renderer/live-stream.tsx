@@ -2,13 +2,13 @@ import { useMemo, useState, type ReactElement } from 'react';
 
 import type { EventSummary } from '../shared/captured-event.js';
 import { compileFilter, type EventFilter } from './event-filter.js';
+import { clockTime } from './format-time.js';
 
 const ROW_HEIGHT = 26;
 const OVERSCAN = 10;
 
 function timeText(event: EventSummary): string {
-  const date = new Date(event.time === '' ? event.receivedAt : event.time);
-  return Number.isNaN(date.getTime()) ? event.time : date.toISOString().slice(11, 23);
+  return clockTime(event.time === '' ? event.receivedAt : event.time, event.time);
 }
 
 /** Filter bar: type, source, subject, correlation id, free text (regex optional), telemetry toggle. */
