@@ -49,7 +49,7 @@ export {
   type ContentMode,
   type WireMessage,
 } from './envelope/wire-codec.js';
-export { validateCloudEvent } from './envelope/validation.js';
+export { assertExtension, validateCloudEvent } from './envelope/validation.js';
 
 // Dead letters
 export {

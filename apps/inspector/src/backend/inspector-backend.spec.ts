@@ -52,6 +52,14 @@ describe('the inspector backend', () => {
     await expect(request(backend, 'event.publish', { profileId: 'p', type: 't', source: '/me', data: '{nope', extensions: {} })).rejects.toThrow(/not valid JSON/);
   });
 
+  it.each(['data', 'datacontenttype', 'dataschema', 'replayfor', 'inspectorreplay', 'id', 'specversion', 'type'])('refuses a test event whose extensions set %s, and publishes nothing', async (name) => {
+    const tap = new FakeTap(false);
+    backend = new InspectorBackend({ profiles: [profile], createTap: () => tap });
+    await backend.open('p');
+    await expect(request(backend, 'event.publish', { profileId: 'p', type: 'com.example.t', source: '/me', data: '', extensions: { [name]: 'x' } })).rejects.toThrow(`'${name}'`);
+    expect(tap.published).toEqual([]);
+  });
+
   it('replays a dead letter without its failure record, to its original destination, caused by it', async () => {
     const tap = new FakeTap(false);
     backend = new InspectorBackend({ profiles: [profile], createTap: () => tap });

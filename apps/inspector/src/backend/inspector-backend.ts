@@ -1,6 +1,16 @@
 import { randomUUID } from 'node:crypto';
 
-import { ConfigurationError, prepareReplay, readDeadLetterRecord, SPEC_VERSION, validateCloudEvent, type CloudEvent } from '@cloudbus/core';
+import {
+  assertExtension,
+  ConfigurationError,
+  Extensions,
+  InvalidCloudEventError,
+  prepareReplay,
+  readDeadLetterRecord,
+  SPEC_VERSION,
+  validateCloudEvent,
+  type CloudEvent,
+} from '@cloudbus/core';
 
 import type { PublishParams, ReplayResult, RequestMessage, RequestName, RequestParams, RequestResult, TickMessage } from '../shared/channel-contract.js';
 import type { ConnectionProfile, ProfileStatus } from '../shared/connection-profile.js';
@@ -10,6 +20,9 @@ import { CaptureStore } from './capture-store.js';
 import { redactSecrets } from './redaction.js';
 import type { BrokerTap } from './taps/broker-tap.js';
 import { createTap } from './taps/create-tap.js';
+
+/** Extensions a test event may not set: they mark a replay (core's `replayfor`, the inspector's own). */
+const RESERVED_EXTENSIONS: readonly string[] = [Extensions.replayFor, REPLAY_EXTENSION];
 
 /** Where passwords come from: the environment in web mode, `safeStorage` in the desktop app. */
 export type PasswordSource = (profile: ConnectionProfile) => string | undefined;
@@ -262,6 +275,12 @@ export class InspectorBackend {
   }
 
   async #publishTest(params: PublishParams): Promise<{ id: string }> {
+    for (const [name, value] of Object.entries(params.extensions)) {
+      // Core's extension check: no context attribute (id, type, datacontenttype, dataschema, ...) nor data.
+      assertExtension(name, value);
+      // Nor what marks a replay: a test event must not pass for one.
+      if (RESERVED_EXTENSIONS.includes(name)) throw new InvalidCloudEventError(`'${name}' marks a dead-letter replay; replay from the Dead letters view instead.`, name);
+    }
     let data: unknown;
     if (params.data.trim() !== '') {
       try {
