@@ -160,10 +160,10 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<{ win
 
   ipcMain.handle(IpcChannels.request, async (event, raw: unknown): Promise<ReplyMessage> => {
     if (!isTrustedSender(window, event)) return { kind: 'reply', requestId: -1, ok: false, error: 'Unknown sender.' };
-    let requestId = -1;
+    const given = typeof raw === 'object' && raw !== null ? (raw as { requestId?: unknown }).requestId : undefined;
+    const requestId = typeof given === 'number' && Number.isSafeInteger(given) ? given : -1;
     try {
       const request = parseRequest(raw);
-      requestId = request.requestId;
       return { kind: 'reply', requestId, ok: true, result: await backend.handle(request) };
     } catch (error) {
       return { kind: 'reply', requestId, ok: false, error: error instanceof Error ? error.message : String(error) };
