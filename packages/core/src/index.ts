@@ -60,6 +60,7 @@ export {
   type DeadLetterRecord,
 } from './dead-letter/dead-letter-record.js';
 export { decodeDeadLetter, prepareReplay, toDeadLetterMessage, type DeadLetter } from './dead-letter/dead-letter-message.js';
+export { redactCredentials } from './dead-letter/redact-credentials.js';
 
 // Middleware
 export { compose, type ConsumeContext, type Middleware, type Next, type OutgoingCloudEvent, type PublishContext } from './middleware/middleware.js';

@@ -1,5 +1,6 @@
 import type { CloudEvent, ExtensionValue } from '../envelope/cloud-event.js';
 import type { ErrorRecord } from '../telemetry/telemetry.js';
+import { redactCredentials } from './redact-credentials.js';
 
 /**
  * Why a message was dead-lettered. Handler outcomes and undeliverable input are kept apart:
@@ -58,14 +59,17 @@ const MAX_FRAMES = 8;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]+/g;
 
-/** Makes a string safe for a header: no control characters, bounded length. */
+/** Makes a string safe for a header: no control characters, no URL password, bounded length. */
 function headerSafe(text: string, max: number): string {
-  const flat = text.replace(CONTROL, ' ').trim();
+  const flat = redactCredentials(text.replace(CONTROL, ' ')).trim();
   const wellFormed = flat.isWellFormed() ? flat : flat.toWellFormed();
   return wellFormed.length > max ? `${wellFormed.slice(0, max - 1)}…` : wellFormed;
 }
 
-/** Records an error for telemetry and dead letters: type, message, and the top frames of the stack. */
+/**
+ * Records an error for telemetry, dead letters and logs: type, message, and the top frames of the
+ * stack; a password in a URL is replaced by `***`.
+ */
 export function errorRecordOf(error: unknown): ErrorRecord {
   if (error instanceof Error) {
     const frames = (error.stack ?? '')
