@@ -102,6 +102,46 @@ describe('the inspector backend', () => {
   });
 });
 
+describe('the inspector backend keeps passwords out of what it shows and logs', () => {
+  let backend: InspectorBackend | undefined;
+  afterEach(async () => backend?.close());
+
+  it('redacts the password from a failed connection\'s reason (shown in the UI, printed by web mode) and from logged errors', async () => {
+    const secret = 'tap-pa55word';
+    const failing: BrokerTap = {
+      open: async () => {
+        throw new Error(`connect to amqp://guest:${secret}@127.0.0.1:5672 refused; password ${secret} rejected`);
+      },
+      publish: async () => undefined,
+      close: async () => undefined,
+    };
+    backend = new InspectorBackend({ profiles: [profile], passwords: () => secret, reconnectMinDelayMs: 60_000, reconnectMaxDelayMs: 60_000, createTap: () => failing });
+    const status = await backend.open('p');
+    expect(status.state).toBe('failed');
+    expect(status.error).toBe('connect to amqp://guest:***@127.0.0.1:5672 refused; password *** rejected');
+    expect(JSON.stringify(await request(backend, 'profiles.list', {}))).not.toContain(secret);
+
+    const logged: unknown[] = [];
+    const quiet = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args);
+    try {
+      const tap = new FakeTap(false);
+      const second = new InspectorBackend({ profiles: [profile], tickMs: 10, createTap: () => tap });
+      second.onTick(() => {
+        throw new Error(`lost amqp://u:${secret}@h`);
+      });
+      second.start();
+      await second.open('p');
+      await expect.poll(() => logged.length).toBeGreaterThan(0);
+      await second.close();
+    } finally {
+      console.error = quiet;
+    }
+    expect(JSON.stringify(logged)).not.toContain(secret);
+    expect(JSON.stringify(logged)).toContain('amqp://u:***@h');
+  });
+});
+
 describe('the inspector backend facing hostile telemetry', () => {
   let backend: InspectorBackend | undefined;
   afterEach(async () => backend?.close());

@@ -6,6 +6,7 @@ import {
   Extensions,
   InvalidCloudEventError,
   prepareReplay,
+  redactCredentials,
   readDeadLetterRecord,
   SPEC_VERSION,
   validateCloudEvent,
@@ -186,7 +187,7 @@ export class InspectorBackend {
   #failed(entry: OpenProfile, error: unknown, secret: string | undefined): void {
     const profile = entry.status.profile;
     // The reason goes to the UI and the console: never with the password in it.
-    const reason = redactSecrets(error instanceof Error ? error.message : String(error), [secret]);
+    const reason = redactSecrets(redactCredentials(error instanceof Error ? error.message : String(error)), [secret]);
     this.#setStatus(entry, { profile, state: 'failed', error: reason });
     if (!entry.wanted || this.#closed) return;
     const delay = Math.min(this.#reconnectMaxDelayMs, this.#reconnectMinDelayMs * 2 ** Math.min(entry.failures++, 20));
@@ -200,7 +201,7 @@ export class InspectorBackend {
   #reportError(where: string, error: unknown): void {
     this.#errors++;
     // Messages only, never the values that caused them (which may be large or hostile).
-    console.error(`cloudbus inspector: ${where} failed and was skipped: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`cloudbus inspector: ${where} failed and was skipped: ${redactCredentials(error instanceof Error ? error.message : String(error))}`);
   }
 
   /** Errors caught in timers and tap callbacks so far (each was reported and skipped). */
@@ -320,7 +321,7 @@ export class InspectorBackend {
         this.capture.markReplayed(seq, event.id);
         replayed.push({ seq, id: event.id });
       } catch (error) {
-        failed.push({ seq, error: (error as Error).message });
+        failed.push({ seq, error: redactCredentials(error instanceof Error ? error.message : String(error)) });
       }
     }
     return { replayed, failed };

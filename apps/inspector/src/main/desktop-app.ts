@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 import { app, BrowserWindow, ipcMain, protocol, session, type IpcMainInvokeEvent, type WebContents } from 'electron';
 
+import { redactCredentials } from '@cloudbus/core';
+
 import { loadProfiles } from '../backend/connection-profiles.js';
 import { InspectorBackend } from '../backend/inspector-backend.js';
 import { parseRequest, type ReplyMessage } from '../shared/channel-contract.js';
@@ -166,7 +168,7 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<{ win
       const request = parseRequest(raw);
       return { kind: 'reply', requestId, ok: true, result: await backend.handle(request) };
     } catch (error) {
-      return { kind: 'reply', requestId, ok: false, error: error instanceof Error ? error.message : String(error) };
+      return { kind: 'reply', requestId, ok: false, error: redactCredentials(error instanceof Error ? error.message : String(error)) };
     }
   });
   ipcMain.handle(IpcChannels.savePassword, (event, profileId: unknown, password: unknown) => {

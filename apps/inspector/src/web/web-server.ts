@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 
-import { ConfigurationError } from '@cloudbus/core';
+import { ConfigurationError, redactCredentials } from '@cloudbus/core';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 import type { InspectorBackend } from '../backend/inspector-backend.js';
@@ -178,7 +178,7 @@ export class InspectorWebServer {
           const result = await this.#options.backend.handle(request);
           reply = { kind: 'reply', requestId, ok: true, result };
         } catch (error) {
-          reply = { kind: 'reply', requestId, ok: false, error: error instanceof Error ? error.message : String(error) };
+          reply = { kind: 'reply', requestId, ok: false, error: redactCredentials(error instanceof Error ? error.message : String(error)) };
         }
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
       })();
