@@ -52,4 +52,18 @@ describe.skipIf(!available)('the pizzeria on PostgreSQL', () => {
       await second.stop();
     }
   });
+
+  it('reports the database on /health without the password of its URL', async () => {
+    // The local server trusts loopback, so any password is accepted: this one must never show.
+    const withPassword = new URL(url);
+    withPassword.password = 'pizza-s3cret';
+    const pizzeria = await createPizzeria({ transport: 'memory', url: `memory://${randomUUID()}`, database: withPassword.toString(), postgresSchema: schema, bakeTimeMs: 30, outboxPollIntervalMs: 100 });
+    try {
+      const health = await new PizzeriaDriver(pizzeria.http).get<Record<string, unknown>>('/health');
+      expect(health['database']).toBe(`postgres://${withPassword.host}${withPassword.pathname}`);
+      expect(JSON.stringify(health)).not.toContain('pizza-s3cret');
+    } finally {
+      await pizzeria.stop();
+    }
+  });
 });
