@@ -1,5 +1,4 @@
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { app, BrowserWindow, ipcMain, protocol, session, type IpcMainInvokeEvent, type WebContents } from 'electron';
@@ -8,6 +7,7 @@ import { redactCredentials } from '@cloudbus/core';
 
 import { loadProfiles } from '../backend/connection-profiles.js';
 import { InspectorBackend } from '../backend/inspector-backend.js';
+import { contentTypeOf, fileUnder } from '../backend/renderer-files.js';
 import { parseRequest, type ReplyMessage } from '../shared/channel-contract.js';
 import type { ConnectionProfile } from '../shared/connection-profile.js';
 import { CONTENT_SECURITY_POLICY } from '../shared/content-security-policy.js';
@@ -18,15 +18,6 @@ import { PasswordStoreError, SafeStoragePasswords } from './safe-storage-passwor
 export const APP_SCHEME = 'app';
 /** Origin of the renderer: `app://inspector`. */
 export const APP_ORIGIN = `${APP_SCHEME}://inspector`;
-
-const TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.json': 'application/json',
-};
 
 /** Longest password `savePassword` accepts. */
 const MAX_PASSWORD = 4_096;
@@ -49,10 +40,7 @@ export function rendererFile(root: string, url: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (path.includes('\0')) return undefined;
-  const base = resolve(root);
-  const file = normalize(join(base, path === '/' ? 'index.html' : path));
-  return file.startsWith(base + sep) ? file : undefined;
+  return fileUnder(root, path);
 }
 
 /** Answers one request of the `app://` protocol: a file of the renderer with the CSP header, else 404. */
@@ -61,7 +49,7 @@ export async function serveRenderer(root: string, request: Request): Promise<Res
   const file = rendererFile(root, request.url);
   const info = file === undefined ? undefined : await stat(file).catch(() => undefined);
   if (file === undefined || info === undefined || !info.isFile() || request.method !== 'GET') return new Response('Not found.', { status: 404, headers });
-  return new Response(await readFile(file), { status: 200, headers: { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' } });
+  return new Response(await readFile(file), { status: 200, headers: { ...headers, 'Content-Type': contentTypeOf(file) } });
 }
 
 /** True when an IPC message comes from our window's main frame, showing our own page. */

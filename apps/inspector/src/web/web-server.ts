@@ -3,12 +3,13 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 
 import { ConfigurationError, redactCredentials } from '@cloudbus/core';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 import type { InspectorBackend } from '../backend/inspector-backend.js';
+import { contentTypeOf, fileUnder } from '../backend/renderer-files.js';
 import { parseRequest, type ReplyMessage, type TickMessage } from '../shared/channel-contract.js';
 import { CONTENT_SECURITY_POLICY } from '../shared/content-security-policy.js';
 
@@ -38,15 +39,6 @@ export interface WebServerOptions {
 }
 
 const HOST = '127.0.0.1';
-const TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.json': 'application/json',
-  '.ico': 'image/x-icon',
-};
 
 
 /** Why an HTTP request or a WebSocket upgrade was refused: the status and text of the answer. */
@@ -218,8 +210,8 @@ export class InspectorWebServer {
       response.writeHead(refusal.status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' }).end(refusal.text);
       return;
     }
-    const file = normalize(join(this.#root, path === '/' ? 'index.html' : path));
-    if (file !== this.#root && !file.startsWith(this.#root + sep)) {
+    const file = fileUnder(this.#root, path);
+    if (file === undefined) {
       response.writeHead(404, headers).end();
       return;
     }
@@ -228,7 +220,7 @@ export class InspectorWebServer {
       response.writeHead(404, headers).end('Not found. Was the renderer built (pnpm --filter inspector build)?');
       return;
     }
-    response.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': info.size });
+    response.writeHead(200, { ...headers, 'Content-Type': contentTypeOf(file), 'Content-Length': info.size });
     if (request.method === 'HEAD') response.end();
     else createReadStream(file).pipe(response);
   }
