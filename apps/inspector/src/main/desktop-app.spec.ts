@@ -115,7 +115,7 @@ describe('the Electron main process, against a stand-in electron module', () => 
     const message = { kind: 'request', requestId: 1, name: 'profiles.list', params: {} };
     const refused = { kind: 'reply', requestId: -1, ok: false, error: 'Unknown sender.' };
     expect(await handle({ sender: new FakeWebContents(), senderFrame: window.webContents.mainFrame }, message)).toEqual(refused);
-    expect(await handle({ sender: window.webContents, senderFrame: { url: `${APP_ORIGIN}/index.html` } }, message)).toEqual(refused);
+    expect(await handle({ sender: window.webContents, senderFrame: { url: `${APP_ORIGIN}/index.html`, parent: window.webContents.mainFrame } }, message)).toEqual(refused);
     const frame = window.webContents.mainFrame;
     const url = frame.url;
     try {

@@ -56,7 +56,9 @@ export async function serveRenderer(root: string, request: Request): Promise<Res
 export function isTrustedSender(window: BrowserWindow, event: IpcMainInvokeEvent): boolean {
   if (window.isDestroyed() || event.sender !== window.webContents) return false;
   const frame = event.senderFrame;
-  if (frame === null || frame !== window.webContents.mainFrame) return false;
+  // The top frame only (a sub-frame has a parent); WebFrameMain objects are compared by what they
+  // are, not by identity.
+  if (frame === null || frame.parent !== null) return false;
   try {
     const url = new URL(frame.url);
     return `${url.protocol}//${url.host}` === APP_ORIGIN;

@@ -8,7 +8,7 @@ type Listener = (...args: unknown[]) => unknown;
 export class FakeWebContents {
   readonly listeners = new Map<string, Listener[]>();
   windowOpenHandler: ((details: { url: string }) => { action: string }) | undefined;
-  readonly mainFrame: { url: string } = { url: '' };
+  readonly mainFrame: { url: string; parent: null } = { url: '', parent: null };
   readonly sent: { channel: string; payload: unknown }[] = [];
   on(event: string, listener: Listener): this {
     this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
