@@ -23,7 +23,8 @@ export class OrderRepository {
   ) {}
 
   /**
-   * Saves the order's changes and the events it raised. Rejects with {@link OrderConflictError}
+   * Saves the order's changes and the events it raised, durably (on disk when it resolves, before
+   * the HTTP API answers). Rejects with {@link OrderConflictError}
    * when the order was saved by someone else since it was loaded.
    */
   async save(order: Order): Promise<void> {
@@ -51,7 +52,7 @@ export class OrderRepository {
         if (changed === 0) throw new OrderConflictError(snapshot.id, snapshot.version);
       }
       await this.outbox.append(tx, cloudEvents);
-    });
+    }, { durable: true });
     order.markSaved();
     this.outbox.committed();
   }
