@@ -47,7 +47,8 @@ interface Analytics {
 async function call<T>(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   const response = await fetch(new URL(path, base), {
     method,
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    // Every POST is JSON (the API refuses any other), {} when there is nothing to say.
+    ...(method === 'POST' ? { body: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json' } } : {}),
   });
   const answer = (await response.json()) as T;
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(answer)}`);

@@ -16,6 +16,8 @@ export type EventPreparer = Pick<EventBus, 'prepare'>;
  * correlation id, so an order's whole flow can be followed.
  */
 export class OrderRepository {
+  readonly #listeners = new Set<(order: OrderSnapshot) => void>();
+
   constructor(
     private readonly db: Database,
     private readonly outbox: SqlOutbox,
@@ -55,6 +57,23 @@ export class OrderRepository {
     }, { durable: true });
     order.markSaved();
     this.outbox.committed();
+    const saved = order.snapshot();
+    for (const listener of this.#listeners) {
+      try {
+        listener(saved);
+      } catch {
+        // A listener's failure is its own: the order is saved.
+      }
+    }
+  }
+
+  /**
+   * Calls `listener` with every order this instance saved, after the commit (orders saved by other
+   * instances sharing the database are not seen). Returns a function that removes it.
+   */
+  onSaved(listener: (order: OrderSnapshot) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The order, or undefined when there is none with that id. */
