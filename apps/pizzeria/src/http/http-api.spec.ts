@@ -169,3 +169,41 @@ describe('the HTTP API on an unexpected error', () => {
     }
   });
 });
+
+describe('GET /events', () => {
+  it('pushes every saved order to an open stream, and ends the stream when the pizzeria stops', async () => {
+    const pizzeria = await createPizzeria({ transport: 'memory', url: `memory://sse-${randomUUID()}`, database: ':memory:', kitchenDevices: 'external' });
+    let stopped = false;
+    try {
+      const address = await pizzeria.http.listen({ port: 0, host: '127.0.0.1' });
+      const response = await fetch(`${address}/events`);
+      expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let received = '';
+      const readUntil = async (text: string): Promise<void> => {
+        while (!received.includes(text)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`the stream ended before '${text}'; got: ${received}`);
+          received += value;
+        }
+      };
+      await readUntil('retry:');
+      const id = await placed(pizzeria);
+      await readUntil(`"id":"${id}"`);
+      expect(received).toContain('event: order\ndata: {');
+      await pizzeria.http.inject({ method: 'POST', url: `/orders/${id}/pay`, headers: { 'content-type': 'application/json' }, payload: '{}' });
+      await readUntil('"status":"paid"');
+      // Stopping does not wait for the client to hang up: the stream ends.
+      await pizzeria.stop();
+      stopped = true;
+      expect(await reader.read().then(async (chunk) => (chunk.done ? chunk : reader.read()))).toMatchObject({ done: true });
+    } finally {
+      if (!stopped) await pizzeria.stop();
+    }
+  });
+
+  it('is refused to a foreign Host like every other route', async () => {
+    const pizzeria = await start();
+    expect((await pizzeria.http.inject({ url: '/events', headers: { host: 'attacker.example' } })).statusCode).toBe(421);
+  });
+});
