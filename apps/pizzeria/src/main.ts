@@ -27,7 +27,7 @@ async function main(): Promise<void> {
    pay            curl -X POST ${address}/orders/<id>/pay -H 'content-type: application/json' -d '{}'
    follow it      curl ${address}/orders/<id>
    also           /stock  /analytics  /kitchen  /notifications  /health  /events (live)
-   stream orders  pnpm demo -- --url ${address} --count 50 --rate 10
+   stream orders  pnpm demo -- --url ${address} --count 20 --rate 1
 
    Ctrl-C to close.
 `);
