@@ -13,6 +13,9 @@ import { isolate, mqttIsolation, type Isolation } from '../testing/broker-isolat
 /** With PIZZERIA_SCREENSHOTS=<dir>, the memory run saves the screenshots the README shows. */
 const screenshotDir = process.env['PIZZERIA_SCREENSHOTS'];
 
+/** Waits for what a person would see; generous, as the page waits on the server and the machine may be busy. */
+const eventually = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000 });
+
 const rabbitUrl = brokerUrl('rabbitmq');
 const mqttUrl = brokerUrl('mqtt');
 
@@ -96,11 +99,11 @@ for (const target of targets) {
 
     it('a customer orders and pays, the kitchen bakes it and hands it to a courier, and the customer sees it delivered', async () => {
       const customer = await open();
-      await expect.poll(() => customer.locator('#menu .dish').count()).toBe(6);
+      await eventually(() => customer.locator('#menu .dish').count()).toBe(6);
       await customer.getByRole('button', { name: 'Add Margherita' }).click();
       await customer.getByRole('button', { name: 'Add Margherita' }).click();
       await customer.getByRole('button', { name: 'Add Diavola' }).click();
-      await expect.poll(() => customer.locator('#cart-total').textContent()).toBe('€31.00');
+      await eventually(() => customer.locator('#cart-total').textContent()).toBe('€31.00');
       await customer.getByLabel('Phone').fill('+39 081 555 0100');
       await customer.getByLabel('E-mail').fill('anna@example.com');
       await customer.getByLabel('Delivery address').fill('Via Toledo 42, Napoli');
@@ -119,7 +122,7 @@ for (const target of targets) {
       await customer.getByRole('button', { name: 'Pay €31.00' }).click();
       await tracker.locator('[data-step="paid"].done').waitFor();
       await kitchen.locator(`.oven.baking[data-order="${order!.id}"]`).waitFor();
-      await expect.poll(() => kitchen.locator(`.oven[data-order="${order!.id}"] .oven-lines`).textContent()).toBe('2× Margherita, 1× Diavola');
+      await eventually(() => kitchen.locator(`.oven[data-order="${order!.id}"] .oven-lines`).textContent()).toBe('2× Margherita, 1× Diavola');
       await shoot(kitchen, 'kitchen-display.png');
       await tracker.locator('[data-step="cooking"].done').waitFor();
 
@@ -137,13 +140,13 @@ for (const target of targets) {
       await tracker.locator('[data-step="delivered"].done').waitFor();
       expect(await tracker.locator('.step.done').count()).toBe(6);
       expect(await tracker.locator('[data-step="delivered"] time').getAttribute('datetime')).toBe((await pizzeria.orders.get(order!.id))!.snapshot().deliveredAt);
-      await expect.poll(() => customer.locator('#notifications .note-sms').count()).toBe(2); // confirmed, then ready
+      await eventually(() => customer.locator('#notifications .note-sms').count()).toBe(2); // confirmed, then ready
       expect(await customer.locator('#notifications .note-email').count()).toBe(1);
       await shoot(customer, 'customer-tracker.png');
 
       const manager = await open('#manager');
-      await expect.poll(() => manager.locator('#kpis .kpi').count()).toBe(6);
-      await expect.poll(async () => (await manager.locator('#kpis').textContent()) ?? '').toContain('€31.00');
+      await eventually(() => manager.locator('#kpis .kpi').count()).toBe(6);
+      await eventually(async () => (await manager.locator('#kpis').textContent()) ?? '').toContain('€31.00');
       expect(await manager.locator('#dead-letters a').getAttribute('href')).toBe('http://127.0.0.1:5178/');
       expect(await manager.locator('#stock tr').count()).toBeGreaterThan(5);
       await shoot(manager, 'manager.png');
@@ -157,7 +160,7 @@ for (const target of targets) {
       await customer.getByLabel('Delivery address').fill('Via Toledo 42, Napoli');
       await customer.getByRole('button', { name: 'Place order' }).click();
       const error = customer.locator('[data-error-for="phone"]');
-      await expect.poll(() => error.textContent()).toMatch(/^Must be a phone number/);
+      await eventually(() => error.textContent()).toMatch(/^Must be a phone number/);
       expect(await customer.getByLabel('Phone').getAttribute('aria-invalid')).toBe('true');
       expect(await customer.locator('[data-error-for="deliveryAddress"]').textContent()).toBe('');
       expect(await customer.locator('#tracker').isHidden()).toBe(true);
