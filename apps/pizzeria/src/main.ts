@@ -17,17 +17,17 @@ async function main(): Promise<void> {
   const address = await pizzeria.http.listen({ port: config.port, host: config.host });
   const health = (await pizzeria.http.inject({ url: '/health' })).json<Record<string, string>>();
   console.log(`
-🍕 Mario's Pizzeria is open at ${address}
+🍕 Mario's Pizzeria is open at ${address}/   ← open it in your browser: order, kitchen display, manager
 
    transport ${health['transport']} · kitchen ${health['kitchenTransport']} (devices ${health['kitchenDevices']}) · database ${health['database']}
 
    menu           curl ${address}/menu
    place order    curl -X POST ${address}/orders -H 'content-type: application/json' \\
                     -d '{"customerId":"c-1","phone":"+39 081 555 0100","items":[{"menuItemId":"margherita","quantity":2}],"deliveryAddress":"Via Toledo 42, Napoli"}'
-   pay            curl -X POST ${address}/orders/<id>/pay
+   pay            curl -X POST ${address}/orders/<id>/pay -H 'content-type: application/json' -d '{}'
    follow it      curl ${address}/orders/<id>
-   also           /stock  /analytics  /notifications  /health
-   stream orders  pnpm demo -- --url ${address} --count 50 --rate 10
+   also           /stock  /analytics  /kitchen  /notifications  /health  /events (live)
+   stream orders  pnpm demo -- --url ${address} --count 20 --rate 1
 
    Ctrl-C to close.
 `);

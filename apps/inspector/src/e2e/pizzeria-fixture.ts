@@ -62,7 +62,7 @@ export class PizzeriaHttp {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await this.request('POST', `/orders/${orderId}/out-for-delivery`, { courier: 'Luigi' });
-    return this.request('POST', `/orders/${orderId}/delivered`);
+    return this.request('POST', `/orders/${orderId}/delivered`, {}); // the pizzeria takes JSON POSTs only
   }
 }
 

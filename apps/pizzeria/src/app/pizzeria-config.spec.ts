@@ -6,7 +6,14 @@ import { parsePizzeriaConfig } from './pizzeria-config.js';
 describe('pizzeria configuration', () => {
   it('defaults to the embedded set-up: memory transport, SQLite file, kitchen in-process, port 3000', () => {
     expect(parsePizzeriaConfig([], {})).toEqual({
-      options: { transport: 'memory', kitchenDevices: 'in-process', bakeTimeMs: 3000, database: 'pizzeria.db', smsFailureRate: 0 },
+      options: {
+        transport: 'memory',
+        kitchenDevices: 'in-process',
+        bakeTimeMs: 3000,
+        database: 'pizzeria.db',
+        smsFailureRate: 0,
+        allowedHosts: ['127.0.0.1', 'localhost', '::1'],
+      },
       port: 3000,
       host: '127.0.0.1',
     });
@@ -28,6 +35,15 @@ describe('pizzeria configuration', () => {
     expect(parsePizzeriaConfig(['--telemetry'], {})).toMatchObject({ options: { publishTelemetry: true } });
     const config = parsePizzeriaConfig([], { CLOUDBUS_TELEMETRY: '1' });
     expect(config !== 'help' && 'publishTelemetry' in config.options).toBe(false);
+  });
+
+  it('answers to the loopback names, the --host name and --allowed-hosts', () => {
+    expect(parsePizzeriaConfig(['--host', 'pizza.local', '--allowed-hosts', 'shop.example, 10.0.0.7'], {})).toMatchObject({
+      options: { allowedHosts: ['127.0.0.1', 'localhost', '::1', 'pizza.local', 'shop.example', '10.0.0.7'] },
+    });
+    expect(parsePizzeriaConfig(['--host', '0.0.0.0'], { PIZZERIA_ALLOWED_HOSTS: 'pizza.lan' })).toMatchObject({
+      options: { allowedHosts: ['127.0.0.1', 'localhost', '::1', '0.0.0.0', 'pizza.lan'] },
+    });
   });
 
   it('refuses bad values with a message naming the flag', () => {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 
 import { ConfigurationError } from '@cloudbus/core';
 
+import { DEFAULT_ALLOWED_HOSTS } from '../http/request-guards.js';
 import type { PizzeriaOptions } from './pizzeria-options.js';
 
 /** What `pnpm start` runs: the pizzeria's options and where to serve HTTP. */
@@ -27,6 +28,9 @@ export const START_USAGE = `Mario's Pizzeria
   --bake-time <ms>          how long a pizza bakes in the in-process devices (default 3000)
   --sms-failure-rate <0-1>  share of SMS the gateway refuses (default 0), to watch retries and dead letters
   --service <name>          service name; instances with the same name share the work (default pizzeria)
+  --allowed-hosts <names>   more host names the HTTP API answers to, comma-separated (always: 127.0.0.1,
+                            localhost, ::1 and --host)                       env PIZZERIA_ALLOWED_HOSTS
+  --inspector-url <url>     where the inspector runs, for the page's dead-letter link (default http://127.0.0.1:5178/)
   --telemetry               publish the buses' telemetry for the inspector   env CLOUDBUS_TELEMETRY=1
   --transport-options <json>          options of the main transport, e.g. '{"exchange":"shop.events"}'
   --kitchen-transport-options <json>  options of the kitchen transport, e.g. '{"topicPrefix":"store-12"}'
@@ -71,6 +75,8 @@ export function parsePizzeriaConfig(argv: readonly string[], env: NodeJS.Process
       'transport-options': { type: 'string' },
       'kitchen-transport-options': { type: 'string' },
       telemetry: { type: 'boolean' },
+      'allowed-hosts': { type: 'string' },
+      'inspector-url': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -100,9 +106,21 @@ export function parsePizzeriaConfig(argv: readonly string[], env: NodeJS.Process
       ? {}
       : { kitchenTransportOptions: jsonObject(values['kitchen-transport-options'], '--kitchen-transport-options') }),
   };
+  const host = values.host ?? (env['HOST'] || '127.0.0.1');
+  const extraHosts = (values['allowed-hosts'] ?? env['PIZZERIA_ALLOWED_HOSTS'] ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  // On a wildcard address (0.0.0.0), clients reach the pizzeria by names only --allowed-hosts
+  // knows; the literal address is kept, as the printed address shows it.
+  const bound = [host];
   return {
-    options,
+    options: {
+      ...options,
+      allowedHosts: [...new Set([...DEFAULT_ALLOWED_HOSTS, ...bound, ...extraHosts])],
+      ...(values['inspector-url'] === undefined ? {} : { inspectorUrl: values['inspector-url'] }),
+    },
     port: number(values.port ?? env['PORT'], '--port', 3000, (n) => Number.isInteger(n) && n >= 0 && n < 65536),
-    host: values.host ?? (env['HOST'] || '127.0.0.1'),
+    host,
   };
 }

@@ -89,6 +89,18 @@ export interface PizzeriaOptions {
    * @default on when CLOUDBUS_TELEMETRY=1 (or `pnpm start -- --telemetry`), else off
    */
   readonly publishTelemetry?: boolean | TelemetryPublishingOptions;
+  /**
+   * Host names the HTTP API answers to (the Host header, without port); any other gets 421, so a
+   * page on a foreign name that resolves to this address (DNS rebinding) cannot read the orders.
+   * Add the names the pizzeria is reached by when it listens on more than loopback.
+   * @default ['127.0.0.1', 'localhost', '::1']
+   */
+  readonly allowedHosts?: readonly string[];
+  /**
+   * Where the inspector runs, for the web page's dead-letter link.
+   * @default 'http://127.0.0.1:5178/'
+   */
+  readonly inspectorUrl?: string;
   /** @default warnings and errors to the console */
   readonly logger?: Logger;
 }

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { EventBus, canReadDeadLetters, decodeDeadLetter, type Transport } from '@cloudbus/core';
+import { EventBus, canReadDeadLetters, decodeDeadLetter } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
@@ -12,62 +12,15 @@ import type { Notification } from '../notifications/notification.js';
 import { SmsGatewayError } from '../notifications/sms-gateway-error.js';
 import type { AnalyticsReport } from '../persistence/analytics-store.js';
 import type { StockLine } from '../persistence/inventory-store.js';
-import { deleteMqttDeadLetters, deleteNatsStreams, deleteRabbitTopology, rabbitTopologyOf } from '../testing/broker-cleanup.js';
+import { isolate, mqttIsolation } from '../testing/broker-isolation.js';
 import { PizzeriaDriver } from '../testing/pizzeria-driver.js';
 import { TcpProxy } from '../testing/tcp-proxy.js';
 import { createPizzeria, type Pizzeria } from './pizzeria.js';
 import type { PizzeriaOptions } from './pizzeria-options.js';
 
 type Analytics = AnalyticsReport & { deadLetters: { count: number } };
-type BrokerKind = 'rabbitmq' | 'nats' | 'mqtt';
 
 const mqttUrl = brokerUrl('mqtt');
-
-/** Broker-specific names, unique to this run, and how to delete them afterwards. */
-interface Isolation {
-  readonly transportOptions: Record<string, unknown>;
-  /** Called with each transport before it closes. */
-  readonly beforeClose: (transport: Transport) => Promise<void>;
-  readonly cleanup: () => Promise<void>;
-}
-
-function isolate(kind: BrokerKind, url: string): Isolation {
-  const name = uniqueName('pizzeria').replace(/[^A-Za-z0-9_-]/g, '_');
-  switch (kind) {
-    case 'rabbitmq': {
-      const topologies: ReturnType<typeof rabbitTopologyOf>[] = [];
-      return {
-        transportOptions: { exchange: `${name}.events`, deadLetterQueue: `${name}.dlq`, retryPrefix: `${name}.retry`, queuePrefix: `${name}.` },
-        beforeClose: (transport) => {
-          topologies.push(rabbitTopologyOf(transport));
-          return Promise.resolve();
-        },
-        cleanup: () => deleteRabbitTopology(url, topologies),
-      };
-    }
-    case 'nats':
-      return {
-        transportOptions: { stream: `${name}_EVENTS`, deadLetterStream: `${name}_DLQ`, subjectPrefix: name },
-        beforeClose: () => Promise.resolve(),
-        cleanup: () => deleteNatsStreams(url, [`${name}_EVENTS`, `${name}_DLQ`]),
-      };
-    case 'mqtt':
-      return mqttIsolation(name);
-  }
-}
-
-function mqttIsolation(name: string): Isolation {
-  const cleaned = new Set<Transport>();
-  return {
-    transportOptions: { topicPrefix: name, sessionExpirySeconds: 60 },
-    beforeClose: async (transport) => {
-      if (transport.name !== 'mqtt' || cleaned.size > 0) return;
-      cleaned.add(transport);
-      await deleteMqttDeadLetters(transport);
-    },
-    cleanup: () => Promise.resolve(),
-  };
-}
 
 for (const kind of ['rabbitmq', 'nats', 'mqtt'] as const) {
   const url = brokerUrl(kind);

@@ -121,12 +121,12 @@ describe('the pizzeria on the in-memory transport', () => {
   it('refuses an illegal transition with a 409 and leaves the order as it was', async () => {
     const { api } = await start({ kitchenDevices: 'external' });
     const placed = await api.placeOrder();
-    const reply = await api.request<{ error: string; message: string }>('POST', `/orders/${placed.id}/delivered`);
+    const reply = await api.request<{ error: string; message: string }>('POST', `/orders/${placed.id}/delivered`, {});
     expect(reply.status).toBe(409);
     expect(reply.body.error).toBe('IllegalTransitionError');
     expect(reply.body.message).toContain('is placed');
     expect((await api.order(placed.id)).status).toBe('placed');
-    expect((await api.request('POST', `/orders/${randomUUID()}/pay`)).status).toBe(404);
+    expect((await api.request('POST', `/orders/${randomUUID()}/pay`, {})).status).toBe(404);
     await api.post(`/orders/${placed.id}/cancel`, { reason: 'changed my mind' });
     expect((await api.order(placed.id)).cancellationReason).toBe('changed my mind');
   });

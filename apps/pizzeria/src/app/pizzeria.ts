@@ -185,6 +185,10 @@ export async function createPizzeria(options: PizzeriaOptions = {}): Promise<Piz
       analytics: container.get(AnalyticsStore),
       notifications,
       timeline,
+      kitchen: { ovens: devices?.ovens ?? null, bakeTimeMs: devices === undefined ? null : bakeTimeMs },
+      ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+      ...(options.inspectorUrl === undefined ? {} : { inspectorUrl: options.inspectorUrl }),
+      ...(logger === undefined ? {} : { logger }),
       health: async () => ({
         status: bus.state === 'started' && kitchenBus.state === 'started' ? 'ok' : 'stopping',
         service,

@@ -1,11 +1,13 @@
-/** JSON schema of the body of POST /orders. */
+import { ID_PATTERN, PHONE_PATTERN, text } from './validation.js';
+
+/** JSON schema of the body of POST /orders: strict (no coercion, no unknown properties). */
 export const placeOrderSchema = {
   type: 'object',
   required: ['customerId', 'phone', 'items', 'deliveryAddress'],
   additionalProperties: false,
   properties: {
-    customerId: { type: 'string', minLength: 1, maxLength: 100 },
-    phone: { type: 'string', pattern: '^\\+?[0-9][0-9 ()-]{5,19}$' },
+    customerId: { type: 'string', minLength: 1, maxLength: 100, pattern: ID_PATTERN },
+    phone: { type: 'string', pattern: PHONE_PATTERN },
     email: { type: 'string', format: 'email', maxLength: 254 },
     items: {
       type: 'array',
@@ -16,12 +18,12 @@ export const placeOrderSchema = {
         required: ['menuItemId', 'quantity'],
         additionalProperties: false,
         properties: {
-          menuItemId: { type: 'string', minLength: 1, maxLength: 100 },
+          menuItemId: { type: 'string', minLength: 1, maxLength: 100, pattern: ID_PATTERN },
           quantity: { type: 'integer', minimum: 1, maximum: 20 },
         },
       },
     },
-    deliveryAddress: { type: 'string', minLength: 5, maxLength: 300 },
+    deliveryAddress: text(5, 300),
   },
 } as const;
 

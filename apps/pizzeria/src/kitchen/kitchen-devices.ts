@@ -61,6 +61,8 @@ export interface KitchenDevices {
   readonly bus: EventBus;
   /** The display, when one runs. */
   readonly display: KitchenDisplay | undefined;
+  /** Ovens in this process: orders baking at once. */
+  readonly ovens: number;
   stop(): Promise<void>;
 }
 
@@ -118,6 +120,7 @@ export async function startKitchenDevices(options: KitchenDevicesOptions = {}): 
   return {
     bus,
     display,
+    ovens: options.ovens ?? 4,
     stop: async () => {
       await displayBus?.stop();
       await bus.stop();

@@ -16,6 +16,8 @@ export type EventPreparer = Pick<EventBus, 'prepare'>;
  * correlation id, so an order's whole flow can be followed.
  */
 export class OrderRepository {
+  readonly #listeners = new Set<(order: OrderSnapshot) => void>();
+
   constructor(
     private readonly db: Database,
     private readonly outbox: SqlOutbox,
@@ -23,7 +25,8 @@ export class OrderRepository {
   ) {}
 
   /**
-   * Saves the order's changes and the events it raised. Rejects with {@link OrderConflictError}
+   * Saves the order's changes and the events it raised, durably (on disk when it resolves, before
+   * the HTTP API answers). Rejects with {@link OrderConflictError}
    * when the order was saved by someone else since it was loaded.
    */
   async save(order: Order): Promise<void> {
@@ -51,9 +54,26 @@ export class OrderRepository {
         if (changed === 0) throw new OrderConflictError(snapshot.id, snapshot.version);
       }
       await this.outbox.append(tx, cloudEvents);
-    });
+    }, { durable: true });
     order.markSaved();
     this.outbox.committed();
+    const saved = order.snapshot();
+    for (const listener of this.#listeners) {
+      try {
+        listener(saved);
+      } catch {
+        // A listener's failure is its own: the order is saved.
+      }
+    }
+  }
+
+  /**
+   * Calls `listener` with every order this instance saved, after the commit (orders saved by other
+   * instances sharing the database are not seen). Returns a function that removes it.
+   */
+  onSaved(listener: (order: OrderSnapshot) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The order, or undefined when there is none with that id. */

@@ -47,7 +47,7 @@ export class PizzeriaDriver {
   }
 
   async post<T = OrderSnapshot>(path: string, body?: unknown): Promise<T> {
-    const reply = await this.request<T>('POST', path, body);
+    const reply = await this.request<T>('POST', path, body ?? {});
     if (reply.status !== 200 && reply.status !== 201) throw new Error(`POST ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
     return reply.body;
   }

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import Database from 'libsql';
 
 /** One dead letter as the checker needs it, read back from the broker's dead-letter destination. */
 export interface LedgerDeadLetter {

@@ -12,7 +12,7 @@ import '@cloudbus/transport-nats';
 import '@cloudbus/transport-mqtt';
 
 import { EventBus, EventType, OutboxRelay, silentLogger, type CloudEvent, type OutboxEntry, type OutboxStore } from '@cloudbus/core';
-import Database from 'better-sqlite3';
+import Database from 'libsql';
 
 import { Ledger } from '../infrastructure/ledger.js';
 
