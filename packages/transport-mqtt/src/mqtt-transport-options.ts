@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 
-import { ConfigurationError } from '@cloudbus/core';
+import { asLogger, ConfigurationError, consoleLogger, type Logger } from '@cloudbus/core';
 
 import { isValidPrefix, safeName } from './mqtt-topics.js';
 
@@ -93,6 +93,12 @@ export interface MqttTransportOptions {
    * @default true
    */
   readonly durable?: boolean;
+  /**
+   * Where connection losses, reconnections and settle failures are reported (never with
+   * credentials); pino, winston and bunyan loggers work as they are.
+   * @default the bus's logger when created through the registry, else consoleLogger
+   */
+  readonly logger?: Logger | object | undefined;
 }
 
 /** Options with defaults applied and validated, the URL split from its credentials. */
@@ -118,6 +124,7 @@ export interface ResolvedMqttOptions {
   readonly reconnectMinDelayMs: number;
   readonly reconnectMaxDelayMs: number;
   readonly durable: boolean;
+  readonly logger: Logger;
 }
 
 export const DEFAULT_MQTT_URL = 'mqtt://localhost:1883';
@@ -189,6 +196,9 @@ export function resolveMqttOptions(options: MqttTransportOptions): ResolvedMqttO
     reconnectMinDelayMs,
     reconnectMaxDelayMs,
     durable,
+    logger:
+      asLogger(options.logger, consoleLogger) ??
+      fail('logger must have debug, info, warn and error methods (console, winston, pino and bunyan loggers work as they are).'),
   };
   // The password stays usable but out of logs and JSON: not enumerable.
   Object.defineProperty(resolved, 'password', { value: resolved.password, enumerable: false });

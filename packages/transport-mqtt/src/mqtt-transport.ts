@@ -16,6 +16,8 @@ import {
   type Transport,
   type TransportCapabilities,
   type WireMessage,
+  type ConnectionState,
+  type ConnectionStateReporter,
 } from '@cloudbus/core';
 import type { IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 
@@ -54,7 +56,7 @@ const READ_TIMEOUT_MS = 10_000;
  *
  * See the package README for topics, sessions and what MQTT cannot guarantee.
  */
-export class MqttTransport implements Transport, DeadLetterReader {
+export class MqttTransport implements Transport, DeadLetterReader, ConnectionStateReporter {
   readonly name = 'mqtt';
   readonly capabilities: TransportCapabilities;
   /** The options in force (URL without credentials). */
@@ -73,6 +75,13 @@ export class MqttTransport implements Transport, DeadLetterReader {
   readonly #retainedOptions = new Map<string, IClientPublishOptions>();
   /** The publishing connection is usable: from connect until the end of close (subscriptions hand messages back through it while closing). */
   #publisherOpen = false;
+
+  /** Where the publishing connection is; `reconnecting` while mqtt.js replaces a lost one. */
+  get connectionState(): ConnectionState {
+    if (this.#state === 'closed') return 'closed';
+    if (this.#state !== 'connected') return 'connecting';
+    return this.#client?.connected === true ? 'connected' : 'reconnecting';
+  }
 
   constructor(options: MqttTransportOptions = {}) {
     this.options = resolveMqttOptions(options);

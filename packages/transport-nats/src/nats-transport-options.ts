@@ -1,4 +1,4 @@
-import { ConfigurationError, silentLogger, type Logger } from '@cloudbus/core';
+import { asLogger, ConfigurationError, consoleLogger, type Logger } from '@cloudbus/core';
 
 import { isLiteralSubject, isStreamName } from './subject-naming.js';
 
@@ -148,10 +148,10 @@ export interface NatsTransportOptions {
   readonly connectionName?: string | undefined;
   /**
    * Where duplicate publishes (debug), reconnections and settle failures (warn) are reported,
-   * never with credentials.
-   * @default silentLogger
+   * never with credentials; pino, winston and bunyan loggers work as they are.
+   * @default the bus's logger when created through the registry, else consoleLogger
    */
-  readonly logger?: Logger | undefined;
+  readonly logger?: Logger | object | undefined;
 }
 
 /** Options with defaults applied and checked. */
@@ -310,10 +310,8 @@ export function resolveNatsOptions(options: NatsTransportOptions = {}): Resolved
   }
   const startFrom = options.startFrom ?? 'new';
   if (startFrom !== 'new' && startFrom !== 'all') fail(`startFrom must be 'new' or 'all', got '${String(startFrom)}'.`);
-  const logger = options.logger ?? silentLogger;
-  if (typeof logger !== 'object' || typeof logger.warn !== 'function' || typeof logger.debug !== 'function') {
-    fail('logger must have debug, info, warn and error methods.');
-  }
+  const logger =
+    asLogger(options.logger, consoleLogger) ?? fail('logger must have debug, info, warn and error methods (console, winston, pino and bunyan loggers work as they are).');
   return {
     servers: parsed.servers,
     auth,

@@ -12,6 +12,8 @@ import {
   type Transport,
   type TransportCapabilities,
   type WireMessage,
+  type ConnectionState,
+  type ConnectionStateReporter,
 } from '@cloudbus/core';
 import {
   AckPolicy,
@@ -70,11 +72,20 @@ export interface NatsTransportStats {
  * letters go to the stream `deadLetterStream`. See the package README for the layout and the
  * wire format.
  */
-export class NatsTransport implements Transport, DeadLetterReader {
+export class NatsTransport implements Transport, DeadLetterReader, ConnectionStateReporter {
   readonly name = 'nats';
   readonly options: ResolvedNatsOptions;
   #capabilities: TransportCapabilities;
   #state: 'new' | 'connecting' | 'connected' | 'closed' = 'new';
+  /** The connection was lost and nats.js is reconnecting. */
+  #reconnecting = false;
+
+  /** Where the connection is; `reconnecting` while nats.js replaces a lost one. */
+  get connectionState(): ConnectionState {
+    if (this.#state === 'closed') return 'closed';
+    if (this.#state !== 'connected') return 'connecting';
+    return this.#reconnecting ? 'reconnecting' : 'connected';
+  }
   #connecting: Promise<void> | undefined;
   #nc: NatsConnection | undefined;
   #js: JetStreamClient | undefined;
@@ -451,9 +462,11 @@ export class NatsTransport implements Transport, DeadLetterReader {
     for await (const status of nc.status()) {
       switch (status.type) {
         case 'disconnect':
+          this.#reconnecting = true;
           logger.warn('nats transport: connection lost, reconnecting', { server: this.options.endpoint });
           break;
         case 'reconnect':
+          this.#reconnecting = false;
           logger.warn('nats transport: reconnected', { server: this.options.endpoint });
           for (const subscription of this.#subscriptions) subscription.renew();
           break;

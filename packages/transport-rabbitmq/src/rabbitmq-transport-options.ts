@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 
-import { ConfigurationError, consoleLogger, type Logger } from '@cloudbus/core';
+import { asLogger, ConfigurationError, consoleLogger, type Logger } from '@cloudbus/core';
 
 /** TLS settings for `amqps://`, passed through to `tls.connect` (see Node's `tls.ConnectionOptions`). */
 export interface RabbitMqTlsOptions {
@@ -155,10 +155,11 @@ export interface RabbitMqTransportOptions {
    */
   readonly connectionName?: string | undefined;
   /**
-   * Where connection losses, reconnections and settle failures are reported (never with credentials).
-   * @default consoleLogger (warnings and errors to the console)
+   * Where connection losses, reconnections and settle failures are reported (never with
+   * credentials); pino, winston and bunyan loggers work as they are.
+   * @default the bus's logger when created through the registry, else consoleLogger
    */
-  readonly logger?: Logger | undefined;
+  readonly logger?: Logger | object | undefined;
 }
 
 /** Options with defaults applied and checked. */
@@ -338,7 +339,7 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
     confirmTimeoutMs: duration(options.confirmTimeoutMs, 'confirmTimeoutMs', 30_000),
     closeTimeoutMs: integer(options.closeTimeoutMs, 'closeTimeoutMs', 1, 5_000),
     connectionName,
-    logger: options.logger ?? consoleLogger,
+    logger: asLogger(options.logger, consoleLogger) ?? fail('logger must have debug, info, warn and error methods (console, winston, pino and bunyan loggers work as they are).'),
     endpoint: nodes.map((node) => node.endpoint).join(','),
   };
 }
