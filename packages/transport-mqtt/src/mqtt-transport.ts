@@ -245,6 +245,11 @@ export class MqttTransport implements Transport, DeadLetterReader, ConnectionSta
     this.#subscriptions.add(subscription);
     // A bus publishes events its own handlers consume: those topics have a subscriber (this one) from now on.
     for (const type of spec.types) this.#subscribers.subscribed(this.topics.forType(type));
+    this.options.logger.info(`mqtt transport: ${spec.name} subscribed`, {
+      subscription: spec.name,
+      topics: spec.types.map((type) => this.topics.forType(type)),
+      instanceId: this.options.instanceId,
+    });
     return {
       stop: () => subscription.stop(),
       close: async () => {

@@ -396,6 +396,12 @@ export class NatsTransport implements Transport, DeadLetterReader, ConnectionSta
       onDelivery,
     );
     this.#subscriptions.add(subscription);
+    options.logger.info(`nats transport: ${spec.name} consumes stream ${options.stream} as durable ${durable}`, {
+      subscription: spec.name,
+      stream: options.stream,
+      durable,
+      filterSubjects: filters,
+    });
     return subscription;
   }
 

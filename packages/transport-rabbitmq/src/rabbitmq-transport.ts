@@ -132,6 +132,13 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
         if (model === undefined) continue;
         try {
           await this.#startConsumer(model, subscription);
+          this.options.logger.info(`rabbitmq transport: ${spec.name} consumes queue ${queue}`, {
+            subscription: spec.name,
+            queue,
+            exchange: this.options.exchange,
+            routingKeys: spec.types.map(routingKeyOf),
+            queueType: this.options.queueType,
+          });
           return subscription;
         } catch (error) {
           // A lost connection is retried (the reconnection restarts this subscription); anything else is a real failure.
