@@ -474,6 +474,10 @@ export class NatsTransport implements Transport, DeadLetterReader, ConnectionSta
         case 'reconnect':
           this.#reconnecting = false;
           logger.warn('nats transport: reconnected', { server: this.options.endpoint });
+          {
+            const resent = this.#publisher?.resendUnanswered() ?? 0;
+            if (resent > 0) logger.info(`nats transport: sent ${resent} unacknowledged publish(es) again after the reconnection`, { server: this.options.endpoint });
+          }
           for (const subscription of this.#subscriptions) subscription.renew();
           break;
         default:
