@@ -94,6 +94,12 @@ export interface MqttTransportOptions {
    */
   readonly durable?: boolean;
   /**
+   * How long the broker keeps a dead letter (a retained message), in seconds: its MQTT 5 Message
+   * Expiry Interval; 0 keeps it until read. MQTT 3.1.1 has no expiry: dead letters stay.
+   * @default 2_592_000 (30 days)
+   */
+  readonly deadLetterExpirySeconds?: number;
+  /**
    * Where connection losses, reconnections and settle failures are reported (never with
    * credentials); pino, winston and bunyan loggers work as they are.
    * @default the bus's logger when created through the registry, else consoleLogger
@@ -124,6 +130,7 @@ export interface ResolvedMqttOptions {
   readonly reconnectMinDelayMs: number;
   readonly reconnectMaxDelayMs: number;
   readonly durable: boolean;
+  readonly deadLetterExpirySeconds: number;
   readonly logger: Logger;
 }
 
@@ -196,6 +203,7 @@ export function resolveMqttOptions(options: MqttTransportOptions): ResolvedMqttO
     reconnectMinDelayMs,
     reconnectMaxDelayMs,
     durable,
+    deadLetterExpirySeconds: integer(options.deadLetterExpirySeconds, 'deadLetterExpirySeconds', 2_592_000, 0, 0xffff_ffff),
     logger:
       asLogger(options.logger, consoleLogger) ??
       fail('logger must have debug, info, warn and error methods (console, winston, pino and bunyan loggers work as they are).'),

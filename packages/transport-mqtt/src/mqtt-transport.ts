@@ -73,6 +73,8 @@ export class MqttTransport implements Transport, DeadLetterReader, ConnectionSta
   readonly #deadlines = new BatchDeadlines();
   readonly #plainOptions = new Map<string, IClientPublishOptions>();
   readonly #retainedOptions = new Map<string, IClientPublishOptions>();
+  /** Options of a retained publish (a dead letter, or its deletion). */
+  readonly #retained: IClientPublishOptions;
   /** The publishing connection is usable: from connect until the end of close (subscriptions hand messages back through it while closing). */
   #publisherOpen = false;
 
@@ -85,6 +87,9 @@ export class MqttTransport implements Transport, DeadLetterReader, ConnectionSta
 
   constructor(options: MqttTransportOptions = {}) {
     this.options = resolveMqttOptions(options);
+    // Dead letters (retained) expire after deadLetterExpirySeconds, where MQTT 5 can say so.
+    const expiry = this.options.protocolVersion === 5 && this.options.deadLetterExpirySeconds > 0 ? this.options.deadLetterExpirySeconds : undefined;
+    this.#retained = expiry === undefined ? QOS1_RETAINED : { ...QOS1_RETAINED, properties: { messageExpiryInterval: expiry } };
     this.topics = new MqttTopics(this.options.topicPrefix);
     this.#window = new PublishWindow(this.options.publishWindow);
     this.#subscribers = new SubscriberTopics(this.options.protocolVersion === 5);
@@ -200,7 +205,7 @@ export class MqttTransport implements Transport, DeadLetterReader, ConnectionSta
     }
     const retain = kind === 'retained';
     let payload: Buffer;
-    let options: IClientPublishOptions = retain ? QOS1_RETAINED : QOS1;
+    let options: IClientPublishOptions = retain ? this.#retained : QOS1;
     const body = message.body;
     if (this.options.protocolVersion === 4) {
       payload = toStructured(message);
@@ -214,6 +219,7 @@ export class MqttTransport implements Transport, DeadLetterReader, ConnectionSta
       if (headers) {
         const properties: NonNullable<IPublishPacket['properties']> = { userProperties: message.headers as Record<string, string> };
         if (message.contentType !== undefined) properties.contentType = message.contentType;
+        if (retain && this.options.deadLetterExpirySeconds > 0) properties.messageExpiryInterval = this.options.deadLetterExpirySeconds;
         options = { qos: 1, retain, properties };
       } else if (message.contentType !== undefined) {
         // Structured mode: the same few content types over and over, so their options are made once.
@@ -228,7 +234,7 @@ export class MqttTransport implements Transport, DeadLetterReader, ConnectionSta
     const cache = retain ? this.#retainedOptions : this.#plainOptions;
     let options = cache.get(contentType);
     if (options === undefined) {
-      options = { qos: 1, retain, properties: { contentType } };
+      options = { qos: 1, retain, properties: { contentType, ...(retain ? this.#retained.properties : {}) } };
       if (cache.size < 64) cache.set(contentType, options);
     }
     return options;

@@ -110,11 +110,18 @@ export interface NatsTransportOptions {
    */
   readonly replicas?: number | undefined;
   /**
-   * Age after which the stream discards events, in ms (0: never; the stream keeps events until
-   * deleted or purged, as JetStream does by default).
-   * @default 0
+   * Age after which the stream discards events, in ms; 0 keeps them until the stream is deleted
+   * or purged (JetStream's own default). Applied to an existing stream at connect too. Events a
+   * durable consumer has not acknowledged by then are lost to it, so keep it well above the
+   * longest time a service may be down.
+   * @default 604_800_000 (7 days)
    */
   readonly maxAgeMs?: number | undefined;
+  /**
+   * Age after which the dead-letter stream discards dead letters, in ms (0: never).
+   * @default 2_592_000_000 (30 days)
+   */
+  readonly deadLetterMaxAgeMs?: number | undefined;
   /**
    * Where a durable consumer created for the first time starts: `new` (only events published
    * from then on, as a queue bound at that moment) or `all` (everything the stream holds).
@@ -168,6 +175,7 @@ export interface ResolvedNatsOptions {
   readonly maxAckPending: number | undefined;
   readonly duplicateWindowMs: number;
   readonly maxAgeMs: number;
+  readonly deadLetterMaxAgeMs: number;
   readonly replicas: number;
   readonly startFrom: NatsStartPosition;
   readonly requestTimeoutMs: number;
@@ -187,6 +195,8 @@ export const DEFAULT_URL = 'nats://localhost:4222';
 const MAX_REPLICAS = 5;
 
 const SCHEMES = new Set(['nats:', 'tls:', 'ws:', 'wss:']);
+
+const DAY_MS = 86_400_000;
 
 function fail(message: string): never {
   throw new ConfigurationError(`nats transport: ${message}`);
@@ -324,7 +334,8 @@ export function resolveNatsOptions(options: NatsTransportOptions = {}): Resolved
     maxDeliver,
     maxAckPending,
     duplicateWindowMs: integer(options.duplicateWindowMs, 'duplicateWindowMs', 100, 120_000),
-    maxAgeMs: integer(options.maxAgeMs, 'maxAgeMs', 0, 0),
+    maxAgeMs: integer(options.maxAgeMs, 'maxAgeMs', 0, 7 * DAY_MS),
+    deadLetterMaxAgeMs: integer(options.deadLetterMaxAgeMs, 'deadLetterMaxAgeMs', 0, 30 * DAY_MS),
     replicas,
     startFrom,
     requestTimeoutMs: integer(options.requestTimeoutMs, 'requestTimeoutMs', 100, 10_000),

@@ -310,7 +310,7 @@ export class NatsTransport implements Transport, DeadLetterReader, ConnectionSta
     const jsm = this.#jsm!;
     const options = this.options;
     const duplicateWindow = nanos(options.duplicateWindowMs);
-    const maxAge = events ? nanos(options.maxAgeMs) : 0;
+    const maxAge = nanos(events ? options.maxAgeMs : options.deadLetterMaxAgeMs);
     for (let attempt = 0; ; attempt++) {
       let existing;
       try {
@@ -351,13 +351,18 @@ export class NatsTransport implements Transport, DeadLetterReader, ConnectionSta
       }
       const subjects = config.subjects ?? [];
       const hasSubject = subjects.includes(subject);
-      if (hasSubject && config.duplicate_window === duplicateWindow && (!events || config.max_age === maxAge)) return;
+      if (hasSubject && config.duplicate_window === duplicateWindow && config.max_age === maxAge) return;
+      if (config.max_age !== maxAge) {
+        options.logger.info(`nats transport: the stream '${name}' now keeps messages for ${maxAge === 0 ? 'ever' : `${Math.round(maxAge / 1e6)} ms`} (was ${config.max_age === 0 ? 'for ever' : `${Math.round(config.max_age / 1e6)} ms`})`, {
+          stream: name,
+        });
+      }
       try {
         await jsm.streams.update(name, {
           ...config,
           subjects: hasSubject ? subjects : [...subjects, subject],
           duplicate_window: duplicateWindow,
-          ...(events ? { max_age: maxAge } : {}),
+          max_age: maxAge,
         });
       } catch (error) {
         throw new NatsConnectionError(`nats transport: cannot update the stream '${name}' to capture '${subject}': ${describe(error)}.`, { cause: error });
