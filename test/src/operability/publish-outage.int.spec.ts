@@ -2,13 +2,13 @@ import 'reflect-metadata';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { EventHandler, EventType, type EventContext } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, silentLogger, type EventContext } from '@cloudbus/core';
 import '@cloudbus/transport-mqtt';
 import '@cloudbus/transport-nats';
 import '@cloudbus/transport-rabbitmq';
 
 import { brokerUrl } from '../brokers.js';
-import { eventually, proxiedService } from './service-rig.js';
+import { eventually, proxiedService, transportOptions } from './service-rig.js';
 
 /**
  * Publishing through a short network outage, on each broker: a publish issued just before the
@@ -72,6 +72,21 @@ for (const kind of ['rabbitmq', 'nats', 'mqtt'] as const) {
       await proxy.restore();
       await expect(publishing).resolves.toBeUndefined();
       await eventually(() => handled.get(run)?.size === 2, `both events handled on ${kind}`, 60_000);
+    });
+
+    it('a consumer cut off from the broker gets what was published meanwhile once its connection is back', async () => {
+      const { bus, proxy, run } = await proxiedService(kind, url!, cleanups, { handlers: [OrderLog] });
+      await bus.start();
+      // Another service publishes straight to the broker while this one is cut off.
+      const publisher = new EventBus({ service: `${run}-till`, transport: kind, url: url!, transportOptions: transportOptions(kind, run), logger: silentLogger });
+      await publisher.start();
+      cleanups.push(() => publisher.stop());
+      await proxy.cut();
+      await publisher.publish(Array.from({ length: 50 }, (_, n) => new OrderPlaced(n)));
+      await sleep(OUTAGE_MS);
+      expect(handled.get(run)?.size ?? 0).toBe(0);
+      await proxy.restore();
+      await eventually(() => handled.get(run)?.size === 50, `the 50 events handled on ${kind} after the outage`, 60_000);
     });
   });
 }
