@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-import { globalSetup, shared, testRoots } from './vitest.shared.js';
+import { globalSetup, shared, testEnv, testRoots } from './vitest.shared.js';
 
 /**
  * The main suite: unit tests (*.spec.ts) and integration tests against the real brokers
@@ -13,6 +13,7 @@ export default defineConfig({
     include: testRoots.map((root) => `${root}*.spec.ts`),
     exclude: ['**/node_modules/**', '**/dist/**', '**/*.destructive.spec.ts'],
     globalSetup,
+    env: testEnv,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-import { globalSetup, shared, testRoots } from './vitest.shared.js';
+import { globalSetup, shared, testEnv, testRoots } from './vitest.shared.js';
 
 /** Tests that restart brokers or kill processes: alone, one file at a time, after the main suite. */
 export default defineConfig({
@@ -9,6 +9,7 @@ export default defineConfig({
     include: testRoots.map((root) => `${root}*.destructive.spec.ts`),
     exclude: ['**/node_modules/**', '**/dist/**'],
     globalSetup,
+    env: testEnv,
     fileParallelism: false,
     testTimeout: 300_000,
     hookTimeout: 300_000,

@@ -17,3 +17,9 @@ export const testRoots = ['packages/*/src/**/', 'apps/*/src/**/', 'test/src/**/'
 
 /** Finds the broker endpoints once per run; see test/src/brokers.ts. */
 export const globalSetup = ['test/src/global-setup.ts'];
+
+/**
+ * The environment of test workers: buses log errors only (CLOUDBUS_LOG_LEVEL), unless the run sets
+ * a level; tests that check log lines give the bus a logger of their own.
+ */
+export const testEnv: Record<string, string> = { CLOUDBUS_LOG_LEVEL: process.env['CLOUDBUS_LOG_LEVEL'] ?? 'error' };

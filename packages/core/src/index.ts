@@ -1,10 +1,10 @@
 // @cloudbus/core: the public entry point. Everything is exported by name.
 
 // Bus and its set-up
-export { EventBus, type BusState, type StopOptions } from './bus/event-bus.js';
+export { EventBus, type BusHealth, type BusState, type StopOnSignalsOptions, type StopOptions } from './bus/event-bus.js';
 export { cloudbus, type CloudbusBinding } from './bus/cloudbus-module.js';
 export { resolveOptions, type CloudbusOptions, type ResolvedOptions, type TransportName } from './bus/options.js';
-export { consoleLogger, silentLogger, type Logger } from './bus/logger.js';
+export { asLogger, consoleLogger, consoleLoggerAt, fieldsFirstLogger, silentLogger, type Logger, type LogLevel } from './bus/logger.js';
 export type { HandlerResolver } from './bus/handler-runner.js';
 
 // Events and handlers
@@ -63,7 +63,7 @@ export { decodeDeadLetter, prepareReplay, toDeadLetterMessage, type DeadLetter }
 export { redactCredentials } from './dead-letter/redact-credentials.js';
 
 // Middleware
-export { compose, type ConsumeContext, type Middleware, type Next, type OutgoingCloudEvent, type PublishContext } from './middleware/middleware.js';
+export { compose, type ConsumeContext, type FailureOutcome, type Middleware, type Next, type OutgoingCloudEvent, type PublishContext } from './middleware/middleware.js';
 export { idempotency, inboxKey, MemoryInbox, type IdempotencyOptions, type Inbox, type MemoryInboxOptions } from './middleware/idempotency.js';
 export { logging, type LoggingOptions } from './middleware/logging.js';
 export { metrics, type MetricsOptions } from './middleware/metrics.js';
@@ -96,7 +96,10 @@ export {
 // Transports
 export {
   canReadDeadLetters,
+  reportsConnectionState,
   SETTLED,
+  type ConnectionState,
+  type ConnectionStateReporter,
   type DeadLetterReader,
   type Delivery,
   type OutgoingMessage,
@@ -114,6 +117,7 @@ export {
   type TransportFactory,
   type TransportFactoryOptions,
 } from './transport/registry.js';
+export { redactUrl } from './transport/redact-url.js';
 export { MemoryTransport, type MemoryTransportOptions } from './transport/memory/memory-transport.js';
 export { MemoryBroker } from './transport/memory/memory-broker.js';
 

@@ -11,7 +11,7 @@ export { parkingClientId } from './mqtt-subscription.js';
 export { MqttConnectError, MqttConnectionLostError, MqttSubscribeError } from './errors.js';
 export { fromStructured, toStructured } from './structured-envelope.js';
 
-registerTransport('mqtt', ({ url, service, options }) => {
-  const transportOptions = options as MqttTransportOptions;
-  return new MqttTransport({ ...transportOptions, url: url ?? transportOptions.url, service: transportOptions.service ?? service });
+registerTransport('mqtt', ({ url, service, options, logger }) => {
+  const given = options as MqttTransportOptions;
+  return new MqttTransport({ ...given, url: url ?? given.url, service: given.service ?? service, logger: given.logger ?? logger });
 });

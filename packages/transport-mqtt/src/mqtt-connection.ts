@@ -52,18 +52,32 @@ export function openConnection(options: ResolvedMqttOptions, spec: ConnectionSpe
 
   const client = mqtt.connect(options.url, clientOptions);
   // An 'error' without a listener would throw; connection errors are reported through close/reconnect.
-  client.on('error', () => {});
+  let lastError: string | undefined;
+  client.on('error', (error: Error) => {
+    lastError = error.message;
+  });
   spec.prepare?.(client);
   let delay = options.reconnectMinDelayMs;
+  let lost = false;
+  const logger = options.logger;
   client.on('connect', () => {
     delay = options.reconnectMinDelayMs;
     client.options.reconnectPeriod = delay;
     const stream = client.stream as Partial<Socket> | undefined;
     stream?.setNoDelay?.(true);
+    if (lost) logger.warn('mqtt transport: reconnected', { url: options.url, clientId: spec.clientId });
+    lost = false;
+    lastError = undefined;
   });
   client.on('close', () => {
     // Doubling backoff: mqtt.js has scheduled this reconnect already; the next one waits longer.
     if (client.options.reconnectPeriod === 0) return;
+    if (!lost) {
+      logger.warn('mqtt transport: connection lost, reconnecting', { url: options.url, clientId: spec.clientId, error: lastError });
+    } else {
+      logger.debug('mqtt transport: reconnection failed, trying again', { url: options.url, clientId: spec.clientId, retryInMs: delay, error: lastError });
+    }
+    lost = true;
     delay = Math.min(delay * 2, options.reconnectMaxDelayMs);
     client.options.reconnectPeriod = delay;
   });

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 
-import { ConfigurationError } from '@cloudbus/core';
+import { asLogger, ConfigurationError, consoleLogger, type Logger } from '@cloudbus/core';
 
 import { isValidPrefix, safeName } from './mqtt-topics.js';
 
@@ -93,6 +93,18 @@ export interface MqttTransportOptions {
    * @default true
    */
   readonly durable?: boolean;
+  /**
+   * How long the broker keeps a dead letter (a retained message), in seconds: its MQTT 5 Message
+   * Expiry Interval; 0 keeps it until read. MQTT 3.1.1 has no expiry: dead letters stay.
+   * @default 2_592_000 (30 days)
+   */
+  readonly deadLetterExpirySeconds?: number;
+  /**
+   * Where connection losses, reconnections and settle failures are reported (never with
+   * credentials); pino, winston and bunyan loggers work as they are.
+   * @default the bus's logger when created through the registry, else consoleLogger
+   */
+  readonly logger?: Logger | object | undefined;
 }
 
 /** Options with defaults applied and validated, the URL split from its credentials. */
@@ -118,6 +130,8 @@ export interface ResolvedMqttOptions {
   readonly reconnectMinDelayMs: number;
   readonly reconnectMaxDelayMs: number;
   readonly durable: boolean;
+  readonly deadLetterExpirySeconds: number;
+  readonly logger: Logger;
 }
 
 export const DEFAULT_MQTT_URL = 'mqtt://localhost:1883';
@@ -189,6 +203,10 @@ export function resolveMqttOptions(options: MqttTransportOptions): ResolvedMqttO
     reconnectMinDelayMs,
     reconnectMaxDelayMs,
     durable,
+    deadLetterExpirySeconds: integer(options.deadLetterExpirySeconds, 'deadLetterExpirySeconds', 2_592_000, 0, 0xffff_ffff),
+    logger:
+      asLogger(options.logger, consoleLogger) ??
+      fail('logger must have debug, info, warn and error methods (console, winston, pino and bunyan loggers work as they are).'),
   };
   // The password stays usable but out of logs and JSON: not enumerable.
   Object.defineProperty(resolved, 'password', { value: resolved.password, enumerable: false });

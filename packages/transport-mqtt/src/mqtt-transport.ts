@@ -16,6 +16,8 @@ import {
   type Transport,
   type TransportCapabilities,
   type WireMessage,
+  type ConnectionState,
+  type ConnectionStateReporter,
 } from '@cloudbus/core';
 import type { IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 
@@ -54,7 +56,7 @@ const READ_TIMEOUT_MS = 10_000;
  *
  * See the package README for topics, sessions and what MQTT cannot guarantee.
  */
-export class MqttTransport implements Transport, DeadLetterReader {
+export class MqttTransport implements Transport, DeadLetterReader, ConnectionStateReporter {
   readonly name = 'mqtt';
   readonly capabilities: TransportCapabilities;
   /** The options in force (URL without credentials). */
@@ -71,11 +73,23 @@ export class MqttTransport implements Transport, DeadLetterReader {
   readonly #deadlines = new BatchDeadlines();
   readonly #plainOptions = new Map<string, IClientPublishOptions>();
   readonly #retainedOptions = new Map<string, IClientPublishOptions>();
+  /** Options of a retained publish (a dead letter, or its deletion). */
+  readonly #retained: IClientPublishOptions;
   /** The publishing connection is usable: from connect until the end of close (subscriptions hand messages back through it while closing). */
   #publisherOpen = false;
 
+  /** Where the publishing connection is; `reconnecting` while mqtt.js replaces a lost one. */
+  get connectionState(): ConnectionState {
+    if (this.#state === 'closed') return 'closed';
+    if (this.#state !== 'connected') return 'connecting';
+    return this.#client?.connected === true ? 'connected' : 'reconnecting';
+  }
+
   constructor(options: MqttTransportOptions = {}) {
     this.options = resolveMqttOptions(options);
+    // Dead letters (retained) expire after deadLetterExpirySeconds, where MQTT 5 can say so.
+    const expiry = this.options.protocolVersion === 5 && this.options.deadLetterExpirySeconds > 0 ? this.options.deadLetterExpirySeconds : undefined;
+    this.#retained = expiry === undefined ? QOS1_RETAINED : { ...QOS1_RETAINED, properties: { messageExpiryInterval: expiry } };
     this.topics = new MqttTopics(this.options.topicPrefix);
     this.#window = new PublishWindow(this.options.publishWindow);
     this.#subscribers = new SubscriberTopics(this.options.protocolVersion === 5);
@@ -191,7 +205,7 @@ export class MqttTransport implements Transport, DeadLetterReader {
     }
     const retain = kind === 'retained';
     let payload: Buffer;
-    let options: IClientPublishOptions = retain ? QOS1_RETAINED : QOS1;
+    let options: IClientPublishOptions = retain ? this.#retained : QOS1;
     const body = message.body;
     if (this.options.protocolVersion === 4) {
       payload = toStructured(message);
@@ -205,6 +219,7 @@ export class MqttTransport implements Transport, DeadLetterReader {
       if (headers) {
         const properties: NonNullable<IPublishPacket['properties']> = { userProperties: message.headers as Record<string, string> };
         if (message.contentType !== undefined) properties.contentType = message.contentType;
+        if (retain && this.options.deadLetterExpirySeconds > 0) properties.messageExpiryInterval = this.options.deadLetterExpirySeconds;
         options = { qos: 1, retain, properties };
       } else if (message.contentType !== undefined) {
         // Structured mode: the same few content types over and over, so their options are made once.
@@ -219,7 +234,7 @@ export class MqttTransport implements Transport, DeadLetterReader {
     const cache = retain ? this.#retainedOptions : this.#plainOptions;
     let options = cache.get(contentType);
     if (options === undefined) {
-      options = { qos: 1, retain, properties: { contentType } };
+      options = { qos: 1, retain, properties: { contentType, ...(retain ? this.#retained.properties : {}) } };
       if (cache.size < 64) cache.set(contentType, options);
     }
     return options;
@@ -236,6 +251,11 @@ export class MqttTransport implements Transport, DeadLetterReader {
     this.#subscriptions.add(subscription);
     // A bus publishes events its own handlers consume: those topics have a subscriber (this one) from now on.
     for (const type of spec.types) this.#subscribers.subscribed(this.topics.forType(type));
+    this.options.logger.info(`mqtt transport: ${spec.name} subscribed`, {
+      subscription: spec.name,
+      topics: spec.types.map((type) => this.topics.forType(type)),
+      instanceId: this.options.instanceId,
+    });
     return {
       stop: () => subscription.stop(),
       close: async () => {

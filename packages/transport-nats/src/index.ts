@@ -19,7 +19,7 @@ export { NatsConnectionError } from './nats-connection-error.js';
 export { durableName, subjectForType } from './subject-naming.js';
 export { decodeHeaderValue, encodeHeaderValue, INVALID_ENCODING_MARKER, readWireMessage, writeHeaders } from './header-codec.js';
 
-registerTransport('nats', ({ url, service, options }) => {
-  const transportOptions = options as NatsTransportOptions;
-  return new NatsTransport(url === undefined ? transportOptions : { ...transportOptions, url }, service);
+registerTransport('nats', ({ url, service, options, logger }) => {
+  const given = options as NatsTransportOptions;
+  return new NatsTransport({ ...given, url: url ?? given.url, logger: given.logger ?? logger }, service);
 });

@@ -58,7 +58,8 @@ export interface JetStreamPublisherOptions {
  * JetStream's answer (a PubAck, an API error, or a 503 "no responders" status) is matched back by
  * that token. A batch resolves once JetStream stored (or de-duplicated) every message, and rejects
  * with a {@link PublishError} naming every id not stored as soon as all answered or after
- * `timeoutMs`, whichever comes first.
+ * `timeoutMs`, whichever comes first. After a reconnection, what is still unanswered is sent again
+ * ({@link resendUnanswered}).
  */
 export class JetStreamPublisher {
   readonly #nc: NatsConnection;
@@ -108,6 +109,31 @@ export class JetStreamPublisher {
         }
       }
     });
+  }
+
+  /**
+   * Sends again, on a connection that came back, every message JetStream has not answered yet:
+   * the publish or its acknowledgement may have been lost with the old connection. Same
+   * `Nats-Msg-Id` and reply token, so the stream drops a copy it stored already and the first answer
+   * counts; the batch keeps its deadline.
+   */
+  resendUnanswered(): number {
+    let sent = 0;
+    for (const [id, batch] of this.#batches) {
+      const prefix = `${this.#inbox}.${id}.`;
+      for (let i = 0; i < batch.messages.length; i++) {
+        if (batch.answers[i] !== 0) continue;
+        const message = batch.messages[i]!;
+        try {
+          this.#nc.publish(message.subject, message.body, { reply: prefix + i, headers: message.headers });
+          sent++;
+        } catch {
+          // Closed again: the next reconnection sends it, or the batch times out.
+          return sent;
+        }
+      }
+    }
+    return sent;
   }
 
   /** Fails every batch still waiting (the connection is going away) and stops listening for acknowledgements. */

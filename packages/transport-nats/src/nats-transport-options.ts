@@ -1,4 +1,4 @@
-import { ConfigurationError, silentLogger, type Logger } from '@cloudbus/core';
+import { asLogger, ConfigurationError, consoleLogger, type Logger } from '@cloudbus/core';
 
 import { isLiteralSubject, isStreamName } from './subject-naming.js';
 
@@ -114,11 +114,18 @@ export interface NatsTransportOptions {
    */
   readonly replicas?: number | undefined;
   /**
-   * Age after which the stream discards events, in ms (0: never; the stream keeps events until
-   * deleted or purged, as JetStream does by default).
-   * @default 0
+   * Age after which the stream discards events, in ms; 0 keeps them until the stream is deleted
+   * or purged (JetStream's own default). Applied to an existing stream at connect too. Events a
+   * durable consumer has not acknowledged by then are lost to it, so keep it well above the
+   * longest time a service may be down.
+   * @default 604_800_000 (7 days)
    */
   readonly maxAgeMs?: number | undefined;
+  /**
+   * Age after which the dead-letter stream discards dead letters, in ms (0: never).
+   * @default 2_592_000_000 (30 days)
+   */
+  readonly deadLetterMaxAgeMs?: number | undefined;
   /**
    * Where a durable consumer created for the first time starts: `new` (only events published
    * from then on, as a queue bound at that moment) or `all` (everything the stream holds).
@@ -152,10 +159,10 @@ export interface NatsTransportOptions {
   readonly connectionName?: string | undefined;
   /**
    * Where duplicate publishes (debug), reconnections and settle failures (warn) are reported,
-   * never with credentials.
-   * @default silentLogger
+   * never with credentials; pino, winston and bunyan loggers work as they are.
+   * @default the bus's logger when created through the registry, else consoleLogger
    */
-  readonly logger?: Logger | undefined;
+  readonly logger?: Logger | object | undefined;
 }
 
 /** Options with defaults applied and checked. */
@@ -172,6 +179,7 @@ export interface ResolvedNatsOptions {
   readonly maxAckPending: number | undefined;
   readonly duplicateWindowMs: number;
   readonly maxAgeMs: number;
+  readonly deadLetterMaxAgeMs: number;
   readonly replicas: number;
   readonly startFrom: NatsStartPosition;
   readonly requestTimeoutMs: number;
@@ -191,6 +199,8 @@ export const DEFAULT_URL = 'nats://localhost:4222';
 const MAX_REPLICAS = 5;
 
 const SCHEMES = new Set(['nats:', 'tls:', 'ws:', 'wss:']);
+
+const DAY_MS = 86_400_000;
 
 function fail(message: string): never {
   throw new ConfigurationError(`nats transport: ${message}`);
@@ -316,10 +326,8 @@ export function resolveNatsOptions(options: NatsTransportOptions = {}): Resolved
   }
   const startFrom = options.startFrom ?? 'new';
   if (startFrom !== 'new' && startFrom !== 'all') fail(`startFrom must be 'new' or 'all', got '${String(startFrom)}'.`);
-  const logger = options.logger ?? silentLogger;
-  if (typeof logger !== 'object' || typeof logger.warn !== 'function' || typeof logger.debug !== 'function') {
-    fail('logger must have debug, info, warn and error methods.');
-  }
+  const logger =
+    asLogger(options.logger, consoleLogger) ?? fail('logger must have debug, info, warn and error methods (console, winston, pino and bunyan loggers work as they are).');
   return {
     servers: parsed.servers,
     auth,
@@ -333,7 +341,8 @@ export function resolveNatsOptions(options: NatsTransportOptions = {}): Resolved
     maxDeliver,
     maxAckPending,
     duplicateWindowMs: integer(options.duplicateWindowMs, 'duplicateWindowMs', 100, 120_000),
-    maxAgeMs: integer(options.maxAgeMs, 'maxAgeMs', 0, 0),
+    maxAgeMs: integer(options.maxAgeMs, 'maxAgeMs', 0, 7 * DAY_MS),
+    deadLetterMaxAgeMs: integer(options.deadLetterMaxAgeMs, 'deadLetterMaxAgeMs', 0, 30 * DAY_MS),
     replicas,
     startFrom,
     requestTimeoutMs: integer(options.requestTimeoutMs, 'requestTimeoutMs', 100, 10_000),

@@ -10,6 +10,8 @@ import {
   type Transport,
   type TransportCapabilities,
   type WireMessage,
+  type ConnectionState,
+  type ConnectionStateReporter,
 } from '@cloudbus/core';
 import {
   AckPolicy,
@@ -66,11 +68,20 @@ export interface NatsTransportStats {
  * letters go to the stream `deadLetterStream`. See the package README for the layout and the
  * wire format.
  */
-export class NatsTransport implements Transport, DeadLetterReader {
+export class NatsTransport implements Transport, DeadLetterReader, ConnectionStateReporter {
   readonly name = 'nats';
   readonly options: ResolvedNatsOptions;
   #capabilities: TransportCapabilities;
   #state: 'new' | 'connecting' | 'connected' | 'closed' = 'new';
+  /** The connection was lost and nats.js is reconnecting. */
+  #reconnecting = false;
+
+  /** Where the connection is; `reconnecting` while nats.js replaces a lost one. */
+  get connectionState(): ConnectionState {
+    if (this.#state === 'closed') return 'closed';
+    if (this.#state !== 'connected') return 'connecting';
+    return this.#reconnecting ? 'reconnecting' : 'connected';
+  }
   #connecting: Promise<void> | undefined;
   #nc: NatsConnection | undefined;
   #js: JetStreamClient | undefined;
@@ -249,7 +260,7 @@ export class NatsTransport implements Transport, DeadLetterReader {
     const jsm = this.#jsm!;
     const options = this.options;
     const duplicateWindow = nanos(options.duplicateWindowMs);
-    const maxAge = events ? nanos(options.maxAgeMs) : 0;
+    const maxAge = nanos(events ? options.maxAgeMs : options.deadLetterMaxAgeMs);
     for (let attempt = 0; ; attempt++) {
       let existing;
       try {
@@ -290,13 +301,18 @@ export class NatsTransport implements Transport, DeadLetterReader {
       }
       const subjects = config.subjects ?? [];
       const hasSubject = subjects.includes(subject);
-      if (hasSubject && config.duplicate_window === duplicateWindow && (!events || config.max_age === maxAge)) return;
+      if (hasSubject && config.duplicate_window === duplicateWindow && config.max_age === maxAge) return;
+      if (config.max_age !== maxAge) {
+        options.logger.info(`nats transport: the stream '${name}' now keeps messages for ${maxAge === 0 ? 'ever' : `${Math.round(maxAge / 1e6)} ms`} (was ${config.max_age === 0 ? 'for ever' : `${Math.round(config.max_age / 1e6)} ms`})`, {
+          stream: name,
+        });
+      }
       try {
         await jsm.streams.update(name, {
           ...config,
           subjects: hasSubject ? subjects : [...subjects, subject],
           duplicate_window: duplicateWindow,
-          ...(events ? { max_age: maxAge } : {}),
+          max_age: maxAge,
         });
       } catch (error) {
         throw new NatsConnectionError(`nats transport: cannot update the stream '${name}' to capture '${subject}': ${describe(error)}.`, { cause: error });
@@ -335,6 +351,12 @@ export class NatsTransport implements Transport, DeadLetterReader {
       onDelivery,
     );
     this.#subscriptions.add(subscription);
+    options.logger.info(`nats transport: ${spec.name} consumes stream ${options.stream} as durable ${durable}`, {
+      subscription: spec.name,
+      stream: options.stream,
+      durable,
+      filterSubjects: filters,
+    });
     return subscription;
   }
 
@@ -401,10 +423,16 @@ export class NatsTransport implements Transport, DeadLetterReader {
     for await (const status of nc.status()) {
       switch (status.type) {
         case 'disconnect':
+          this.#reconnecting = true;
           logger.warn('nats transport: connection lost, reconnecting', { server: this.options.endpoint });
           break;
         case 'reconnect':
+          this.#reconnecting = false;
           logger.warn('nats transport: reconnected', { server: this.options.endpoint });
+          {
+            const resent = this.#publisher?.resendUnanswered() ?? 0;
+            if (resent > 0) logger.info(`nats transport: sent ${resent} unacknowledged publish(es) again after the reconnection`, { server: this.options.endpoint });
+          }
           for (const subscription of this.#subscriptions) subscription.renew();
           break;
         default:

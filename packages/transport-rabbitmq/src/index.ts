@@ -21,11 +21,12 @@ export { ATTRIBUTE_PREFIX, headerText, PrivateHeaders, publishProperties, toWire
 export { routingKeyOf } from './routing-key.js';
 export { retryBucketOf } from './retry-bucket.js';
 
-registerTransport('rabbitmq', ({ url, service, options }) => {
+registerTransport('rabbitmq', ({ url, service, options, logger }) => {
   const given = options as RabbitMqTransportOptions;
   return new RabbitMqTransport({
     ...given,
     url: url ?? given.url,
     connectionName: given.connectionName ?? service,
+    logger: given.logger ?? logger,
   });
 });

@@ -40,6 +40,10 @@ class Batch {
   /** The connection the batch was handed to, and its confirm timeout. */
   model: ChannelModel | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** Items written to a channel that was lost before the broker confirmed them: written again on the next one. */
+  resend: number[] = [];
+  /** Held for the next channel (in `#held`): a batch is held at most once at a time. */
+  held = false;
   /** 1 once an item's outcome is known: a later confirm (or failure) of it changes nothing. */
   readonly #settled: Uint8Array;
 
@@ -80,12 +84,24 @@ class Batch {
     );
   }
 
-  /** Items not written to the channel yet fail with `error`. */
+  /** Items not written to the channel yet, or to be written again, fail with `error`. */
   failUnsent(error: unknown): void {
+    for (const index of this.resend.splice(0)) this.settle(index, error);
     while (this.next < this.items.length) {
       this.unsent++;
       this.settle(this.next++, error);
     }
+  }
+
+  /** Item `index` was written to a channel lost before its confirm: it is written again on the next channel. */
+  lose(index: number): void {
+    if (this.#settled[index] === 1) return;
+    this.resend.push(index);
+  }
+
+  /** Items left to write: new ones and those to write again. */
+  get unwritten(): number {
+    return this.items.length - this.next + this.resend.length;
   }
 
   /** Items written to the channel and not confirmed yet fail with `error`. */
@@ -102,11 +118,14 @@ interface HeldBatch {
 
 /**
  * Publishes through one confirm channel per connection. A batch resolves when the broker has
- * confirmed each message, and rejects with `PublishError` (listing the ids) on a nack, when the
- * channel or connection is lost first, or when confirms are still missing `confirmTimeoutMs` after
- * it was handed to the channel (the connection is then taken for stuck and dropped, unless the
- * broker is blocking publishers). While there is no channel, batches are held (up to
- * `publishBufferSize` messages, `publishBufferTimeoutMs` each), then sent in order on the next one.
+ * confirmed each message, and rejects with `PublishError` (listing the ids) on a nack, on a channel
+ * error (an exchange deleted), or when confirms are still missing `confirmTimeoutMs` after it was
+ * handed to the channel (the connection is then taken for stuck and dropped, unless the broker is
+ * blocking publishers). While there is no channel, batches are held (up to `publishBufferSize`
+ * messages, `publishBufferTimeoutMs` each), then sent in order on the next one. Messages written to
+ * a channel lost with its connection before the broker confirmed them are held the same way and
+ * written again, with the same message id, on the next connection, within `confirmTimeoutMs` of the
+ * first write: the broker may then hold two copies, which consumers' inbox (keyed by the id) absorbs.
  * Socket backpressure is respected: writing pauses until the channel drains.
  */
 export class RabbitMqPublisher {
@@ -126,6 +145,8 @@ export class RabbitMqPublisher {
   #inFlight = 0;
   #idle: (() => void) | undefined;
   #closed = false;
+  /** Channels the broker closed with an error (not lost with the connection): what they lost fails. */
+  readonly #channelErrors = new WeakMap<ConfirmChannel, unknown>();
 
   constructor(options: ResolvedRabbitMqOptions, closing: ClosingSteps, connection: PublishingConnection) {
     this.#options = options;
@@ -141,6 +162,7 @@ export class RabbitMqPublisher {
     const channel = await model.createConfirmChannel();
     channel.on('error', (error: unknown) => {
       this.#lastError = error;
+      this.#channelErrors.set(channel, error);
     });
     channel.once('close', () => this.#onChannelClose(channel, model));
     if (!this.#connection.isLive(model)) {
@@ -202,7 +224,8 @@ export class RabbitMqPublisher {
   #send(batch: Batch): void {
     const model = this.#model;
     batch.model = model;
-    batch.timer = setTimeout(() => this.#expire(batch), this.#options.confirmTimeoutMs);
+    // A batch written again after a lost connection keeps the deadline of its first write.
+    batch.timer ??= setTimeout(() => this.#expire(batch), this.#options.confirmTimeoutMs);
     this.#sending.push(batch);
   }
 
@@ -219,7 +242,8 @@ export class RabbitMqPublisher {
     batch.failUnsent(error);
     batch.failUnconfirmed(error);
     const model = batch.model;
-    if (model === undefined || this.#connection.isBlocked(model)) return;
+    // A batch held since its connection was lost says nothing about the connection in use now.
+    if (model === undefined || batch.held || model !== this.#model || this.#connection.isBlocked(model)) return;
     this.#connection.drop(model, `a publish was not confirmed within ${timeoutMs} ms (confirmTimeoutMs)`);
   }
 
@@ -235,24 +259,25 @@ export class RabbitMqPublisher {
     while (sending.length > 0) {
       const batch = sending[0]!;
       const items = batch.items;
-      while (batch.next < items.length) {
-        const index = batch.next++;
+      while (batch.unwritten > 0) {
+        const again = batch.resend.length > 0;
+        const index = again ? batch.resend.shift()! : batch.next++;
         const item = items[index]!;
         let writable: boolean;
         try {
-          writable = channel.publish(item.exchange, item.routingKey, item.content, item.properties, (error: unknown) => batch.settle(index, error));
+          writable = channel.publish(item.exchange, item.routingKey, item.content, item.properties, (error: unknown) => this.#confirmed(batch, index, channel, error));
         } catch (error) {
           // The channel is closing: this message and everything after it was never sent. (amqplib
           // registered its confirm callback before throwing: the 'channel closed' it gets later
-          // changes nothing, failUnsent settles it first.)
-          const cause = this.#lastError ?? error;
-          batch.next--;
+          // changes nothing, failUnsent or lose settles it first.)
+          if (again) batch.resend.unshift(index);
+          else batch.next--;
           this.#sending = [];
-          for (const unsent of sending) unsent.failUnsent(cause);
+          for (const unsent of sending) this.#channelLost(channel, unsent, this.#lastError ?? error);
           return;
         }
         if (!writable) {
-          if (batch.next === items.length) sending.shift();
+          if (batch.unwritten === 0) sending.shift();
           this.#waitingForDrain = channel;
           channel.once('drain', () => {
             if (this.#waitingForDrain === channel) this.#waitingForDrain = undefined;
@@ -265,6 +290,32 @@ export class RabbitMqPublisher {
     }
   }
 
+  /**
+   * The broker's answer for item `index` written on `channel`. amqplib answers `channel closed` for
+   * what was unconfirmed when a channel closes: when the connection was lost (no channel error), the
+   * item is written again on the next connection instead of failing.
+   */
+  #confirmed(batch: Batch, index: number, channel: ConfirmChannel, error: unknown): void {
+    if (error instanceof Error && error.message === 'channel closed' && !this.#closed && !this.#channelErrors.has(channel)) {
+      batch.lose(index);
+      this.#holdAgain(batch);
+      return;
+    }
+    batch.settle(index, error);
+  }
+
+  /** What was not written when `channel` closed: held for the next one after a lost connection, failed after a channel error or close(). */
+  #channelLost(channel: ConfirmChannel, batch: Batch, error: unknown): void {
+    if (this.#closed || this.#channelErrors.has(channel)) batch.failUnsent(error);
+    else this.#holdAgain(batch);
+  }
+
+  /** Holds a batch that has items left to write for the next channel, once. */
+  #holdAgain(batch: Batch): void {
+    if (batch.held || batch.remaining === 0 || batch.unwritten === 0) return;
+    this.#hold(batch);
+  }
+
   #onChannelClose(channel: ConfirmChannel, model: ChannelModel): void {
     if (this.#channel !== channel) return;
     this.#channel = undefined;
@@ -273,7 +324,7 @@ export class RabbitMqPublisher {
     const error = this.#lastError ?? new Error('channel closed');
     const sending = this.#sending;
     this.#sending = [];
-    for (const batch of sending) batch.failUnsent(error);
+    for (const batch of sending) this.#channelLost(channel, batch, error);
     if (this.#closed) return;
     // A channel error on a live connection (e.g. an exchange deleted under us): open a new channel.
     // A lost connection is handled by the reconnection, which calls attach() again.
@@ -290,12 +341,13 @@ export class RabbitMqPublisher {
 
   #hold(batch: Batch): void {
     const size = this.#options.publishBufferSize;
-    const count = batch.items.length;
+    const count = batch.unwritten;
     if (this.#heldCount + count > size) {
       batch.failUnsent(new Error(`not connected, and the publish buffer is full (${size} messages held)`));
       return;
     }
     const timeoutMs = this.#options.publishBufferTimeoutMs;
+    batch.held = true;
     const held: HeldBatch = {
       batch,
       timer: setTimeout(() => {
@@ -303,6 +355,7 @@ export class RabbitMqPublisher {
         if (index === -1) return;
         this.#held.splice(index, 1);
         this.#heldCount -= count;
+        batch.held = false;
         batch.failUnsent(new Error(`not connected for ${timeoutMs} ms (publishBufferTimeoutMs)`));
       }, timeoutMs),
     };
@@ -317,7 +370,9 @@ export class RabbitMqPublisher {
     this.#heldCount = 0;
     for (const { batch, timer } of held) {
       clearTimeout(timer);
-      this.#send(batch);
+      batch.held = false;
+      // Settled meanwhile (its confirm deadline passed): nothing to write.
+      if (batch.remaining > 0 && batch.unwritten > 0) this.#send(batch);
     }
     this.#pump();
   }

@@ -87,12 +87,16 @@ export class RabbitMqTopology {
    * arguments may be an earlier version's, which a declaration with other ones would fail on.
    */
   async declareDeadLetterQueue(channel: Channel, exists: boolean): Promise<void> {
-    const { deadLetterQueue, queueType } = this.#options;
+    const { deadLetterQueue, queueType, deadLetterTtlMs } = this.#options;
     if (!exists) {
       const quorum = queueType === 'quorum';
       await channel.assertQueue(deadLetterQueue, {
         durable: true,
-        arguments: { 'x-queue-type': queueType, ...(quorum ? { 'x-delivery-limit': NO_DELIVERY_LIMIT } : {}) },
+        arguments: {
+          'x-queue-type': queueType,
+          ...(quorum ? { 'x-delivery-limit': NO_DELIVERY_LIMIT } : {}),
+          ...(deadLetterTtlMs > 0 ? { 'x-message-ttl': deadLetterTtlMs } : {}),
+        },
       });
     }
     this.#queues.add(deadLetterQueue);

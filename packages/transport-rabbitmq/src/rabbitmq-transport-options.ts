@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 
-import { ConfigurationError, consoleLogger, type Logger } from '@cloudbus/core';
+import { asLogger, ConfigurationError, consoleLogger, type Logger } from '@cloudbus/core';
 
 /** TLS settings for `amqps://`, passed through to `tls.connect` (see Node's `tls.ConnectionOptions`). */
 export interface RabbitMqTlsOptions {
@@ -61,6 +61,12 @@ export interface RabbitMqTransportOptions {
    * @default 'cloudbus.deadletter'
    */
   readonly deadLetterQueue?: string | undefined;
+  /**
+   * How long the dead-letter queue keeps a dead letter, in ms (`x-message-ttl`); 0 keeps them until
+   * read. Set when the queue is created: an existing one keeps its own (change it with a policy).
+   * @default 2_592_000_000 (30 days)
+   */
+  readonly deadLetterTtlMs?: number | undefined;
   /**
    * Prefix of the retry topology: the headers exchange `<retryPrefix>` and the delay queues
    * `<retryPrefix>.<delayMs>`.
@@ -155,10 +161,11 @@ export interface RabbitMqTransportOptions {
    */
   readonly connectionName?: string | undefined;
   /**
-   * Where connection losses, reconnections and settle failures are reported (never with credentials).
-   * @default consoleLogger (warnings and errors to the console)
+   * Where connection losses, reconnections and settle failures are reported (never with
+   * credentials); pino, winston and bunyan loggers work as they are.
+   * @default the bus's logger when created through the registry, else consoleLogger
    */
-  readonly logger?: Logger | undefined;
+  readonly logger?: Logger | object | undefined;
 }
 
 /** Options with defaults applied and checked. */
@@ -182,6 +189,7 @@ export interface ResolvedRabbitMqOptions extends Omit<RabbitMqNode, 'endpoint'> 
   readonly tls: RabbitMqTlsOptions | undefined;
   readonly exchange: string;
   readonly deadLetterQueue: string;
+  readonly deadLetterTtlMs: number;
   readonly retryPrefix: string;
   readonly queuePrefix: string;
   readonly queueType: RabbitMqQueueType;
@@ -216,6 +224,15 @@ function integer(value: unknown, name: string, min: number, fallback: number): n
     fail(`${name} must be an integer of at least ${min}, got ${typeof value === 'number' ? String(value) : typeof value}.`);
   }
   return value;
+}
+
+/** RabbitMQ's largest `x-message-ttl`: 2^32 - 1 ms (about 49.7 days). */
+const MAX_TTL_MS = 4_294_967_295;
+
+function ttl(value: unknown): number {
+  const result = integer(value, 'deadLetterTtlMs', 0, 30 * 86_400_000);
+  if (result > MAX_TTL_MS) fail(`deadLetterTtlMs must be at most ${MAX_TTL_MS} (RabbitMQ's limit, about 49.7 days), or 0 to keep dead letters until read; got ${result}.`);
+  return result;
 }
 
 /** Longest delay a Node timer keeps (about 24.8 days); a longer one fires after 1 ms. */
@@ -278,6 +295,7 @@ const OPTION_KEYS: readonly string[] = [
   'closeTimeoutMs',
   'connectionName',
   'logger',
+  'deadLetterTtlMs',
 ] satisfies readonly (keyof RabbitMqTransportOptions)[];
 
 /** Applies defaults and validates; throws `ConfigurationError` (never quoting credentials) on bad options. */
@@ -324,6 +342,7 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
     tls,
     exchange: text(options.exchange, 'exchange', 'cloudbus.events'),
     deadLetterQueue: text(options.deadLetterQueue, 'deadLetterQueue', 'cloudbus.deadletter'),
+    deadLetterTtlMs: ttl(options.deadLetterTtlMs),
     retryPrefix: text(options.retryPrefix, 'retryPrefix', 'cloudbus.retry'),
     queuePrefix: text(options.queuePrefix, 'queuePrefix', '', true),
     queueType,
@@ -338,7 +357,7 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
     confirmTimeoutMs: duration(options.confirmTimeoutMs, 'confirmTimeoutMs', 30_000),
     closeTimeoutMs: integer(options.closeTimeoutMs, 'closeTimeoutMs', 1, 5_000),
     connectionName,
-    logger: options.logger ?? consoleLogger,
+    logger: asLogger(options.logger, consoleLogger) ?? fail('logger must have debug, info, warn and error methods (console, winston, pino and bunyan loggers work as they are).'),
     endpoint: nodes.map((node) => node.endpoint).join(','),
   };
 }

@@ -11,6 +11,8 @@ import {
   type SubscriptionSpec,
   type Transport,
   type TransportCapabilities,
+  type ConnectionState,
+  type ConnectionStateReporter,
 } from '@cloudbus/core';
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 
@@ -31,7 +33,7 @@ import { routingKeyOf } from './routing-key.js';
  * confirm channel. The connection comes back by itself, re-declares the topology and resumes the
  * consumers. See the package README for the topology, the wire format and the guarantees.
  */
-export class RabbitMqTransport implements Transport, DeadLetterReader {
+export class RabbitMqTransport implements ConnectionStateReporter, Transport, DeadLetterReader {
   readonly name = 'rabbitmq';
   readonly capabilities: TransportCapabilities;
   /** The options in force, defaults applied. */
@@ -44,6 +46,13 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
   #retryQueues = new Map<number, Promise<void>>();
   #state: 'new' | 'connected' | 'closed' = 'new';
   #connecting: Promise<void> | undefined;
+
+  /** Where the connection is; `reconnecting` while a lost connection is being replaced. */
+  get connectionState(): ConnectionState {
+    if (this.#state === 'closed' || this.#connection.closed) return 'closed';
+    if (this.#state === 'new') return 'connecting';
+    return this.#connection.current === undefined ? 'reconnecting' : 'connected';
+  }
 
   /** Validates the options (throws `ConfigurationError`); connects on {@link connect}. */
   constructor(options: RabbitMqTransportOptions = {}) {
@@ -123,6 +132,13 @@ export class RabbitMqTransport implements Transport, DeadLetterReader {
         if (model === undefined) continue;
         try {
           await this.#startConsumer(model, subscription);
+          this.options.logger.info(`rabbitmq transport: ${spec.name} consumes queue ${queue}`, {
+            subscription: spec.name,
+            queue,
+            exchange: this.options.exchange,
+            routingKeys: spec.types.map(routingKeyOf),
+            queueType: this.options.queueType,
+          });
           return subscription;
         } catch (error) {
           // A lost connection is retried (the reconnection restarts this subscription); anything else is a real failure.

@@ -231,10 +231,9 @@ describe('configuration errors', () => {
 });
 
 describe('bus life cycle', () => {
-  it('refuses to publish before start and after stop, and to start or stop twice', async () => {
+  it('refuses to publish before start and after stop, and to start twice; stopping twice is fine', async () => {
     const bus = new EventBus({ service: 'shop', transport: new MemoryTransport({ broker: new MemoryBroker() }) });
     await expect(bus.publish(new OrderPlaced('o-1', 1))).rejects.toBeInstanceOf(BusNotStartedError);
-    await expect(bus.stop()).rejects.toThrow(/never started/);
     await bus.start();
     await expect(bus.start()).rejects.toBeInstanceOf(BusStateError);
     await expect(bus.publish({ orderId: 'plain object' })).rejects.toBeInstanceOf(UnregisteredEventError);
@@ -244,7 +243,7 @@ describe('bus life cycle', () => {
     await expect(bus.publish(new OrderPlaced('o-1', 1), { extensions: { ratio: 0.5 } })).rejects.toThrow(/must be an integer, a string or a boolean/);
     await expect(bus.publish(new OrderPlaced('line\nbreak', 1))).rejects.toThrow(/'subject' holds control characters/);
     await bus.stop();
-    await expect(bus.stop()).rejects.toThrow(/already stopped/);
+    await expect(bus.stop()).resolves.toBeUndefined();
     await expect(bus.publish(new OrderPlaced('o-1', 1))).rejects.toThrow(/the bus is stopped/);
     await expect(bus.start()).rejects.toThrow(/create a new one/);
   });

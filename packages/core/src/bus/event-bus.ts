@@ -2,7 +2,8 @@ import type { CloudEvent } from '../envelope/cloud-event.js';
 import { InProcessMessage, oversize, shareable } from '../envelope/in-process-event.js';
 import { validateCloudEvent } from '../envelope/validation.js';
 import { encodeCloudEvent, type ContentMode, type WireMessage } from '../envelope/wire-codec.js';
-import { BusNotStartedError, BusStateError, ConfigurationError, InvalidHandlerError, MessageTooLargeError } from '../errors.js';
+import { errorRecordOf } from '../dead-letter/dead-letter-record.js';
+import { BrokerConnectionError, BusNotStartedError, BusStateError, ConfigurationError, InvalidHandlerError, MessageTooLargeError } from '../errors.js';
 import { eventTypeOf } from '../events/event-type.js';
 import { currentEventContext, type EventPublisher, type PublishOptions } from '../handlers/event-context.js';
 import { handlerNameOf, handlersOf, type HandlerClass } from '../handlers/event-handler.js';
@@ -10,7 +11,8 @@ import { compose, type ConsumeContext, type Middleware, type PublishContext } fr
 import { TelemetryPublisher } from '../telemetry/telemetry-publisher.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { createTransport } from '../transport/registry.js';
-import type { OutgoingMessage, Transport } from '../transport/transport.js';
+import { redactUrl } from '../transport/redact-url.js';
+import { reportsConnectionState, type ConnectionState, type OutgoingMessage, type Transport } from '../transport/transport.js';
 import { HandlerRunner, type HandlerBinding, type HandlerResolver } from './handler-runner.js';
 import { resolveOptions, type CloudbusOptions, type ResolvedOptions } from './options.js';
 import { buildBatch } from './outgoing-event.js';
@@ -27,6 +29,41 @@ export interface StopOptions {
    * @default the bus's `drainTimeoutMs` (30 s)
    */
   readonly drainTimeoutMs?: number;
+}
+
+/** What {@link EventBus.health} reports. */
+export interface BusHealth {
+  readonly service: string;
+  readonly state: BusState;
+  /** Started, and the transport is connected: ready to publish and receive. */
+  readonly ready: boolean;
+  readonly transport: {
+    readonly name: string;
+    /** The transport's connection, where it reports it; `unknown` before start. */
+    readonly connection: ConnectionState | 'unknown';
+  };
+}
+
+/** Options of {@link EventBus.stopOnSignals}. */
+export interface StopOnSignalsOptions {
+  /** @default ['SIGTERM', 'SIGINT'] */
+  readonly signals?: readonly NodeJS.Signals[];
+  /** How long handlers in flight get to finish. @default the bus's `drainTimeoutMs` (30 s) */
+  readonly drainTimeoutMs?: number;
+  /** Called with the exit code once stopped. @default process.exit */
+  readonly exit?: (code: number) => void;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** One message for the transport; a class rather than a literal, as every per-event object on the hot path (see `Work` in handler-runner.ts). */
@@ -63,6 +100,10 @@ export class EventBus implements EventPublisher {
   #inProcess = false;
   #publishChain: ((context: PublishContext) => Promise<void>) | undefined;
   #stopping: Promise<void> | undefined;
+  /** Aborts the connection attempts of a start in progress (stop() while starting). */
+  #starting: AbortController | undefined;
+  /** Called once a start in progress has succeeded or failed. */
+  readonly #startSettled: (() => void)[] = [];
   #telemetryPublisher: TelemetryPublisher | undefined;
 
   constructor(options: CloudbusOptions, resolve: HandlerResolver = instantiate) {
@@ -100,6 +141,10 @@ export class EventBus implements EventPublisher {
   /**
    * Connects the transport and subscribes every handler. Resolves once all subscriptions are in
    * place, so events published afterwards reach them.
+   *
+   * A broker that refuses or does not answer is tried again with backoff (250 ms doubling up to
+   * 5 s), each attempt logged, until `startTimeoutMs` (60 s by default) runs out; then `start()`
+   * rejects with the last connection error. A failed start can be called again.
    */
   async start(): Promise<void> {
     if (this.#state !== 'created') {
@@ -108,11 +153,14 @@ export class EventBus implements EventPublisher {
       );
     }
     this.#state = 'starting';
-    const bindings = this.#bindHandlers();
+    this.#starting = new AbortController();
+    let connected = false;
     try {
-      const transport = await this.#createTransport();
+      const bindings = this.#bindHandlers();
+      const transport = this.#transport ?? (await this.#createTransport());
       this.#transport = transport;
-      await transport.connect();
+      await this.#connect(transport, this.#starting.signal);
+      connected = true;
       // After connect: a transport may learn its limits from the broker (NATS max_payload).
       this.#configureWire(transport);
       this.#buildChains();
@@ -144,10 +192,97 @@ export class EventBus implements EventPublisher {
         this.#runners.push(runner);
       }
       this.#state = 'started';
+      this.#logStarted(transport, bindings);
     } catch (error) {
-      await this.#shutdown(0).catch(() => {});
+      await this.#abandonStart(connected);
       throw error;
+    } finally {
+      this.#starting = undefined;
+      for (const settled of this.#startSettled.splice(0)) settled();
     }
+  }
+
+  /** Connects, trying again with backoff while the broker cannot be reached, until `startTimeoutMs`. */
+  async #connect(transport: Transport, signal: AbortSignal): Promise<void> {
+    const { startTimeoutMs, logger } = this.#options;
+    const deadline = Date.now() + startTimeoutMs;
+    const url = this.#options.url === undefined ? undefined : redactUrl(this.#options.url);
+    for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
+      try {
+        await transport.connect();
+        if (attempt > 1) logger.info(`connected to ${transport.name} after ${attempt} attempts`, { service: this.#options.service, url });
+        return;
+      } catch (error) {
+        const wait = Math.min(delay, deadline - Date.now());
+        if (!(error instanceof BrokerConnectionError) || wait <= 0 || signal.aborted) throw error;
+        logger.warn(`cannot reach the ${transport.name} broker (attempt ${attempt}); trying again in ${wait} ms`, {
+          service: this.#options.service,
+          url,
+          error: error.message,
+          givesUpInMs: deadline - Date.now(),
+        });
+        await sleep(wait, signal);
+        if (signal.aborted) throw new BusStateError('bus.stop() was called while the bus was starting.', { cause: error });
+      }
+    }
+  }
+
+  /**
+   * Undoes a start that failed: ends what was subscribed and the transport. The bus can start
+   * again, with a new transport when it makes its own; one given as an instance, closed once it had
+   * connected, cannot be reused, and the bus then stops for good.
+   */
+  async #abandonStart(connected: boolean): Promise<void> {
+    const runners = this.#runners;
+    this.#runners = [];
+    await Promise.all(runners.map((runner) => runner.close().catch(() => {})));
+    await this.#telemetryPublisher?.stop().catch(() => {});
+    this.#telemetryPublisher = undefined;
+    const transport = this.#transport;
+    const madeHere = typeof this.#options.transport === 'string';
+    if (connected || madeHere) {
+      await transport?.close().catch(() => {});
+      if (madeHere) this.#transport = undefined;
+    }
+    this.#state = connected && !madeHere ? 'stopped' : 'created';
+  }
+
+  #logStarted(transport: Transport, bindings: readonly HandlerBinding[]): void {
+    const { logger, service, url } = this.#options;
+    logger.info(`bus started on ${transport.name}`, {
+      service,
+      transport: transport.name,
+      ...(url === undefined ? {} : { url: redactUrl(url) }),
+      contentMode: this.#contentMode,
+      subscriptions: bindings.length,
+    });
+    for (const binding of bindings) {
+      logger.info(`subscribed ${binding.subscription}`, {
+        subscription: binding.subscription,
+        types: [binding.eventType.type],
+        concurrency: binding.concurrency,
+        retry: binding.retry.description,
+      });
+    }
+  }
+
+  /**
+   * The bus's state and its transport's connection, for readiness checks: `ready` is true once
+   * started while the transport is connected (transports that do not report a connection state
+   * count as connected once started).
+   */
+  health(): BusHealth {
+    const transport = this.#transport;
+    let connection: ConnectionState | 'unknown' = 'unknown';
+    if (transport !== undefined && reportsConnectionState(transport)) connection = transport.connectionState;
+    else if (this.#state === 'started') connection = 'connected';
+    else if (this.#state === 'stopped') connection = 'closed';
+    return {
+      service: this.#options.service,
+      state: this.#state,
+      ready: this.#state === 'started' && connection === 'connected',
+      transport: { name: transport?.name ?? (typeof this.#options.transport === 'string' ? this.#options.transport : this.#options.transport.name), connection },
+    };
   }
 
   /**
@@ -195,13 +330,69 @@ export class EventBus implements EventPublisher {
   /**
    * Stops the bus: stops receiving, lets handlers in flight finish (up to `drainTimeoutMs`), hands
    * whatever did not finish back to the broker unacked, then closes the transport. Shutdown never
-   * dead-letters or loses an event.
+   * dead-letters or loses an event. Idempotent: every call resolves when the bus has stopped; a
+   * bus never started just stops; one starting gives up its start first.
    */
   stop(options: StopOptions = {}): Promise<void> {
-    if (this.#state === 'stopped') return Promise.reject(new BusStateError('The bus is already stopped.'));
-    if (this.#state === 'created') return Promise.reject(new BusStateError('The bus was never started.'));
-    this.#stopping ??= this.#shutdown(options.drainTimeoutMs ?? this.#options.drainTimeoutMs);
+    if (this.#stopping !== undefined) return this.#stopping;
+    if (this.#state === 'stopped') return Promise.resolve();
+    if (this.#state === 'created') {
+      this.#state = 'stopped';
+      return Promise.resolve();
+    }
+    this.#stopping = this.#stopWhenStarted(options.drainTimeoutMs ?? this.#options.drainTimeoutMs);
     return this.#stopping;
+  }
+
+  async #stopWhenStarted(drainTimeoutMs: number): Promise<void> {
+    if (this.#state === 'starting') {
+      this.#starting?.abort();
+      await new Promise<void>((resolve) => this.#startSettled.push(resolve));
+      if ((this.#state as BusState) !== 'started') {
+        // The start failed or gave up: nothing is left to drain.
+        this.#state = 'stopped';
+        return;
+      }
+    }
+    await this.#shutdown(drainTimeoutMs);
+  }
+
+  /**
+   * Stops the bus on SIGTERM or SIGINT, then exits the process: in-flight handlers get
+   * `drainTimeoutMs` (the bus's, 30 s by default) to finish, the rest goes back to the broker. The
+   * exit code is 0 after a clean stop, 1 when stopping failed. A second signal while draining
+   * exits at once with code 130. Returns a function that removes the signal handlers.
+   */
+  stopOnSignals(options: StopOnSignalsOptions = {}): () => void {
+    const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+    const exit = options.exit ?? ((code: number) => process.exit(code));
+    let received = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (received) {
+        this.#options.logger.warn(`${signal} again while draining: exiting now`, { service: this.#options.service });
+        exit(130);
+        return;
+      }
+      received = true;
+      this.#options.logger.info(`${signal} received: draining and stopping`, {
+        service: this.#options.service,
+        drainTimeoutMs: options.drainTimeoutMs ?? this.#options.drainTimeoutMs,
+      });
+      this.stop(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }).then(
+        () => {
+          this.#options.logger.info('bus stopped', { service: this.#options.service });
+          exit(0);
+        },
+        (error: unknown) => {
+          this.#options.logger.error('stopping the bus failed', { service: this.#options.service, error: errorRecordOf(error).message });
+          exit(1);
+        },
+      );
+    };
+    for (const signal of signals) process.on(signal, onSignal);
+    return () => {
+      for (const signal of signals) process.off(signal, onSignal);
+    };
   }
 
   async #shutdown(drainTimeoutMs: number): Promise<void> {

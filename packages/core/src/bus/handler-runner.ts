@@ -7,12 +7,15 @@ import { InvalidCloudEventError, UnsupportedEventVersionError } from '../errors.
 import { dataVersionOf, eventFromData, type EventTypeMetadata } from '../events/event-type.js';
 import { runInEventContext, type EventContext, type PublishOptions } from '../handlers/event-context.js';
 import type { HandlerClass } from '../handlers/event-handler.js';
-import type { ConsumeContext } from '../middleware/middleware.js';
+import type { ConsumeContext, FailureOutcome } from '../middleware/middleware.js';
 import { isRetryable, type ErrorClassification } from '../policies/error-classification.js';
 import type { RetryPolicy } from '../policies/retry.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { SETTLED, type Delivery, type Subscription, type SubscriptionSpec } from '../transport/transport.js';
 import type { Logger } from './logger.js';
+
+const NON_RETRYABLE: FailureOutcome = { retry: false, reason: 'non-retryable' };
+const RETRIES_EXHAUSTED: FailureOutcome = { retry: false, reason: 'retries-exhausted' };
 
 /** Resolves a handler instance for one event: from the container, in a fresh resolution scope. */
 export type HandlerResolver = (handlerClass: HandlerClass) => object;
@@ -81,6 +84,7 @@ class Work {
 /** The consume middleware's view of one event for one handler. */
 class ConsumeState implements ConsumeContext {
   constructor(
+    readonly runner: HandlerRunner,
     readonly work: Work,
     readonly event: object,
     readonly handler: string,
@@ -96,6 +100,10 @@ class ConsumeState implements ConsumeContext {
 
   skip(reason: string): void {
     this.work.skipReason = reason;
+  }
+
+  outcomeOf(error: unknown): FailureOutcome {
+    return this.runner.outcomeOf(this.work.delivery, error);
   }
 }
 
@@ -167,7 +175,7 @@ export class HandlerRunner {
       result = runInEventContext(context, () =>
         env.consume === undefined
           ? this.#call(work, event, context)
-          : env.consume(new ConsumeState(work, event, handler, context), this.#callFromChain),
+          : env.consume(new ConsumeState(this, work, event, handler, context), this.#callFromChain),
       );
     } catch (error) {
       this.#failed(work, error);
@@ -241,16 +249,21 @@ export class HandlerRunner {
     });
   }
 
+  /** Retry after a delay, or dead-letter: by the retry policy, the error's class and the time spent so far. */
+  outcomeOf(delivery: Delivery, error: unknown): FailureOutcome {
+    const policy = this.binding.retry;
+    if (!isRetryable(error, this.binding)) return NON_RETRYABLE;
+    if (delivery.attempt < policy.attempts) {
+      const delayMs = policy.delayMs(delivery.attempt);
+      if (Date.now() + delayMs - delivery.firstAttemptAt <= policy.maxElapsedMs) return { retry: true, delayMs };
+    }
+    return RETRIES_EXHAUSTED;
+  }
+
   #failed(work: Work, error: unknown): void {
     if (!this.#finish(work)) return;
     const { delivery, cloudEvent } = work;
-    const policy = this.binding.retry;
-    const retryable = isRetryable(error, this.binding);
-    let delayMs = -1;
-    if (retryable && delivery.attempt < policy.attempts) {
-      const delay = policy.delayMs(delivery.attempt);
-      if (Date.now() + delay - delivery.firstAttemptAt <= policy.maxElapsedMs) delayMs = delay;
-    }
+    const outcome = this.outcomeOf(delivery, error);
     const telemetry = this.env.telemetry;
     const handler = this.binding.subscription;
     if (telemetry.active) {
@@ -260,16 +273,25 @@ export class HandlerRunner {
         attempt: delivery.attempt,
         durationMs: performance.now() - work.started,
         error: errorRecordOf(error),
-        willRetry: delayMs >= 0,
+        willRetry: outcome.retry,
         ...this.#about(cloudEvent),
       });
     }
-    if (delayMs < 0) {
-      this.#deadLetter(delivery, cloudEvent, retryable ? 'retries-exhausted' : 'non-retryable', error, delivery.attempt);
+    if (!outcome.retry) {
+      this.#deadLetter(delivery, cloudEvent, outcome.reason, error, delivery.attempt);
       return;
     }
+    const delayMs = outcome.delayMs;
     delivery.nack(delayMs).then(
       () => {
+        this.env.logger.debug(`retry of ${cloudEvent.type} ${cloudEvent.id} scheduled in ${delayMs} ms`, {
+          handler,
+          eventId: cloudEvent.id,
+          attempt: delivery.attempt,
+          nextAttempt: delivery.attempt + 1,
+          delayMs,
+          error: errorRecordOf(error).message,
+        });
         if (telemetry.active) {
           telemetry.emit({ kind: 'retry-scheduled', handler, nextAttempt: delivery.attempt + 1, delayMs, ...this.#about(cloudEvent) });
         }
@@ -312,6 +334,14 @@ export class HandlerRunner {
     const telemetry = this.env.telemetry;
     delivery.deadLetter(toDeadLetterMessage(delivery.message, cloudEvent, record)).then(
       () => {
+        this.env.logger.warn(`dead-lettered ${cloudEvent?.type ?? 'a message'} (${reason})`, {
+          handler,
+          eventId: cloudEvent?.id,
+          type: cloudEvent?.type,
+          reason,
+          attempts,
+          error: record.error.message,
+        });
         if (telemetry.active) {
           telemetry.emit({
             kind: 'dead-lettered',

@@ -6,7 +6,7 @@ import type { Middleware } from '../middleware/middleware.js';
 import { retry, type RetryPolicy } from '../policies/retry.js';
 import type { TelemetryPublishingOptions } from '../telemetry/telemetry-publisher.js';
 import type { Transport } from '../transport/transport.js';
-import { consoleLogger, type Logger } from './logger.js';
+import { asLogger, consoleLogger, type Logger } from './logger.js';
 
 /** The transports cloudbus knows by name. Others can be registered with `registerTransport`. */
 export type TransportName = 'memory' | 'rabbitmq' | 'nats' | 'mqtt';
@@ -65,6 +65,12 @@ export interface CloudbusOptions {
    * @default 30_000
    */
   readonly drainTimeoutMs?: number;
+  /**
+   * How long `start()` keeps trying to reach a broker that refuses or does not answer, with
+   * backoff between attempts, before it rejects. 0 tries once.
+   * @default 60_000
+   */
+  readonly startTimeoutMs?: number;
   /** Middleware, outermost first. More can be added with `bus.use()` before `start()`. */
   readonly middleware?: readonly Middleware[];
   /**
@@ -74,10 +80,12 @@ export interface CloudbusOptions {
    */
   readonly publishTelemetry?: boolean | TelemetryPublishingOptions;
   /**
-   * Where the bus reports problems it handles itself (failed acks, listener errors).
-   * @default warnings and errors to the console
+   * Where the bus and its transport write what they do: at info what they connected to and
+   * subscribed, at warn reconnections, dead letters and problems handled (failed acks, listener
+   * errors), at debug scheduled retries. A console, winston, pino or bunyan logger works as it is.
+   * @default the console, from the level in `CLOUDBUS_LOG_LEVEL` (info when unset)
    */
-  readonly logger?: Logger;
+  readonly logger?: Logger | object;
 }
 
 /** Options after defaults, environment and validation. */
@@ -93,6 +101,7 @@ export interface ResolvedOptions {
   readonly concurrency: number;
   readonly maxMessageBytes: number | undefined;
   readonly drainTimeoutMs: number;
+  readonly startTimeoutMs: number;
   readonly middleware: readonly Middleware[];
   readonly publishTelemetry: TelemetryPublishingOptions | undefined;
   readonly logger: Logger;
@@ -145,6 +154,14 @@ export function resolveOptions(options: CloudbusOptions, env: NodeJS.ProcessEnv 
   }
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
   if (!(drainTimeoutMs >= 0)) throw new ConfigurationError(`cloudbus: drainTimeoutMs must be >= 0, got ${String(drainTimeoutMs)}.`);
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  if (!(startTimeoutMs >= 0) || !Number.isFinite(startTimeoutMs)) {
+    throw new ConfigurationError(`cloudbus: startTimeoutMs must be a finite number >= 0, got ${String(startTimeoutMs)}.`);
+  }
+  const logger = asLogger(options.logger, consoleLogger);
+  if (logger === undefined) {
+    throw new ConfigurationError(`cloudbus: 'logger' must have debug, info, warn and error methods (console, winston, pino and bunyan loggers work as they are).`);
+  }
   for (const handler of options.handlers ?? []) {
     if (typeof handler !== 'function') {
       throw new ConfigurationError(`cloudbus: 'handlers' takes handler classes, got ${typeof handler}.`);
@@ -168,8 +185,9 @@ export function resolveOptions(options: CloudbusOptions, env: NodeJS.ProcessEnv 
     concurrency: positiveInteger(options.concurrency, 'concurrency', 16),
     maxMessageBytes: options.maxMessageBytes === undefined ? undefined : positiveInteger(options.maxMessageBytes, 'maxMessageBytes', 0),
     drainTimeoutMs,
+    startTimeoutMs,
     middleware: options.middleware ?? [],
     publishTelemetry: telemetryPublishing(options.publishTelemetry, env['CLOUDBUS_TELEMETRY']),
-    logger: options.logger ?? consoleLogger,
+    logger,
   };
 }

@@ -8,8 +8,10 @@ export interface LoggingOptions {
 }
 
 /**
- * Logs every publish and every handler call at debug level, and handler failures at warn level,
- * with event id, type, correlation id, handler, attempt and duration.
+ * Logs every publish and every handler call at debug level, and handler failures with event id,
+ * type, correlation id, handler, attempt and duration: one that will be retried at info with the
+ * delay (`handler failed, retry scheduled`), a final one at warn with the dead-letter reason
+ * (`handler failed, dead-lettering`).
  */
 export function logging(options: LoggingOptions): Middleware {
   const logger = options.logger;
@@ -34,7 +36,10 @@ export function logging(options: LoggingOptions): Middleware {
         await next();
         logger.debug('handled', { ...fields, durationMs: performance.now() - started });
       } catch (error) {
-        logger.warn('handler failed', { ...fields, durationMs: performance.now() - started, error: errorRecordOf(error) });
+        const outcome = context.outcomeOf(error);
+        const failed = { ...fields, durationMs: performance.now() - started, error: errorRecordOf(error) };
+        if (outcome.retry) logger.info('handler failed, retry scheduled', { ...failed, retryInMs: outcome.delayMs });
+        else logger.warn('handler failed, dead-lettering', { ...failed, reason: outcome.reason });
         throw error;
       }
     },

@@ -140,7 +140,7 @@ describe('middleware chain', () => {
     const lines: { message: string; fields: Record<string, unknown> | undefined }[] = [];
     const logger: Logger = {
       debug: (message, fields) => lines.push({ message, fields }),
-      info: () => {},
+      info: (message, fields) => lines.push({ message, fields }),
       warn: (message, fields) => lines.push({ message, fields }),
       error: () => {},
     };
@@ -154,7 +154,7 @@ describe('middleware chain', () => {
     buses.push(t);
     await t.publish(new PaymentProcessed('o-3'));
     await t.waitForTelemetry((e) => e.kind === 'handler-failed');
-    const failure = lines.find((line) => line.message === 'handler failed');
+    const failure = lines.find((line) => line.message.startsWith('handler failed'));
     expect(failure?.fields).toMatchObject({ handler: 'test.Broken', type: 'com.example.payment.processed', attempt: 1, error: { message: 'card declined' } });
     expect(lines.some((line) => line.message === 'published')).toBe(true);
   });

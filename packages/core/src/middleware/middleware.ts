@@ -30,7 +30,17 @@ export interface ConsumeContext {
    * telemetry reports `handler-skipped` with this reason instead of a handler call.
    */
   skip(reason: string): void;
+  /**
+   * What the bus will do if the handler fails with `error` on this attempt, by the handler's retry
+   * policy and error classification: retry after `delayMs`, or dead-letter with `reason`.
+   */
+  outcomeOf(error: unknown): FailureOutcome;
 }
+
+/** What a handler failure leads to: a retry the broker holds, or a dead letter. */
+export type FailureOutcome =
+  | { readonly retry: true; readonly delayMs: number }
+  | { readonly retry: false; readonly reason: 'retries-exhausted' | 'non-retryable' };
 
 /** Calls the rest of the chain (and finally the transport or the handler). */
 export type Next = () => Promise<void>;

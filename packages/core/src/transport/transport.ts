@@ -153,3 +153,20 @@ export interface StoredDeadLetter {
 export function canReadDeadLetters(transport: Transport): transport is Transport & DeadLetterReader {
   return typeof (transport as Partial<DeadLetterReader>).readDeadLetters === 'function';
 }
+
+/**
+ * Where a transport's connection to its broker is: `connecting` before the first connection,
+ * `connected`, `reconnecting` after losing it (publishes wait, deliveries pause), `closed` after
+ * `close()`.
+ */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/** Optional: a transport that reports its connection state. Check with {@link reportsConnectionState}. */
+export interface ConnectionStateReporter {
+  readonly connectionState: ConnectionState;
+}
+
+/** Type guard for {@link ConnectionStateReporter}. */
+export function reportsConnectionState(transport: Transport): transport is Transport & ConnectionStateReporter {
+  return typeof (transport as Partial<ConnectionStateReporter>).connectionState === 'string';
+}

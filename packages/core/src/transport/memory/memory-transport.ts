@@ -1,6 +1,8 @@
 import { ConfigurationError, MessageTooLargeError, TransportClosedError } from '../../errors.js';
 import { oversize } from '../../envelope/in-process-event.js';
 import type {
+  ConnectionState,
+  ConnectionStateReporter,
   DeadLetterReader,
   Delivery,
   OutgoingMessage,
@@ -55,12 +57,17 @@ export interface MemoryTransportOptions {
  * (`capabilities.inProcess`); `isolate: true` makes every handler decode its own copy, as from a
  * broker. See {@link MemoryTransportOptions.isolate}.
  */
-export class MemoryTransport implements Transport, DeadLetterReader {
+export class MemoryTransport implements Transport, DeadLetterReader, ConnectionStateReporter {
   readonly name = 'memory';
   readonly capabilities: TransportCapabilities;
   readonly broker: MemoryBroker;
   #state: 'new' | 'connected' | 'closed' = 'new';
   readonly #subscriptions = new Set<Subscription>();
+
+  /** Connected from `connect()` to `close()`: the broker lives in this process. */
+  get connectionState(): ConnectionState {
+    return this.#state === 'new' ? 'connecting' : this.#state;
+  }
 
   constructor(options: MemoryTransportOptions = {}) {
     const maxMessageBytes = options.maxMessageBytes ?? 1_048_576;
