@@ -117,7 +117,6 @@ export {
   type TransportFactory,
   type TransportFactoryOptions,
 } from './transport/registry.js';
-export { redactUrl } from './transport/redact-url.js';
 export { MemoryTransport, type MemoryTransportOptions } from './transport/memory/memory-transport.js';
 export { MemoryBroker } from './transport/memory/memory-broker.js';
 

@@ -11,7 +11,7 @@ import { compose, type ConsumeContext, type Middleware, type PublishContext } fr
 import { TelemetryPublisher } from '../telemetry/telemetry-publisher.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { createTransport } from '../transport/registry.js';
-import { redactUrl } from '../transport/redact-url.js';
+import { redactCredentials } from '../dead-letter/redact-credentials.js';
 import { reportsConnectionState, type ConnectionState, type OutgoingMessage, type Transport } from '../transport/transport.js';
 import { HandlerRunner, type HandlerBinding, type HandlerResolver } from './handler-runner.js';
 import { resolveOptions, type CloudbusOptions, type ResolvedOptions } from './options.js';
@@ -206,7 +206,7 @@ export class EventBus implements EventPublisher {
   async #connect(transport: Transport, signal: AbortSignal): Promise<void> {
     const { startTimeoutMs, logger } = this.#options;
     const deadline = Date.now() + startTimeoutMs;
-    const url = this.#options.url === undefined ? undefined : redactUrl(this.#options.url);
+    const url = this.#options.url === undefined ? undefined : redactCredentials(this.#options.url);
     for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
       try {
         await transport.connect();
@@ -252,7 +252,7 @@ export class EventBus implements EventPublisher {
     logger.info(`bus started on ${transport.name}`, {
       service,
       transport: transport.name,
-      ...(url === undefined ? {} : { url: redactUrl(url) }),
+      ...(url === undefined ? {} : { url: redactCredentials(url) }),
       contentMode: this.#contentMode,
       subscriptions: bindings.length,
     });
