@@ -148,10 +148,10 @@ describe.skipIf(!url)('rabbitmq connection', () => {
     expect(seen.filter((id) => id.startsWith('over'))).toEqual([]);
   });
 
-  it('rejects a batch in flight with PublishError listing the unconfirmed ids when the connection drops', async () => {
+  it('rejects a batch in flight with PublishError listing the unconfirmed ids when the connection stays down past confirmTimeoutMs', async () => {
     const { proxy, url: proxied } = await proxiedUrl();
     const { OrderPlaced, service } = defineEvent();
-    const bus = new EventBus({ service, handlers: [], logger: silentLogger, transport: transport({ url: proxied, reconnectMinDelayMs: 50 }) });
+    const bus = new EventBus({ service, handlers: [], logger: silentLogger, transport: transport({ url: proxied, reconnectMinDelayMs: 50, confirmTimeoutMs: 2_000 }) });
     buses.push(bus);
     await bus.start();
     const batch = Array.from({ length: 500 }, (_, i) => new OrderPlaced(`o-${i}`));
@@ -181,7 +181,9 @@ describe.skipIf(!url)('rabbitmq connection', () => {
 
   it('keeps dead letters in a quorum queue with no delivery limit (replicated in a cluster), and keeps the classic one an earlier version declared', async () => {
     await transport().connect();
-    expect(await admin.hasArguments(base.deadLetterQueue, { 'x-queue-type': 'quorum', 'x-delivery-limit': 2_000_000_000 })).toBe(true);
+    expect(
+      await admin.hasArguments(base.deadLetterQueue, { 'x-queue-type': 'quorum', 'x-delivery-limit': 2_000_000_000, 'x-message-ttl': 2_592_000_000 }),
+    ).toBe(true);
 
     const older = `${run}.older-deadletter`;
     extraQueues.push(older);

@@ -2,28 +2,13 @@ import { connect as connectNats } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect as connectAmqp } from 'amqplib';
 
-import { EventBus, type HandlerClass, type Logger } from '@cloudbus/core';
+import { EventBus, type HandlerClass } from '@cloudbus/core';
+import { recordingLogger, type RecordingLogger } from '@cloudbus/core/testing';
 
 import { uniqueName, type BrokerKind } from '../brokers.js';
 import { TcpProxy } from '../tcp-proxy.js';
 
 /** Test support for running buses like services on the real brokers: a recording logger, waiting, per-run names and clean-up. */
-
-export interface Line {
-  readonly level: keyof Logger;
-  readonly message: string;
-  readonly fields: Record<string, unknown> | undefined;
-}
-
-export function recordingLogger(): Logger & { lines: Line[]; text(): string } {
-  const lines: Line[] = [];
-  const at =
-    (level: keyof Logger) =>
-    (message: string, fields?: Record<string, unknown>): void => {
-      lines.push({ level, message, fields });
-    };
-  return { lines, text: () => JSON.stringify(lines), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 export async function eventually<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -84,7 +69,7 @@ export async function removeTopology(kind: BrokerKind, url: string, run: string,
 export interface ProxiedService {
   readonly bus: EventBus;
   readonly proxy: TcpProxy;
-  readonly logger: ReturnType<typeof recordingLogger>;
+  readonly logger: RecordingLogger;
   readonly run: string;
 }
 

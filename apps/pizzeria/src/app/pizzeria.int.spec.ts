@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import { EventBus, canReadDeadLetters, decodeDeadLetter } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
+import { TcpProxy } from '@cloudbus/test/tcp-proxy';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { OrderPlacedV1 } from '../events/order-placed-v1.js';
@@ -14,7 +15,6 @@ import type { AnalyticsReport } from '../persistence/analytics-store.js';
 import type { StockLine } from '../persistence/inventory-store.js';
 import { isolate, mqttIsolation } from '../testing/broker-isolation.js';
 import { PizzeriaDriver } from '../testing/pizzeria-driver.js';
-import { TcpProxy } from '../testing/tcp-proxy.js';
 import { createPizzeria, type Pizzeria } from './pizzeria.js';
 import type { PizzeriaOptions } from './pizzeria-options.js';
 
@@ -154,7 +154,7 @@ for (const kind of ['rabbitmq', 'nats', 'mqtt'] as const) {
     it('saves an order while the broker is unreachable, and the outbox delivers its events once it is back', async () => {
       const target = new URL(url!);
       const proxy = new TcpProxy(target.hostname, Number(target.port));
-      const port = await proxy.start();
+      const port = await proxy.restore();
       try {
         const viaProxy = new URL(url!);
         viaProxy.port = String(port);
@@ -173,7 +173,7 @@ for (const kind of ['rabbitmq', 'nats', 'mqtt'] as const) {
         await api.waitForStatus(placed.id, 'ready', 60_000);
       } finally {
         await stopAll(); // while the proxy still answers: cleaning up goes through it
-        await proxy.stop();
+        await proxy.cut();
       }
     });
   });

@@ -18,8 +18,8 @@ import {
   MemoryBroker,
   MemoryTransport,
   retry,
-  type Logger,
 } from '../index.js';
+import { recordingLogger } from '../testing/index.js';
 
 @EventType('com.example.lifecycle.ping')
 class Ping {
@@ -31,23 +31,6 @@ class FailingPong {
   handle(): void {
     throw new Error('the oven is cold');
   }
-}
-
-interface Line {
-  readonly level: keyof Logger;
-  readonly message: string;
-  readonly fields: Record<string, unknown> | undefined;
-}
-
-/** A logger that keeps what it is told. */
-function recordingLogger(): Logger & { lines: Line[] } {
-  const lines: Line[] = [];
-  const at =
-    (level: keyof Logger) =>
-    (message: string, fields?: Record<string, unknown>): void => {
-      lines.push({ level, message, fields });
-    };
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 /** A memory transport whose broker refuses the first `refusals` connections, as one still booting. */
