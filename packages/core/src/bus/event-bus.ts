@@ -135,6 +135,8 @@ export class EventBus implements EventPublisher {
           telemetry: this.telemetry,
           logger: this.#options.logger,
           maxMessageBytes: this.#maxMessageBytes,
+          maxHeaderBytes: transport.capabilities.maxHeaderBytes,
+          receiveLimits: this.#options.receiveLimits,
           inProcess: this.#inProcess,
           signal: this.#abort.signal,
           publish: (events, options, parent) => this.#publish(events, options, parent),

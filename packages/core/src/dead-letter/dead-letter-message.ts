@@ -1,18 +1,77 @@
+import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 
 import { Extensions, type CloudEvent } from '../envelope/cloud-event.js';
 import { InvalidCloudEventError } from '../errors.js';
-import { decodeCloudEvent, toBinaryMode, withHeaders, type WireMessage } from '../envelope/wire-codec.js';
-import { deadLetterExtensions, readDeadLetterRecord, type DeadLetterRecord } from './dead-letter-record.js';
+import { decodeCloudEvent, HEADER_OVERHEAD_BYTES, toBinaryMode, withHeaders, wireSize, type WireMessage } from '../envelope/wire-codec.js';
+import { deadLetterExtensions, headerSafe, readDeadLetterRecord, type DeadLetterRecord } from './dead-letter-record.js';
+
+/** What a dead letter must fit: the transport's limits. */
+export interface DeadLetterLimits {
+  /** Largest message, body and headers (as `wireSize` counts them). */
+  readonly maxMessageBytes: number;
+  /** Largest total of header bytes (see `TransportCapabilities.maxHeaderBytes`); unset: no limit of its own. */
+  readonly maxHeaderBytes?: number | undefined;
+}
+
+/** Header bytes of a message, in UTF-8, each header counting {@link HEADER_OVERHEAD_BYTES} more for its framing. */
+export function headerBytes(message: WireMessage): number {
+  let bytes = message.contentType === undefined ? 0 : Buffer.byteLength(message.contentType) + HEADER_OVERHEAD_BYTES;
+  const headers = message.headers;
+  for (const name in headers) bytes += Buffer.byteLength(name) + Buffer.byteLength(headers[name]!) + HEADER_OVERHEAD_BYTES;
+  return bytes;
+}
+
+function fits(message: WireMessage, limits: DeadLetterLimits): boolean {
+  return wireSize(message) <= limits.maxMessageBytes && (limits.maxHeaderBytes === undefined || headerBytes(message) <= limits.maxHeaderBytes);
+}
 
 /**
  * The dead letter for a received message: the original with the failure record added as
  * headers. A decodable event is kept in binary mode, so the record reads as CloudEvent extensions;
  * input that is not a CloudEvent keeps its bytes and headers exactly, with the record added.
+ *
+ * With `limits`, a dead letter that would not fit them is trimmed: the original's headers go,
+ * largest first, until it fits, and then the body if it still does not; the record's
+ * `trimmed` field (`deadlettertrimmed`) names what was cut. The record itself is always kept.
  */
-export function toDeadLetterMessage(original: WireMessage, cloudEvent: CloudEvent | undefined, record: DeadLetterRecord): WireMessage {
+export function toDeadLetterMessage(original: WireMessage, cloudEvent: CloudEvent | undefined, record: DeadLetterRecord, limits?: DeadLetterLimits): WireMessage {
   const base = cloudEvent === undefined ? original : toBinaryMode(original, cloudEvent);
-  return withHeaders(base, deadLetterExtensions(record));
+  const full = withHeaders(base, deadLetterExtensions(record));
+  if (limits === undefined || fits(full, limits)) return full;
+  return trimmed(base, record, limits);
+}
+
+/** Most header names listed in a `deadlettertrimmed` note. */
+const MAX_TRIMMED_NAMES = 20;
+
+function trimmed(base: WireMessage, record: DeadLetterRecord, limits: DeadLetterLimits): WireMessage {
+  const headers: Record<string, string> = { ...base.headers };
+  const bySize = Object.keys(headers).sort((a, b) => headers[b]!.length + b.length - (headers[a]!.length + a.length));
+  const cut: string[] = [];
+  let cutBytes = 0;
+  let body = base.body;
+  let bodyCut = 0;
+  const attempt = (): WireMessage => {
+    const note =
+      (cut.length === 0 ? '' : `headers ${cut.slice(0, MAX_TRIMMED_NAMES).join(',')}${cut.length > MAX_TRIMMED_NAMES ? `,…(${cut.length} in all)` : ''} (${cutBytes} bytes)`) +
+      (bodyCut === 0 ? '' : `${cut.length === 0 ? '' : '; '}body (${bodyCut} bytes)`);
+    return withHeaders({ headers, contentType: base.contentType, body }, deadLetterExtensions({ ...record, trimmed: headerSafe(note, 2_000) }));
+  };
+  let message = attempt();
+  // Cut the largest headers one by one, then whatever remains at once if there are many.
+  for (const name of bySize) {
+    if (fits(message, limits)) return message;
+    cutBytes += Buffer.byteLength(name) + Buffer.byteLength(headers[name]!);
+    cut.push(name);
+    delete headers[name];
+    if (cut.length <= MAX_TRIMMED_NAMES) message = attempt();
+    else if (cut.length === bySize.length) message = attempt();
+  }
+  if (fits(message, limits)) return message;
+  bodyCut = body.byteLength;
+  body = new Uint8Array(0);
+  return attempt();
 }
 
 /**
