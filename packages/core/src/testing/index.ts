@@ -1,2 +1,13 @@
 export { createTestBus, type PublishedEvent, type TestBus, type TestBusOptions } from './test-bus.js';
 export { transportContract, type ContractHarness } from './transport-contract.js';
+export {
+  FUZZ_RUNS_VARIABLE,
+  FUZZ_SEED_VARIABLE,
+  fuzzRuns,
+  fuzzSeed,
+  wireFuzz,
+  type ForgedBookkeeping,
+  type FuzzHarness,
+  type WireFuzzOptions,
+  type WireFuzzReport,
+} from './wire-fuzz.js';
