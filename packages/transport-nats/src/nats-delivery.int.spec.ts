@@ -268,4 +268,44 @@ describe.skipIf(!url)('nats transport: publishing, deliveries and the wire forma
       await bus.stop();
     }
   });
+
+  it('structured mode both ways: the bus writes only Content-Type and the JSON event; a raw client sending the spec example is handled', async () => {
+    const type = nextType();
+    class Order {
+      constructor(readonly id: string) {}
+    }
+    EventType(type)(Order);
+    const handled: { id: string; source: unknown }[] = [];
+    class OrderHandler {
+      handle(event: Order, context: { cloudEvent: Record<string, unknown> }): void {
+        handled.push({ id: event.id, source: context.cloudEvent['source'] });
+      }
+    }
+    EventHandler(Order, { name: 'Structured' })(OrderHandler);
+    const subject = subjectForType(name, type);
+    const raw: Msg[] = [];
+    const tap = nc.subscribe(subject, { callback: (_error, msg) => void raw.push(msg) });
+    await nc.flush();
+    const transport = new NatsTransport(options, 'nats-spec');
+    const bus = new EventBus({ service: `svc${sequence}`, transport, handlers: [OrderHandler], logger: silentLogger, contentMode: 'structured' });
+    await bus.start();
+    try {
+      await bus.publish(new Order('ours'));
+      // NATS Protocol Binding 3.2 (structured content mode), as its example shows it.
+      const headers = natsHeaders();
+      headers.set('Content-Type', 'application/cloudevents+json; charset=utf-8');
+      const event = { specversion: '1.0', type, time: '2018-04-05T03:56:24Z', id: 'spec-structured', source: '/mycontext/subcontext', datacontenttype: 'application/json', data: { id: 'theirs' } };
+      await jsm.jetstream().publish(subject, Buffer.from(JSON.stringify(event)), { headers });
+      await until(() => (handled.length >= 2 && raw.length >= 1 ? true : undefined), 10_000, 'both events');
+      const ours = raw[0]!;
+      expect(ours.headers!.get('Content-Type')).toBe('application/cloudevents+json; charset=utf-8');
+      expect([...ours.headers!.keys()].filter((key) => key.toLowerCase().startsWith('ce-'))).toEqual([]);
+      expect(JSON.parse(Buffer.from(ours.data).toString())).toMatchObject({ specversion: '1.0', type, data: { id: 'ours' } });
+      expect(handled.map((entry) => entry.id).sort()).toEqual(['ours', 'theirs']);
+      expect(handled.find((entry) => entry.id === 'theirs')?.source).toBe('/mycontext/subcontext');
+    } finally {
+      tap.unsubscribe();
+      await bus.stop();
+    }
+  });
 });
