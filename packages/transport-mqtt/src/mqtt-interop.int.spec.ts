@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import { EventBus, EventHandler, EventType, silentLogger, STRUCTURED_CONTENT_TYPE, type CloudEvent, type ContentMode, type EventContext } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
-import { CloudEvent as SdkCloudEvent, MQTT } from 'cloudevents';
+import { CloudEvent as SdkCloudEvent, MQTT, MQTTMessageFactory } from 'cloudevents';
 import mqtt, { type IPublishPacket } from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
@@ -150,24 +150,22 @@ describe.skipIf(!url)('mqtt interop (CloudEvents MQTT binding, CloudEvents JS SD
     const binary = await sniff(5, type, publish('out-binary'), 'binary');
     expect(binary.properties?.contentType).toBe('application/json');
     expect(binary.properties?.userProperties).toMatchObject({ specversion: '1.0', type, source: `/${run}-producer`, tenant: 'marios' });
-    const fromBinary = MQTT.toEvent({
-      PUBLISH: { 'Content Type': binary.properties!.contentType },
-      headers: binary.properties!.userProperties as Record<string, string>,
-      body: JSON.parse(binary.payload.toString()) as unknown,
-    }) as SdkCloudEvent;
+    const fromBinary = MQTT.toEvent(
+      MQTTMessageFactory(binary.properties!.contentType!, binary.properties!.userProperties as Record<string, string>, JSON.parse(binary.payload.toString()) as unknown),
+    ) as SdkCloudEvent;
     expect(fromBinary.validate()).toBe(true);
     expect(fromBinary).toMatchObject({ type, source: `/${run}-producer`, tenant: 'marios', data: { orderId: 'out-binary' } });
 
     const structured = await sniff(5, type, publish('out-structured'), 'structured');
     expect(structured.properties?.contentType).toBe(STRUCTURED_CONTENT_TYPE);
-    const fromStructured = MQTT.toEvent({ PUBLISH: { 'Content Type': structured.properties!.contentType }, headers: {}, body: structured.payload.toString() }) as SdkCloudEvent;
+    const fromStructured = MQTT.toEvent(MQTTMessageFactory(structured.properties!.contentType!, {}, structured.payload.toString())) as SdkCloudEvent;
     expect(fromStructured.validate()).toBe(true);
     expect(fromStructured).toMatchObject({ type, tenant: 'marios', datacontenttype: 'application/json', data: { orderId: 'out-structured' } });
 
     // 3.1.1 carries no Content Type: the binding says the payload is a structured JSON event.
     const v311 = await sniff(4, type, publish('out-311'));
     expect(v311.properties?.contentType).toBeUndefined();
-    const from311 = MQTT.toEvent({ PUBLISH: { 'Content Type': 'application/cloudevents+json' }, headers: {}, body: v311.payload.toString() }) as SdkCloudEvent;
+    const from311 = MQTT.toEvent(MQTTMessageFactory('application/cloudevents+json', {}, v311.payload.toString())) as SdkCloudEvent;
     expect(from311.validate()).toBe(true);
     expect(from311).toMatchObject({ type, tenant: 'marios', data: { orderId: 'out-311' } });
   });
