@@ -58,20 +58,28 @@ export class RabbitMqDelivery implements Delivery {
     let destination = raw.fields.routingKey;
     let redeliveries = raw.fields.redelivered ? 1 : 0;
     let ignored: readonly string[] | undefined;
-    if (headers !== undefined) {
-      const read = new BookkeepingReader();
+    // Only retries, redeliveries and broker returns carry these: first deliveries skip the reader.
+    let read: BookkeepingReader | undefined;
+    if (
+      headers !== undefined &&
+      (headers[PrivateHeaders.attempt] !== undefined ||
+        headers[PrivateHeaders.firstAttempt] !== undefined ||
+        headers[PrivateHeaders.destination] !== undefined ||
+        headers[DELIVERY_COUNT_HEADER] !== undefined)
+    ) {
+      read = new BookkeepingReader();
       attempt = read.attempt(PrivateHeaders.attempt, headers[PrivateHeaders.attempt]) ?? 1;
       firstAttemptAt = read.time(PrivateHeaders.firstAttempt, headers[PrivateHeaders.firstAttempt]);
       destination = read.name(PrivateHeaders.destination, headers[PrivateHeaders.destination]) ?? destination;
       // Quorum queues count returns; the flag still says "at least once before" where a broker version does not count this kind of return.
       const count = headers[DELIVERY_COUNT_HEADER] === 0 ? 0 : read.attempt(DELIVERY_COUNT_HEADER, headers[DELIVERY_COUNT_HEADER]);
       if (count !== undefined && count > redeliveries) redeliveries = count;
-      if (read.notes.length > 0) ignored = read.notes;
-      if (firstAttemptAt === undefined && redeliveries > 0) {
-        const timestamp = properties.timestamp as unknown;
-        if (typeof timestamp === 'number') firstAttemptAt = read.time('timestamp', timestamp * 1000);
-      }
     }
+    const timestamp = properties.timestamp as unknown;
+    if (firstAttemptAt === undefined && redeliveries > 0 && typeof timestamp === 'number') {
+      firstAttemptAt = (read ??= new BookkeepingReader()).time('timestamp', timestamp * 1000);
+    }
+    if (read !== undefined && read.notes.length > 0) ignored = read.notes;
     this.#redeliveries = redeliveries;
     this.attempt = attempt + redeliveries;
     this.firstAttemptAt = firstAttemptAt ?? Date.now();
