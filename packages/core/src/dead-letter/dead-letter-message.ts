@@ -3,7 +3,16 @@ import { randomUUID } from 'node:crypto';
 
 import { Extensions, type CloudEvent } from '../envelope/cloud-event.js';
 import { InvalidCloudEventError } from '../errors.js';
-import { decodeCloudEvent, HEADER_OVERHEAD_BYTES, toBinaryMode, withHeaders, wireSize, type WireMessage } from '../envelope/wire-codec.js';
+import {
+  decodeCloudEvent,
+  DEFAULT_RECEIVE_LIMITS,
+  HEADER_OVERHEAD_BYTES,
+  toBinaryMode,
+  withHeaders,
+  wireSize,
+  type ReceiveLimits,
+  type WireMessage,
+} from '../envelope/wire-codec.js';
 import { deadLetterExtensions, headerSafe, readDeadLetterRecord, type DeadLetterRecord } from './dead-letter-record.js';
 
 /** What a dead letter must fit: the transport's limits. */
@@ -41,6 +50,8 @@ export function toDeadLetterMessage(original: WireMessage, cloudEvent: CloudEven
   if (limits === undefined || fits(full, limits)) return full;
   return trimmed(base, record, limits);
 }
+
+const DEAD_LETTER_READ_LIMITS: ReceiveLimits = { ...DEFAULT_RECEIVE_LIMITS, maxExtensions: Number.MAX_SAFE_INTEGER, maxHeaderBytes: Number.MAX_SAFE_INTEGER };
 
 /** Most header names listed in a `deadlettertrimmed` note. */
 const MAX_TRIMMED_NAMES = 20;
@@ -121,7 +132,9 @@ export interface DeadLetter {
 export function decodeDeadLetter(stored: { readonly message: WireMessage; readonly destination: string }): DeadLetter {
   let cloudEvent: CloudEvent | undefined;
   try {
-    cloudEvent = decodeCloudEvent(stored.message);
+    // A dead letter carries its record on top of the original: the header limits of receiving do
+    // not apply (it was bounded by the transport's limits when it was written).
+    cloudEvent = decodeCloudEvent(stored.message, DEAD_LETTER_READ_LIMITS);
   } catch {
     cloudEvent = undefined;
   }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { EventBus } from '../bus/event-bus.js';
 import { silentLogger, type Logger } from '../bus/logger.js';
-import { headerBytes, toDeadLetterMessage } from '../dead-letter/dead-letter-message.js';
+import { decodeDeadLetter, headerBytes, toDeadLetterMessage } from '../dead-letter/dead-letter-message.js';
 import { DeadLetterExtensions, readDeadLetterRecord, type DeadLetterRecord } from '../dead-letter/dead-letter-record.js';
 import { InvalidCloudEventError, ReceiveLimitError } from '../errors.js';
 import { EventType } from '../events/event-type.js';
@@ -124,6 +124,14 @@ describe('trimmed dead letters (finding 3, core part)', () => {
     const read = readDeadLetterRecord(letter.headers)!;
     expect(read.reason).toBe('invalid');
     expect(read.trimmed).toMatch(/^headers big \(50003 bytes\)$/);
+  });
+
+  it('reads back a dead letter whose headers are over the receive limits, its event and record intact', () => {
+    const event = { specversion: '1.0', id: 'big', source: '/s', type: 't', note: 'n'.repeat(3_000), ...Object.fromEntries(Array.from({ length: 99 }, (_, i) => [`x${i}`, 'v'.repeat(300)])) };
+    const original = encodeCloudEvent(event as never);
+    const letter = decodeDeadLetter({ message: toDeadLetterMessage(original, undefined, record), destination: 'orders' });
+    expect(letter.cloudEvent?.id).toBe('big');
+    expect(letter.record?.reason).toBe('invalid');
   });
 
   it('drops the body too when only that makes it fit', () => {
