@@ -135,7 +135,7 @@ export class EventBus implements EventPublisher {
           telemetry: this.telemetry,
           logger: this.#options.logger,
           maxMessageBytes: this.#maxMessageBytes,
-          maxHeaderBytes: transport.capabilities.maxHeaderBytes,
+          deadLetterLimits: { maxMessageBytes: transport.capabilities.maxMessageBytes, maxHeaderBytes: transport.capabilities.maxHeaderBytes },
           receiveLimits: this.#options.receiveLimits,
           inProcess: this.#inProcess,
           signal: this.#abort.signal,

@@ -1,4 +1,4 @@
-import { toDeadLetterMessage } from '../dead-letter/dead-letter-message.js';
+import { toDeadLetterMessage, type DeadLetterLimits } from '../dead-letter/dead-letter-message.js';
 import { errorRecordOf, headerSafe, type DeadLetterReason, type DeadLetterRecord } from '../dead-letter/dead-letter-record.js';
 import { Extensions, type CloudEvent } from '../envelope/cloud-event.js';
 import { inProcessEventOf, oversize } from '../envelope/in-process-event.js';
@@ -36,8 +36,8 @@ export interface RunnerEnvironment {
   readonly telemetry: Telemetry;
   readonly logger: Logger;
   readonly maxMessageBytes: number;
-  /** The transport's header limit (`capabilities.maxHeaderBytes`), which dead letters must fit too. */
-  readonly maxHeaderBytes: number | undefined;
+  /** The transport's own limits (`capabilities`), which dead letters must fit: a dead letter is not held to the bus's `maxMessageBytes`. */
+  readonly deadLetterLimits: DeadLetterLimits;
   /** Limits on what a received message may hold. */
   readonly receiveLimits: ReceiveLimits;
   /**
@@ -340,8 +340,7 @@ export class HandlerRunner {
       ...(error instanceof ReceiveLimitError ? { limit: error.limit } : {}),
     };
     const telemetry = this.env.telemetry;
-    const limits = { maxMessageBytes: this.env.maxMessageBytes, maxHeaderBytes: this.env.maxHeaderBytes };
-    delivery.deadLetter(toDeadLetterMessage(delivery.message, cloudEvent, record, limits)).then(
+    delivery.deadLetter(toDeadLetterMessage(delivery.message, cloudEvent, record, this.env.deadLetterLimits)).then(
       () => {
         if (telemetry.active) {
           telemetry.emit({

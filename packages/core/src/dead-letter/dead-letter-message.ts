@@ -40,8 +40,9 @@ function fits(message: WireMessage, limits: DeadLetterLimits): boolean {
  * headers. A decodable event is kept in binary mode, so the record reads as CloudEvent extensions;
  * input that is not a CloudEvent keeps its bytes and headers exactly, with the record added.
  *
- * With `limits`, a dead letter that would not fit them is trimmed: the original's headers go,
- * largest first, until it fits, and then the body if it still does not; the record's
+ * With `limits`, a dead letter that would not fit them is trimmed: when only the body makes it too
+ * large, the body goes and the headers stay; otherwise the original's headers go, largest first,
+ * until it fits (the body is kept if it fits), then the body if still needed. The record's
  * `trimmed` field (`deadlettertrimmed`) names what was cut. The record itself is always kept.
  */
 export function toDeadLetterMessage(original: WireMessage, cloudEvent: CloudEvent | undefined, record: DeadLetterRecord, limits?: DeadLetterLimits): WireMessage {
@@ -69,19 +70,32 @@ function trimmed(base: WireMessage, record: DeadLetterRecord, limits: DeadLetter
       (bodyCut === 0 ? '' : `${cut.length === 0 ? '' : '; '}body (${bodyCut} bytes)`);
     return withHeaders({ headers, contentType: base.contentType, body }, deadLetterExtensions({ ...record, trimmed: headerSafe(note, 2_000) }));
   };
+  const headersFit = (message: WireMessage): boolean => limits.maxHeaderBytes === undefined || headerBytes(message) <= limits.maxHeaderBytes;
+  const dropBody = (): void => {
+    bodyCut = body.byteLength;
+    body = new Uint8Array(0);
+  };
   let message = attempt();
-  // Cut the largest headers one by one, then whatever remains at once if there are many.
+  // Within the header limit and over the size limit only through the body: the body goes, the headers stay.
+  if (headersFit(message) && wireSize(message) - body.byteLength <= limits.maxMessageBytes) {
+    dropBody();
+    return attempt();
+  }
+  // Otherwise the largest headers go, one by one (the rest at once past MAX_TRIMMED_NAMES), then the body if still needed.
   for (const name of bySize) {
     if (fits(message, limits)) return message;
+    if (headersFit(message) && body.byteLength > 0) {
+      dropBody();
+      message = attempt();
+      if (fits(message, limits)) return message;
+    }
     cutBytes += Buffer.byteLength(name) + Buffer.byteLength(headers[name]!);
     cut.push(name);
     delete headers[name];
-    if (cut.length <= MAX_TRIMMED_NAMES) message = attempt();
-    else if (cut.length === bySize.length) message = attempt();
+    if (cut.length <= MAX_TRIMMED_NAMES || cut.length === bySize.length) message = attempt();
   }
-  if (fits(message, limits)) return message;
-  bodyCut = body.byteLength;
-  body = new Uint8Array(0);
+  if (fits(message, limits) || body.byteLength === 0) return message;
+  dropBody();
   return attempt();
 }
 
