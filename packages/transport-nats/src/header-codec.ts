@@ -103,6 +103,7 @@ export class EncodedHeaders extends MsgHdrsImpl {
 // Attribute names as CloudEvents defines them, and header values that need no check, encoding or trimming.
 const PLAIN_NAME = /^[a-z0-9]+$/;
 const PLAIN_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+const PRINTABLE = /^[\x20-\x7e]*$/;
 
 /**
  * The headers of a JetStream publish, encoded once: the message's attributes and content type
@@ -146,7 +147,9 @@ export function writeHeaders(message: WireMessage, headers: MsgHdrs): void {
   const contentType = message.contentType;
   if (contentType !== undefined) {
     if (!isStructuredType(contentType)) headers.set(DATACONTENTTYPE_HEADER, encodeHeaderValue(contentType));
-    headers.set(CONTENT_TYPE_HEADER, contentType);
+    // A content type read off the wire (a percent-encoded ce-datacontenttype) may hold what a header
+    // cannot carry as it is, such as a line break: then it travels in ce-datacontenttype only.
+    if (PRINTABLE.test(contentType)) headers.set(CONTENT_TYPE_HEADER, contentType);
   }
 }
 
