@@ -159,6 +159,7 @@ async function envelope(): Promise<void> {
   };
   line('encode, binary mode', 'encodeBinary', 'jsonStringify', 'JSON.stringify');
   line('decode + validate, binary mode', 'decodeBinary', 'jsonParse', 'JSON.parse');
+  line('decode + validate, binary mode, forbidden-key walk (data with a \\u escape)', 'decodeBinaryKeyWalk', 'decodeBinary', 'without the walk');
   line('encode, structured mode', 'encodeStructured', 'jsonStringify', 'JSON.stringify');
   line('decode + validate, structured mode', 'decodeStructured', 'jsonParse', 'JSON.parse');
 }

@@ -49,6 +49,24 @@ export class InvalidCloudEventError extends CloudbusError {
   }
 }
 
+/**
+ * A received message is over one of the receive limits (`receiveLimits` of the bus options): too
+ * many extensions, too many header bytes, an attribute too long, JSON nested too deep. It is
+ * dead-lettered as `invalid`, with the limit named in the record (`deadletterlimit`). Raise the
+ * limit in the bus options if such messages are legitimate.
+ */
+export class ReceiveLimitError extends InvalidCloudEventError {
+  override name = 'ReceiveLimitError';
+  constructor(
+    /** The limit broken, as named in `ReceiveLimits` (`maxExtensions`, `maxHeaderBytes`, ...). */
+    readonly limit: string,
+    message: string,
+    attribute?: string,
+  ) {
+    super(`${message} (receive limit ${limit}; raise it in the bus option receiveLimits if such messages are expected).`, attribute);
+  }
+}
+
 /** An event object passed to `publish` is not an instance of a class decorated with `@EventType`. */
 export class UnregisteredEventError extends CloudbusError {
   override name = 'UnregisteredEventError';

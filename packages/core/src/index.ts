@@ -40,13 +40,16 @@ export { Extensions, SPEC_VERSION, type CloudEvent, type ExtensionValue } from '
 export {
   decodeCloudEvent,
   decodeData,
+  DEFAULT_RECEIVE_LIMITS,
   encodeCloudEvent,
   encodeData,
   isJsonContentType,
   MAX_JSON_DEPTH,
   STRUCTURED_CONTENT_TYPE,
+  HEADER_OVERHEAD_BYTES,
   wireSize,
   type ContentMode,
+  type ReceiveLimits,
   type WireMessage,
 } from './envelope/wire-codec.js';
 export { assertExtension, validateCloudEvent } from './envelope/validation.js';
@@ -59,7 +62,14 @@ export {
   type DeadLetterReason,
   type DeadLetterRecord,
 } from './dead-letter/dead-letter-record.js';
-export { decodeDeadLetter, prepareReplay, toDeadLetterMessage, type DeadLetter } from './dead-letter/dead-letter-message.js';
+export {
+  decodeDeadLetter,
+  headerBytes,
+  prepareReplay,
+  toDeadLetterMessage,
+  type DeadLetter,
+  type DeadLetterLimits,
+} from './dead-letter/dead-letter-message.js';
 export { redactCredentials } from './dead-letter/redact-credentials.js';
 
 // Middleware
@@ -110,6 +120,13 @@ export {
   type TransportCapabilities,
 } from './transport/transport.js';
 export {
+  BookkeepingReader,
+  MAX_BOOKKEEPING_ATTEMPT,
+  MAX_BOOKKEEPING_FUTURE_MS,
+  MAX_BOOKKEEPING_NAME,
+  safeIsoTime,
+} from './transport/bookkeeping.js';
+export {
   createTransport,
   registerTransport,
   registeredTransports,
@@ -132,6 +149,7 @@ export {
   MessageTooLargeError,
   PermanentError,
   PublishError,
+  ReceiveLimitError,
   TransportClosedError,
   UnknownTransportError,
   UnregisteredEventError,

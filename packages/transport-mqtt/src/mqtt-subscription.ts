@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { STRUCTURED_CONTENT_TYPE, type Delivery, type Subscription, type SubscriptionSpec, type WireMessage } from '@cloudbus/core';
+import { BookkeepingReader, STRUCTURED_CONTENT_TYPE, type Delivery, type Subscription, type SubscriptionSpec, type WireMessage } from '@cloudbus/core';
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionMap, MqttClient } from 'mqtt';
 
 import { MqttConnectionLostError, MqttSubscribeError } from './errors.js';
@@ -45,6 +45,8 @@ class MqttDelivery implements Delivery {
     readonly epoch: number,
     readonly notBefore: number,
     private readonly owner: MqttSubscription,
+    /** Bookkeeping levels of a redelivery topic that were malformed and ignored (see `MqttTopics.parseRedeliver`). */
+    readonly ignored: readonly string[] | undefined,
   ) {}
 
   ack(): Promise<void> {
@@ -227,7 +229,8 @@ export class MqttSubscription implements Subscription {
 
   #toDelivery(packet: IPublishPacket, packetId: number): MqttDelivery {
     const topic = packet.topic;
-    const redelivery = this.topics.parseRedeliver(topic);
+    const read = new BookkeepingReader();
+    const redelivery = this.topics.parseRedeliver(topic, read);
     let attempt = 1;
     let firstAttemptAt: number;
     let destination = topic;
@@ -256,7 +259,7 @@ export class MqttSubscription implements Subscription {
       if (contentType === undefined && headers === EMPTY_HEADERS) contentType = STRUCTURED_CONTENT_TYPE;
       message = { headers, contentType, body };
     }
-    return new MqttDelivery(message, attempt, firstAttemptAt, destination, packetId, this.#epoch, notBefore, this);
+    return new MqttDelivery(message, attempt, firstAttemptAt, destination, packetId, this.#epoch, notBefore, this, read.notes.length === 0 ? undefined : read.notes);
   }
 
   #enqueue(delivery: MqttDelivery): void {

@@ -1,3 +1,5 @@
+import { BookkeepingReader } from '@cloudbus/core';
+
 /**
  * How cloudbus names MQTT topics, in one place. With the default prefix `cloudbus`:
  *
@@ -54,26 +56,30 @@ export class MqttTopics {
   }
 
   /**
-   * Reads a redelivery topic back; undefined when `topic` is not one (an event topic, or a
-   * redelivery topic written by something else).
+   * Reads a redelivery topic back, its levels through core's `BookkeepingReader`; undefined when
+   * `topic` is not one (an event topic), or when any of its levels is malformed or out of range:
+   * that is noted on `read` and the message counts as a first delivery on the topic it came on.
    */
-  parseRedeliver(topic: string): Redelivery | undefined {
+  parseRedeliver(topic: string, read: BookkeepingReader = new BookkeepingReader()): Redelivery | undefined {
     if (!topic.startsWith(this.redeliverRoot) || topic.charCodeAt(this.redeliverRoot.length) !== 47 /* / */) return undefined;
     let at = this.redeliverRoot.length + 1;
-    const fields: number[] = [];
     at = topic.indexOf('/', at) + 1; // skip the subscription level
-    if (at === 0) return undefined;
-    for (let i = 0; i < 3; i++) {
+    const levels: string[] = [];
+    for (let i = 0; at !== 0 && i < 3; i++) {
       const end = topic.indexOf('/', at);
-      if (end === -1) return undefined;
-      const value = Number(topic.slice(at, end));
-      if (!Number.isSafeInteger(value) || value < 0) return undefined;
-      fields.push(value);
+      if (end === -1) break;
+      levels.push(topic.slice(at, end));
       at = end + 1;
     }
-    const destination = topic.slice(at);
-    if (destination === '') return undefined;
-    return { attempt: Math.max(1, fields[0]!), firstAttemptAt: fields[1]!, notBefore: fields[2]!, destination };
+    if (levels.length < 3 || at >= topic.length) {
+      return read.ignore('redelivery topic', 'not <subscription>/<attempt>/<first attempt>/<not before>/<topic>', topic);
+    }
+    const attempt = read.attempt('redelivery attempt level', levels[0]);
+    const firstAttemptAt = read.time('redelivery first-attempt level', levels[1]);
+    const notBefore = levels[2] === '0' ? 0 : read.time('redelivery not-before level', levels[2]);
+    const destination = read.name('redelivery topic level', topic.slice(at));
+    if (attempt === undefined || firstAttemptAt === undefined || notBefore === undefined || destination === undefined) return undefined;
+    return { attempt, firstAttemptAt, notBefore, destination };
   }
 
   /** Filter of every dead letter under this prefix. */

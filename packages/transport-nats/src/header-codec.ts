@@ -5,15 +5,49 @@ import { MsgHdrsImpl, type MsgHdrs } from '@nats-io/transport-node';
 
 /**
  * The CloudEvents NATS binding, binary content mode: each attribute is a header `ce-<name>`
- * (read case-insensitively), its value percent-encoded as UTF-8; `datacontenttype` is the
- * `Content-Type` header, as it is (a media type is plain ASCII); the data is the payload. A structured-mode message is a `Content-Type`
- * starting with `application/cloudevents` and the JSON event as payload.
+ * (read case-insensitively), its value percent-encoded as UTF-8; `datacontenttype` is the header
+ * `ce-datacontenttype` (section 3.1.3.1), written together with `Content-Type` for consumers
+ * that read that one, and read from either, `ce-datacontenttype` winning; the data is the
+ * payload. A structured-mode message is a `Content-Type` starting with `application/cloudevents`
+ * and the JSON event as payload. Received values may be double-quoted strings with backslash
+ * escapes (RFC 7230 section 3.2.6), as older producers send them.
  */
 
 /** Prefix of attribute headers. */
 export const ATTRIBUTE_PREFIX = 'ce-';
-/** Header holding `datacontenttype` (binary mode) or the event format (structured mode). */
+/** Header holding `datacontenttype` (binary mode, next to `ce-datacontenttype`) or the event format (structured mode). */
 export const CONTENT_TYPE_HEADER = 'Content-Type';
+/** The binding's header for `datacontenttype` in binary mode. */
+export const DATACONTENTTYPE_HEADER = 'ce-datacontenttype';
+const DATACONTENTTYPE_NAME = 'datacontenttype';
+
+/** True for a structured-mode content type, which travels as `Content-Type` only. */
+function isStructuredType(contentType: string): boolean {
+  return contentType.slice(0, 23).toLowerCase() === 'application/cloudevents';
+}
+
+/**
+ * The content of a double-quoted header value (RFC 7230 section 3.2.6: `"`, then characters or
+ * backslash-escaped pairs, then `"`); a value that is not one is returned as it is.
+ */
+export function unquoteHeaderValue(value: string): string {
+  if (value.length < 2 || value.charCodeAt(0) !== 34 || value.charCodeAt(value.length - 1) !== 34) return value;
+  const inner = value.slice(1, -1);
+  if (!inner.includes('\\')) return inner.includes('"') ? value : inner;
+  let out = '';
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i]!;
+    if (c === '\\') {
+      if (i + 1 === inner.length) return value; // a lone backslash before the closing quote: not a quoted-string
+      out += inner[++i]!;
+    } else if (c === '"') {
+      return value; // an unescaped quote inside: not a quoted-string
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 /**
  * Name given to a received attribute whose value is not valid percent-encoded UTF-8. It is not a
  * valid attribute name, so core refuses the message as `invalid` and dead-letters it; its value
@@ -40,8 +74,9 @@ export function encodeHeaderValue(value: string): string {
   return out;
 }
 
-/** Decodes a percent-encoded header value; undefined when the encoding or the UTF-8 it yields is invalid. */
-export function decodeHeaderValue(value: string): string | undefined {
+/** Decodes a percent-encoded header value, double-quoted or not; undefined when the encoding or the UTF-8 it yields is invalid. */
+export function decodeHeaderValue(raw: string): string | undefined {
+  const value = raw.charCodeAt(0) === 34 ? unquoteHeaderValue(raw) : raw;
   if (!value.includes('%')) return value;
   try {
     return decodeURIComponent(value);
@@ -68,6 +103,7 @@ export class EncodedHeaders extends MsgHdrsImpl {
 // Attribute names as CloudEvents defines them, and header values that need no check, encoding or trimming.
 const PLAIN_NAME = /^[a-z0-9]+$/;
 const PLAIN_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+const PRINTABLE = /^[\x20-\x7e]*$/;
 
 /**
  * The headers of a JetStream publish, encoded once: the message's attributes and content type
@@ -90,7 +126,10 @@ export function encodePublishHeaders(message: WireMessage, id: string, stream: s
     }
   }
   if (plain) {
-    if (contentType !== undefined) block += `${CONTENT_TYPE_HEADER}: ${contentType}\r\n`;
+    if (contentType !== undefined) {
+      if (!isStructuredType(contentType)) block += `${DATACONTENTTYPE_HEADER}: ${contentType}\r\n`;
+      block += `${CONTENT_TYPE_HEADER}: ${contentType}\r\n`;
+    }
     // Only printable ASCII went in: one byte per character.
     return new EncodedHeaders(Buffer.from(`${block}Nats-Msg-Id: ${id}\r\nNats-Expected-Stream: ${stream}\r\n\r\n`, 'latin1'));
   }
@@ -105,7 +144,13 @@ export function encodePublishHeaders(message: WireMessage, id: string, stream: s
 export function writeHeaders(message: WireMessage, headers: MsgHdrs): void {
   const attributes = message.headers;
   for (const name in attributes) headers.set(ATTRIBUTE_PREFIX + name, encodeHeaderValue(attributes[name]!));
-  if (message.contentType !== undefined) headers.set(CONTENT_TYPE_HEADER, message.contentType);
+  const contentType = message.contentType;
+  if (contentType !== undefined) {
+    if (!isStructuredType(contentType)) headers.set(DATACONTENTTYPE_HEADER, encodeHeaderValue(contentType));
+    // A content type read off the wire (a percent-encoded ce-datacontenttype) may hold what a header
+    // cannot carry as it is, such as a line break: then it travels in ce-datacontenttype only.
+    if (PRINTABLE.test(contentType)) headers.set(CONTENT_TYPE_HEADER, contentType);
+  }
 }
 
 /**
@@ -122,7 +167,7 @@ export function readWireMessage(headers: MsgHdrs | undefined, body: Uint8Array):
   for (const [key, values] of headers) {
     const lower = key.toLowerCase();
     if (lower === 'content-type') {
-      contentType = values[0];
+      contentType = values[0] === undefined ? undefined : unquoteHeaderValue(values[0].trim());
       continue;
     }
     if (!lower.startsWith(ATTRIBUTE_PREFIX)) continue;
@@ -135,6 +180,16 @@ export function readWireMessage(headers: MsgHdrs | undefined, body: Uint8Array):
     } else {
       attributes[name] = decoded;
     }
+  }
+  return finish(attributes, contentType, invalid, body);
+}
+
+/** The wire message of what was read: `ce-datacontenttype` wins over `Content-Type`, and a bad encoding is marked. */
+function finish(attributes: Record<string, string>, contentType: string | undefined, invalid: string | undefined, body: Uint8Array): WireMessage {
+  const datacontenttype = attributes[DATACONTENTTYPE_NAME];
+  if (datacontenttype !== undefined) {
+    delete attributes[DATACONTENTTYPE_NAME];
+    if (contentType === undefined || !isStructuredType(contentType)) contentType = datacontenttype;
   }
   if (invalid !== undefined) attributes[INVALID_ENCODING_MARKER] = invalid;
   return { headers: attributes, contentType, body };
@@ -166,7 +221,7 @@ export function readHeaderBlock(block: Uint8Array, body: Uint8Array): WireMessag
         seen.add(key);
         const value = text.slice(colon + 1, end).trim();
         if (isContentType) {
-          contentType = value;
+          contentType = unquoteHeaderValue(value);
         } else {
           const name = lower.slice(ATTRIBUTE_PREFIX.length);
           const decoded = decodeHeaderValue(value);
@@ -181,6 +236,5 @@ export function readHeaderBlock(block: Uint8Array, body: Uint8Array): WireMessag
     }
     start = end + 2;
   }
-  if (invalid !== undefined) attributes[INVALID_ENCODING_MARKER] = invalid;
-  return { headers: attributes, contentType, body };
+  return finish(attributes, contentType, invalid, body);
 }

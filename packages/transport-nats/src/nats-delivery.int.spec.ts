@@ -173,6 +173,7 @@ describe.skipIf(!url)('nats transport: publishing, deliveries and the wire forma
     expect(headers.get('ce-id')).toBe('wire-1');
     expect(headers.get('ce-specversion')).toBe('1.0');
     expect(headers.get('Content-Type')).toBe('application/json');
+    expect(headers.get('ce-datacontenttype')).toBe('application/json');
     expect(headers.get('Nats-Msg-Id')).toBe('wire-1');
     expect(received[0]!.message.headers['note']).toBe(note);
     expect(received[0]!.message.headers).not.toHaveProperty('nats-msg-id');
@@ -217,6 +218,93 @@ describe.skipIf(!url)('nats transport: publishing, deliveries and the wire forma
       expect(deadLetter.destination).toBe(subjectForType(name, type));
       expect(handled.map((event) => event.id)).toEqual(['after']);
     } finally {
+      await bus.stop();
+    }
+  });
+
+  it('hands a spec-exact binary message (ce-datacontenttype, quoted values) from a raw NATS client to the handler (finding 6)', async () => {
+    const type = nextType();
+    class Order {
+      constructor(readonly id: string) {}
+    }
+    EventType(type)(Order);
+    const handled: { event: Order; time: unknown; source: unknown; subject: unknown; datacontenttype: unknown }[] = [];
+    class OrderHandler {
+      handle(event: Order, context: { cloudEvent: Record<string, unknown> }): void {
+        const { time, source, subject, datacontenttype } = context.cloudEvent;
+        handled.push({ event, time, source, subject, datacontenttype });
+      }
+    }
+    EventHandler(Order, { name: 'Spec' })(OrderHandler);
+    const transport = new NatsTransport(options, 'nats-spec');
+    const bus = new EventBus({ service: `svc${sequence}`, transport, handlers: [OrderHandler], logger: silentLogger });
+    await bus.start();
+    try {
+      // NATS Protocol Binding 3.1.3.1, as its example shows it: no Content-Type header.
+      const spec = natsHeaders();
+      spec.set('ce-specversion', '1.0');
+      spec.set('ce-type', type);
+      spec.set('ce-time', '2018-04-05T03:56:24Z');
+      spec.set('ce-id', '1234-1234-1234');
+      spec.set('ce-source', '/mycontext/subcontext');
+      spec.set('ce-datacontenttype', 'application/json; charset=utf-8');
+      await jsm.jetstream().publish(subjectForType(name, type), Buffer.from('{"id":"spec"}'), { headers: spec });
+      // An older producer: double-quoted values with backslash escapes (RFC 7230 3.2.6), and a Content-Type that ce-datacontenttype overrides.
+      const quoted = natsHeaders();
+      quoted.set('ce-specversion', '"1.0"');
+      quoted.set('ce-type', `"${type}"`);
+      quoted.set('ce-id', '"quoted-1"');
+      quoted.set('ce-source', '"/older/producer"');
+      quoted.set('ce-subject', '"a \\"quoted\\" subject"');
+      quoted.set('Content-Type', 'text/plain');
+      quoted.set('ce-datacontenttype', '"application/json"');
+      await jsm.jetstream().publish(subjectForType(name, type), Buffer.from('{"id":"quoted"}'), { headers: quoted });
+      await until(() => (handled.length >= 2 ? true : undefined), 10_000, 'both messages');
+      const byId = new Map(handled.map((entry) => [entry.event.id, entry]));
+      expect(byId.get('spec')).toMatchObject({ time: '2018-04-05T03:56:24Z', source: '/mycontext/subcontext', datacontenttype: 'application/json; charset=utf-8' });
+      expect(byId.get('quoted')).toMatchObject({ source: '/older/producer', subject: 'a "quoted" subject', datacontenttype: 'application/json' });
+      expect((await transport.readDeadLetters()).map(decodeDeadLetter).filter((d) => d.record?.handler === `svc${sequence}.Spec`)).toEqual([]);
+    } finally {
+      await bus.stop();
+    }
+  });
+
+  it('structured mode both ways: the bus writes only Content-Type and the JSON event; a raw client sending the spec example is handled', async () => {
+    const type = nextType();
+    class Order {
+      constructor(readonly id: string) {}
+    }
+    EventType(type)(Order);
+    const handled: { id: string; source: unknown }[] = [];
+    class OrderHandler {
+      handle(event: Order, context: { cloudEvent: Record<string, unknown> }): void {
+        handled.push({ id: event.id, source: context.cloudEvent['source'] });
+      }
+    }
+    EventHandler(Order, { name: 'Structured' })(OrderHandler);
+    const subject = subjectForType(name, type);
+    const raw: Msg[] = [];
+    const tap = nc.subscribe(subject, { callback: (_error, msg) => void raw.push(msg) });
+    await nc.flush();
+    const transport = new NatsTransport(options, 'nats-spec');
+    const bus = new EventBus({ service: `svc${sequence}`, transport, handlers: [OrderHandler], logger: silentLogger, contentMode: 'structured' });
+    await bus.start();
+    try {
+      await bus.publish(new Order('ours'));
+      // NATS Protocol Binding 3.2 (structured content mode), as its example shows it.
+      const headers = natsHeaders();
+      headers.set('Content-Type', 'application/cloudevents+json; charset=utf-8');
+      const event = { specversion: '1.0', type, time: '2018-04-05T03:56:24Z', id: 'spec-structured', source: '/mycontext/subcontext', datacontenttype: 'application/json', data: { id: 'theirs' } };
+      await jsm.jetstream().publish(subject, Buffer.from(JSON.stringify(event)), { headers });
+      await until(() => (handled.length >= 2 && raw.length >= 1 ? true : undefined), 10_000, 'both events');
+      const ours = raw[0]!;
+      expect(ours.headers!.get('Content-Type')).toBe('application/cloudevents+json; charset=utf-8');
+      expect([...ours.headers!.keys()].filter((key) => key.toLowerCase().startsWith('ce-'))).toEqual([]);
+      expect(JSON.parse(Buffer.from(ours.data).toString())).toMatchObject({ specversion: '1.0', type, data: { id: 'ours' } });
+      expect(handled.map((entry) => entry.id).sort()).toEqual(['ours', 'theirs']);
+      expect(handled.find((entry) => entry.id === 'theirs')?.source).toBe('/mycontext/subcontext');
+    } finally {
+      tap.unsubscribe();
       await bus.stop();
     }
   });

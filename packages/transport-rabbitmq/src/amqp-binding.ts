@@ -36,6 +36,34 @@ export const DELIVERY_COUNT_HEADER = 'x-delivery-count';
 
 const MAX_SHORT_STRING = 255;
 
+/**
+ * Largest AMQP header table cloudbus sends, as {@link amqpHeaderBytes} estimates it: amqplib
+ * encodes a message's properties in one 64 KiB buffer and throws past it (`offset out of range`),
+ * so this leaves room for the other properties.
+ */
+export const MAX_AMQP_HEADER_BYTES = 62_000;
+
+/**
+ * The header limit the transport declares to core (`capabilities.maxHeaderBytes`, counted as core
+ * counts: UTF-8 name and value plus 32 per header, with no prefix): what a dead letter's attributes
+ * may take, leaving room under {@link MAX_AMQP_HEADER_BYTES} for `x-death` and cloudbus' own headers.
+ */
+export const MAX_ATTRIBUTE_HEADER_BYTES = 56_000;
+
+/** Estimated encoded size of an AMQP header table: per entry, name and value bytes plus 6 bytes of framing; nested values by their JSON size. */
+export function amqpHeaderBytes(headers: Readonly<Record<string, unknown>>): number {
+  let bytes = 0;
+  for (const name in headers) {
+    const value = headers[name];
+    bytes += Buffer.byteLength(name) + 6;
+    if (typeof value === 'string') bytes += Buffer.byteLength(value);
+    else if (Buffer.isBuffer(value)) bytes += value.byteLength;
+    else if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) bytes += 8;
+    else bytes += 2 * Buffer.byteLength(JSON.stringify(value) ?? '');
+  }
+  return bytes;
+}
+
 /** True when `value` fits an AMQP short string (255 bytes). */
 export function fitsShortString(value: string): boolean {
   return value.length <= 85 || Buffer.byteLength(value) <= MAX_SHORT_STRING;
@@ -92,10 +120,13 @@ export function headerText(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
-  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? '' : value.toISOString();
   if (value !== null && typeof value === 'object' && '!' in value && 'value' in value) {
     const typed = value as { '!': string; value: unknown };
-    return typed['!'] === 'timestamp' ? new Date(Number(typed.value) * 1000).toISOString() : headerText(typed.value);
+    if (typed['!'] !== 'timestamp') return headerText(typed.value);
+    // Foreign input: a timestamp out of Date's range stays a number rather than throwing.
+    const date = new Date(Number(typed.value) * 1000);
+    return Number.isNaN(date.getTime()) ? String(typed.value) : date.toISOString();
   }
   if (value === null || value === undefined) return '';
   return JSON.stringify(value);

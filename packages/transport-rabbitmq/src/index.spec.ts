@@ -11,6 +11,8 @@ describe("the 'rabbitmq' registration", () => {
     expect(options).toMatchObject({ protocol: 'amqps', hostname: 'rabbit.example.com', port: 5671, queueType: 'classic', connectionName: 'pizzeria' });
     expect(transport.capabilities).toEqual({
       maxMessageBytes: 16 * 1024 * 1024,
+      // amqplib encodes a message's properties in a 64 KiB buffer: dead letters are trimmed to fit.
+      maxHeaderBytes: 56_000,
       binaryMode: true,
       nativeDelayedRedelivery: true,
       publishDeduplication: false,

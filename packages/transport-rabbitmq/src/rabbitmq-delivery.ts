@@ -1,7 +1,7 @@
-import type { Delivery, WireMessage } from '@cloudbus/core';
+import { BookkeepingReader, type Delivery, type Logger, type WireMessage } from '@cloudbus/core';
 import type { ConsumeMessage, Options } from 'amqplib';
 
-import { attributeHeaders, bodyBuffer, DELIVERY_COUNT_HEADER, PrivateHeaders, toWireMessage } from './amqp-binding.js';
+import { amqpHeaderBytes, attributeHeaders, bodyBuffer, DELIVERY_COUNT_HEADER, MAX_AMQP_HEADER_BYTES, PrivateHeaders, toWireMessage } from './amqp-binding.js';
 import { channelGoneError, type ConsumerChannel } from './consumer-channel.js';
 import type { RabbitMqPublisher } from './rabbitmq-publisher.js';
 import type { RabbitMqTopology } from './rabbitmq-topology.js';
@@ -13,6 +13,7 @@ export interface DeliveryEnvironment {
   readonly queue: string;
   readonly publisher: RabbitMqPublisher;
   readonly topology: RabbitMqTopology;
+  readonly logger: Logger;
   /** Declares the retry queue of a bucket (once per connection). */
   ensureRetryQueue(bucketMs: number): Promise<void>;
 }
@@ -23,25 +24,24 @@ function channelGone(): Promise<never> {
   return Promise.reject(channelGoneError());
 }
 
-function numberHeader(value: unknown): number | undefined {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string' && value !== '') {
-    const parsed = Number(value);
-    return Number.isFinite(parsed) ? parsed : undefined;
-  }
-  return undefined;
-}
+/** First and longest wait before a message whose dead letter could not be stored goes back to the queue, in ms. */
+const DEAD_LETTER_BACKOFF_MS = 1_000;
+const MAX_DEAD_LETTER_BACKOFF_MS = 30_000;
 
 /**
  * One message from a subscription queue. Attempts: the `x-cloudbus-attempt` header of a retry
  * republish (1 without it) plus the broker's redeliveries (`x-delivery-count` of quorum queues, or
- * 1 for the `redelivered` flag of classic ones).
+ * 1 for the `redelivered` flag of classic ones). The `x-cloudbus-*` headers are read through
+ * core's `BookkeepingReader`: a malformed or out-of-range one is ignored and noted in {@link ignored}.
  */
 export class RabbitMqDelivery implements Delivery {
   readonly message: WireMessage;
   readonly attempt: number;
   readonly firstAttemptAt: number;
   readonly destination: string;
+  readonly ignored: readonly string[] | undefined;
+  /** Times the broker delivered this message before (from `x-delivery-count` or the `redelivered` flag). */
+  readonly #redeliveries: number;
   readonly #raw: ConsumeMessage;
   readonly #consumer: ConsumerChannel;
   readonly #env: DeliveryEnvironment;
@@ -57,19 +57,34 @@ export class RabbitMqDelivery implements Delivery {
     let firstAttemptAt: number | undefined;
     let destination = raw.fields.routingKey;
     let redeliveries = raw.fields.redelivered ? 1 : 0;
-    if (headers !== undefined) {
-      attempt = numberHeader(headers[PrivateHeaders.attempt]) ?? 1;
-      firstAttemptAt = numberHeader(headers[PrivateHeaders.firstAttempt]);
-      const original = headers[PrivateHeaders.destination];
-      if (typeof original === 'string') destination = original;
+    let ignored: readonly string[] | undefined;
+    // Only retries, redeliveries and broker returns carry these: first deliveries skip the reader.
+    let read: BookkeepingReader | undefined;
+    if (
+      headers !== undefined &&
+      (headers[PrivateHeaders.attempt] !== undefined ||
+        headers[PrivateHeaders.firstAttempt] !== undefined ||
+        headers[PrivateHeaders.destination] !== undefined ||
+        headers[DELIVERY_COUNT_HEADER] !== undefined)
+    ) {
+      read = new BookkeepingReader();
+      attempt = read.attempt(PrivateHeaders.attempt, headers[PrivateHeaders.attempt]) ?? 1;
+      firstAttemptAt = read.time(PrivateHeaders.firstAttempt, headers[PrivateHeaders.firstAttempt]);
+      destination = read.name(PrivateHeaders.destination, headers[PrivateHeaders.destination]) ?? destination;
       // Quorum queues count returns; the flag still says "at least once before" where a broker version does not count this kind of return.
-      const count = numberHeader(headers[DELIVERY_COUNT_HEADER]);
+      const count = headers[DELIVERY_COUNT_HEADER] === 0 ? 0 : read.attempt(DELIVERY_COUNT_HEADER, headers[DELIVERY_COUNT_HEADER]);
       if (count !== undefined && count > redeliveries) redeliveries = count;
     }
-    this.attempt = attempt + redeliveries;
     const timestamp = properties.timestamp as unknown;
-    this.firstAttemptAt = firstAttemptAt ?? (redeliveries > 0 && typeof timestamp === 'number' ? timestamp * 1000 : Date.now());
+    if (firstAttemptAt === undefined && redeliveries > 0 && typeof timestamp === 'number') {
+      firstAttemptAt = (read ??= new BookkeepingReader()).time('timestamp', timestamp * 1000);
+    }
+    if (read !== undefined && read.notes.length > 0) ignored = read.notes;
+    this.#redeliveries = redeliveries;
+    this.attempt = attempt + redeliveries;
+    this.firstAttemptAt = firstAttemptAt ?? Date.now();
     this.destination = destination;
+    this.ignored = ignored;
     this.message = toWireMessage(properties, raw.content);
   }
 
@@ -121,26 +136,51 @@ export class RabbitMqDelivery implements Delivery {
     if (message.contentType !== undefined) properties.contentType = message.contentType;
     const messageId = this.#raw.properties.messageId as unknown;
     if (typeof messageId === 'string') properties.messageId = messageId;
+    const bytes = amqpHeaderBytes(headers);
+    if (bytes > MAX_AMQP_HEADER_BYTES) {
+      // Core trims dead letters to the transport's header limit; this is the last guard (an
+      // x-death history grown huge, say). Rejected without requeue: the queue's own dead-letter
+      // exchange takes the original as it is, and it does not come back.
+      env.logger.error('rabbitmq transport: a dead letter is over the AMQP header limit even trimmed; rejected without requeue to the dead-letter queue as it is', {
+        queue: env.queue,
+        headerBytes: bytes,
+        limit: MAX_AMQP_HEADER_BYTES,
+      });
+      this.#consumer.nack(this.#raw, false);
+      return;
+    }
     await this.#settleWith(
       env.publisher.publish([
         { id: this.#id(), exchange: env.topology.deadLetterExchange, routingKey: this.destination, content: bodyBuffer(message.body), properties },
       ]),
+      this.#deadLetterBackoff(),
     );
     this.#consumer.ack(this.#raw);
   }
 
-  /** Awaits a step of nack / deadLetter; when it fails, hands the original back to the queue at once, so it is not stuck unacked. */
-  async #settleWith(step: Promise<void>): Promise<void> {
+  /** How long to keep a message whose dead letter failed before it goes back to the queue: doubling with each redelivery. */
+  #deadLetterBackoff(): number {
+    return Math.min(MAX_DEAD_LETTER_BACKOFF_MS, DEAD_LETTER_BACKOFF_MS * 2 ** Math.min(this.#redeliveries, 5));
+  }
+
+  /**
+   * Awaits a step of nack / deadLetter; when it fails, hands the original back to the queue, after
+   * `backoffMs` (a failed dead letter: not to redeliver it in a hot loop) or at once.
+   */
+  async #settleWith(step: Promise<void>, backoffMs = 0): Promise<void> {
     try {
       await step;
     } catch (error) {
-      if (this.#consumer.open) {
+      const requeue = (): void => {
+        if (!this.#consumer.open) return; // The channel closed meanwhile: the broker requeues the message itself.
         try {
           this.#consumer.nack(this.#raw, true);
         } catch {
-          // The channel closed meanwhile: the broker requeues the message itself.
+          // Closed while nacking: the same.
         }
-      }
+      };
+      if (backoffMs > 0) setTimeout(requeue, backoffMs).unref();
+      else requeue();
       throw error;
     }
   }

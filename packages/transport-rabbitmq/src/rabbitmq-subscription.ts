@@ -160,9 +160,10 @@ export class RabbitMqSubscription implements Subscription {
     try {
       delivery = new RabbitMqDelivery(raw, consumer, this.#env);
     } catch (error) {
-      // Never expected; never let a message crash the consumer. The broker keeps it for another try.
-      this.#env.logger.error('rabbitmq transport: could not read a message; requeued', { error: String(error) });
-      consumer.nack(raw, true);
+      // Never expected; never let a message crash the consumer, nor come back in a loop: rejected
+      // without requeue, the queue's dead-letter exchange takes it as it is.
+      this.#env.logger.error('rabbitmq transport: could not read a message; rejected to the dead-letter queue as it is', { error: String(error) });
+      consumer.nack(raw, false);
       return;
     }
     this.#onDelivery(delivery);

@@ -1,9 +1,9 @@
 import { silentLogger, type WireMessage } from '@cloudbus/core';
-import { transportContract } from '@cloudbus/core/testing';
+import { transportContract, type ForgedBookkeeping } from '@cloudbus/core/testing';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { describe } from 'vitest';
 
-import { attributeHeaders, bodyBuffer } from './amqp-binding.js';
+import { attributeHeaders, bodyBuffer, PrivateHeaders } from './amqp-binding.js';
 import { RabbitMqTransport } from './rabbitmq-transport.js';
 import { routingKeyOf } from './routing-key.js';
 import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';
@@ -37,6 +37,20 @@ describe.skipIf(!url)('rabbitmq transport', () => {
             headers: attributeHeaders(message),
             ...(message.contentType === undefined ? {} : { contentType: message.contentType }),
           }),
+        // The x-cloudbus-* headers of a retry republish, forged; numbers where they parse as one, as the transport writes them.
+        injectForged: (type: string, _subscription: string, message: WireMessage, forged: ForgedBookkeeping) => {
+          const number = (value: string) => (value !== '' && Number.isFinite(Number(value)) ? Number(value) : value);
+          return admin.publish(options.exchange, routingKeyOf(type), bodyBuffer(message.body), {
+            persistent: true,
+            headers: {
+              ...attributeHeaders(message),
+              [PrivateHeaders.attempt]: number(forged.attempt),
+              [PrivateHeaders.firstAttempt]: number(forged.firstAttempt),
+              [PrivateHeaders.destination]: forged.destination,
+            },
+            ...(message.contentType === undefined ? {} : { contentType: message.contentType }),
+          });
+        },
         cleanup: async () => {
           await admin.delete(mergeTopologies(transports.map((transport) => transport.declaredTopology())));
           await admin.close();

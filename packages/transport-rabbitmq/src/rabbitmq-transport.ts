@@ -16,7 +16,7 @@ import {
 } from '@cloudbus/core';
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 
-import { bodyBuffer, PrivateHeaders, publishProperties, toWireMessage } from './amqp-binding.js';
+import { amqpHeaderBytes, bodyBuffer, MAX_AMQP_HEADER_BYTES, MAX_ATTRIBUTE_HEADER_BYTES, PrivateHeaders, publishProperties, toWireMessage } from './amqp-binding.js';
 import { closeChannel, ClosingSteps } from './closing-steps.js';
 import { RabbitMqConnection } from './rabbitmq-connection.js';
 import { RabbitMqPublisher, type PublishItem } from './rabbitmq-publisher.js';
@@ -59,6 +59,7 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
     this.options = resolveRabbitMqOptions(options);
     this.capabilities = {
       maxMessageBytes: this.options.maxMessageBytes,
+      maxHeaderBytes: MAX_ATTRIBUTE_HEADER_BYTES,
       binaryMode: true,
       nativeDelayedRedelivery: true,
       publishDeduplication: false,
@@ -96,7 +97,13 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
         const { id, type, message } = messages[i]!;
         const size = wireSize(message);
         if (size > limit) return Promise.reject(new MessageTooLargeError(id, size, limit));
-        items[i] = { id, exchange, routingKey: routingKeyOf(type), content: bodyBuffer(message.body), properties: publishProperties(id, message, timestamp) };
+        const properties = publishProperties(id, message, timestamp);
+        // Headers this large would make amqplib throw while encoding (see MAX_AMQP_HEADER_BYTES).
+        if (size - message.body.byteLength > MAX_AMQP_HEADER_BYTES / 4) {
+          const headerSize = amqpHeaderBytes(properties.headers as Record<string, unknown>);
+          if (headerSize > MAX_AMQP_HEADER_BYTES) return Promise.reject(new MessageTooLargeError(id, headerSize, MAX_AMQP_HEADER_BYTES));
+        }
+        items[i] = { id, exchange, routingKey: routingKeyOf(type), content: bodyBuffer(message.body), properties };
       }
     } catch (error) {
       return Promise.reject(error);

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 
-import { EventBus, EventHandler, EventType, retry, silentLogger, type CloudEvent, type ContentMode, type EventClass, type EventContext } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, retry, silentLogger, type CloudEvent, type ContentMode, type EventClass, type EventContext, type Logger } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
@@ -54,10 +54,10 @@ describe.skipIf(!url)('rabbitmq wire format (CloudEvents AMQP binding)', () => {
     return Recording;
   }
 
-  async function startBus(service: string, handlers: (new () => object)[], contentMode: ContentMode = 'binary'): Promise<EventBus> {
-    const transport = new RabbitMqTransport(options);
+  async function startBus(service: string, handlers: (new () => object)[], contentMode: ContentMode = 'binary', logger: Logger = silentLogger): Promise<EventBus> {
+    const transport = new RabbitMqTransport({ ...options, logger });
     transports.push(transport);
-    const bus = new EventBus({ service, handlers, transport, contentMode, logger: silentLogger });
+    const bus = new EventBus({ service, handlers, transport, contentMode, logger });
     buses.push(bus);
     await bus.start();
     return bus;
@@ -165,5 +165,55 @@ describe.skipIf(!url)('rabbitmq wire format (CloudEvents AMQP binding)', () => {
     expect(headers['x-cloudbus-subscription']).toBe(`${options.queuePrefix}${service}.Recording`);
     const deaths = headers['x-death'] as { queue: string; reason: string }[];
     expect(deaths.some((death) => death.queue === `${options.retryPrefix}.50` && death.reason === 'expired')).toBe(true);
+  });
+
+  /** A logger that keeps warnings and errors, to check none was reported. */
+  function recordingLogger(lines: string[]): Logger {
+    return { ...silentLogger, warn: (message) => lines.push(`warn: ${message}`), error: (message) => lines.push(`error: ${message}`) };
+  }
+
+  it('dead-letters poison with forged bookkeeping headers, noting them, and keeps consuming (finding 1)', async () => {
+    const { type, OrderPlaced, service } = defineEvent();
+    const seen: Seen[] = [];
+    const lines: string[] = [];
+    const bus = await startBus(service, [recordingHandler(OrderPlaced, seen)], 'binary', recordingLogger(lines));
+    const routingKey = routingKeyOf(type);
+    await admin.publish(options.exchange, routingKey, Buffer.from('not an event'), { headers: { 'x-cloudbus-first-attempt': 1e300 } });
+    await admin.publish(options.exchange, routingKey, Buffer.from('not an event'), { headers: { 'x-cloudbus-destination': 'orders\nforged: yes', 'x-cloudbus-attempt': -3 } });
+    await bus.publish(new OrderPlaced('o-after', '1'));
+    await until(() => seen.length >= 1, 'the valid event behind the poison');
+    const letters = [await admin.take(options.deadLetterQueue), await admin.take(options.deadLetterQueue)];
+    const headers = letters.map((letter) => letter.properties.headers!);
+    expect(headers.map((h) => h['cloudEvents_deadletterreason'])).toEqual(['invalid', 'invalid']);
+    expect(headers[0]!['cloudEvents_deadletterignored']).toMatch(/^x-cloudbus-first-attempt: /);
+    expect(headers[1]!['cloudEvents_deadletterignored']).toMatch(/x-cloudbus-attempt: .*; x-cloudbus-destination: /);
+    expect(headers[1]!['x-cloudbus-destination']).toBe(routingKey);
+    expect(seen.map((entry) => entry.cloudEvent.subject)).toEqual(['o-after']);
+    expect(lines).toEqual([]);
+  });
+
+  it('dead-letters a message whose headers are near the 64 KiB frame limit, trimmed, once (finding 3)', async () => {
+    const { type, OrderPlaced, service } = defineEvent();
+    const seen: Seen[] = [];
+    const lines: string[] = [];
+    const bus = await startBus(service, [recordingHandler(OrderPlaced, seen)], 'binary', recordingLogger(lines));
+    const body = Buffer.from(JSON.stringify({ orderId: 'o-big', total: '1' }));
+    await admin.publish(options.exchange, routingKeyOf(type), body, {
+      contentType: 'application/json',
+      headers: { cloudEvents_specversion: '1.0', cloudEvents_id: 'near-limit', cloudEvents_source: '/foreign', cloudEvents_type: type, cloudEvents_padding: 'p'.repeat(64_000) },
+    });
+    await bus.publish(new OrderPlaced('o-after', '1'));
+    await until(() => seen.length >= 1, 'the valid event behind the large one');
+    const letter = await admin.take(options.deadLetterQueue);
+    const headers = letter.properties.headers!;
+    expect(headers['cloudEvents_deadletterreason']).toBe('invalid');
+    expect(headers['cloudEvents_deadletterlimit']).toBe('maxHeaderBytes');
+    expect(headers['cloudEvents_deadlettertrimmed']).toMatch(/^headers padding \(64007 bytes\)$/);
+    expect(headers['cloudEvents_padding']).toBeUndefined();
+    expect(headers['cloudEvents_id']).toBe('near-limit');
+    expect(letter.content.equals(body)).toBe(true);
+    expect(await admin.depth(options.deadLetterQueue)).toBe(0);
+    expect(seen.map((entry) => entry.cloudEvent.subject)).toEqual(['o-after']);
+    expect(lines).toEqual([]);
   });
 });

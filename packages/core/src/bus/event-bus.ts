@@ -183,6 +183,8 @@ export class EventBus implements EventPublisher {
           telemetry: this.telemetry,
           logger: this.#options.logger,
           maxMessageBytes: this.#maxMessageBytes,
+          deadLetterLimits: { maxMessageBytes: transport.capabilities.maxMessageBytes, maxHeaderBytes: transport.capabilities.maxHeaderBytes },
+          receiveLimits: this.#options.receiveLimits,
           inProcess: this.#inProcess,
           signal: this.#abort.signal,
           publish: (events, options, parent) => this.#publish(events, options, parent),

@@ -1,9 +1,9 @@
-import { toDeadLetterMessage } from '../dead-letter/dead-letter-message.js';
-import { errorRecordOf, type DeadLetterReason } from '../dead-letter/dead-letter-record.js';
+import { toDeadLetterMessage, type DeadLetterLimits } from '../dead-letter/dead-letter-message.js';
+import { errorRecordOf, headerSafe, type DeadLetterReason, type DeadLetterRecord } from '../dead-letter/dead-letter-record.js';
 import { Extensions, type CloudEvent } from '../envelope/cloud-event.js';
 import { inProcessEventOf, oversize } from '../envelope/in-process-event.js';
-import { decodeCloudEvent } from '../envelope/wire-codec.js';
-import { InvalidCloudEventError, UnsupportedEventVersionError } from '../errors.js';
+import { decodeCloudEvent, type ReceiveLimits } from '../envelope/wire-codec.js';
+import { InvalidCloudEventError, ReceiveLimitError, UnsupportedEventVersionError } from '../errors.js';
 import { dataVersionOf, eventFromData, type EventTypeMetadata } from '../events/event-type.js';
 import { runInEventContext, type EventContext, type PublishOptions } from '../handlers/event-context.js';
 import type { HandlerClass } from '../handlers/event-handler.js';
@@ -11,6 +11,7 @@ import type { ConsumeContext, FailureOutcome } from '../middleware/middleware.js
 import { isRetryable, type ErrorClassification } from '../policies/error-classification.js';
 import type { RetryPolicy } from '../policies/retry.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import { MAX_BOOKKEEPING_NAME, safeIsoTime } from '../transport/bookkeeping.js';
 import { SETTLED, type Delivery, type Subscription, type SubscriptionSpec } from '../transport/transport.js';
 import type { Logger } from './logger.js';
 
@@ -38,6 +39,10 @@ export interface RunnerEnvironment {
   readonly telemetry: Telemetry;
   readonly logger: Logger;
   readonly maxMessageBytes: number;
+  /** The transport's own limits (`capabilities`), which dead letters must fit: a dead letter is not held to the bus's `maxMessageBytes`. */
+  readonly deadLetterLimits: DeadLetterLimits;
+  /** Limits on what a received message may hold. */
+  readonly receiveLimits: ReceiveLimits;
   /**
    * The transport delivers in this process (`capabilities.inProcess`): a message a bus here
    * published carries its CloudEvent, taken as it is instead of decoded.
@@ -130,8 +135,28 @@ export class HandlerRunner {
     this.#subscription = subscription;
   }
 
-  /** Transport callback, once per delivery. */
+  /**
+   * Transport callback, once per delivery. Total: whatever the delivery holds, it is settled and
+   * nothing is thrown back into the transport; a failure nobody foresaw is logged and the delivery
+   * dead-lettered.
+   */
   readonly onDelivery = (delivery: Delivery): void => {
+    try {
+      this.#onDelivery(delivery);
+    } catch (error) {
+      this.env.logger.error('cloudbus: reading a delivery failed unexpectedly; dead-lettering it', {
+        handler: this.binding.subscription,
+        error: errorRecordOf(error).message,
+      });
+      try {
+        this.#deadLetter(delivery, undefined, 'invalid', error, 0);
+      } catch (deadLetterError) {
+        this.#settleFailed('dead-letter', undefined, deadLetterError);
+      }
+    }
+  };
+
+  #onDelivery(delivery: Delivery): void {
     let event: object;
     // Published by a bus in this process: no decoding, unless this bus wants its own copy
     // (isolate) or the message is over this bus's limit (then refused below, as from a broker).
@@ -142,7 +167,7 @@ export class HandlerRunner {
         if (delivery.message.body.byteLength > this.env.maxMessageBytes) {
           throw new InvalidCloudEventError(`Message of ${delivery.message.body.byteLength} bytes is over the limit of ${this.env.maxMessageBytes} bytes; not parsed.`);
         }
-        cloudEvent = decodeCloudEvent(delivery.message);
+        cloudEvent = decodeCloudEvent(delivery.message, this.env.receiveLimits);
       } catch (error) {
         this.#reject(delivery, undefined, 'invalid', error);
         return;
@@ -189,7 +214,7 @@ export class HandlerRunner {
     } else {
       this.#succeeded(work);
     }
-  };
+  }
 
   #call(work: Work, event: object, context: EventContext): unknown {
     work.called = true;
@@ -322,17 +347,22 @@ export class HandlerRunner {
 
   #deadLetter(delivery: Delivery, cloudEvent: CloudEvent | undefined, reason: DeadLetterReason, error: unknown, attempts: number): void {
     const handler = this.binding.subscription;
-    const record = {
+    const now = Date.now();
+    // Every value from the delivery is made safe for a header: the transport read them off the wire.
+    const ignored = delivery.ignored;
+    const record: DeadLetterRecord = {
       reason,
       handler,
       attempts,
       error: errorRecordOf(error),
-      source: delivery.destination,
-      firstAttemptTime: new Date(delivery.firstAttemptAt).toISOString(),
-      time: new Date().toISOString(),
+      source: headerSafe(typeof delivery.destination === 'string' ? delivery.destination : '', MAX_BOOKKEEPING_NAME),
+      firstAttemptTime: safeIsoTime(delivery.firstAttemptAt, now),
+      time: new Date(now).toISOString(),
+      ...(ignored === undefined || ignored.length === 0 ? {} : { ignored: headerSafe(ignored.join('; '), 2_000) }),
+      ...(error instanceof ReceiveLimitError ? { limit: error.limit } : {}),
     };
     const telemetry = this.env.telemetry;
-    delivery.deadLetter(toDeadLetterMessage(delivery.message, cloudEvent, record)).then(
+    delivery.deadLetter(toDeadLetterMessage(delivery.message, cloudEvent, record, this.env.deadLetterLimits)).then(
       () => {
         this.env.logger.warn(`dead-lettered ${cloudEvent?.type ?? 'a message'} (${reason})`, {
           handler,

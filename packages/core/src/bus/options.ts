@@ -1,4 +1,4 @@
-import type { ContentMode } from '../envelope/wire-codec.js';
+import { DEFAULT_RECEIVE_LIMITS, type ContentMode, type ReceiveLimits } from '../envelope/wire-codec.js';
 import { assertSource } from '../envelope/validation.js';
 import { ConfigurationError } from '../errors.js';
 import type { HandlerClass } from '../handlers/event-handler.js';
@@ -61,6 +61,13 @@ export interface CloudbusOptions {
    */
   readonly maxMessageBytes?: number;
   /**
+   * Limits on what a received message may hold (number of extensions, header bytes, attribute
+   * length, JSON nesting depth); each unset one keeps its default (see `ReceiveLimits`). A message
+   * over a limit is dead-lettered as `invalid`, its record naming the limit.
+   * @default DEFAULT_RECEIVE_LIMITS: 100 extensions, 32768 header bytes, 4096 characters, depth 64
+   */
+  readonly receiveLimits?: Partial<ReceiveLimits>;
+  /**
    * How long `stop()` waits for handlers in flight before handing their events back to the broker.
    * @default 30_000
    */
@@ -100,6 +107,7 @@ export interface ResolvedOptions {
   readonly retry: RetryPolicy;
   readonly concurrency: number;
   readonly maxMessageBytes: number | undefined;
+  readonly receiveLimits: ReceiveLimits;
   readonly drainTimeoutMs: number;
   readonly startTimeoutMs: number;
   readonly middleware: readonly Middleware[];
@@ -115,6 +123,15 @@ function positiveInteger(value: number | undefined, name: string, fallback: numb
     throw new ConfigurationError(`cloudbus: ${name} must be a positive integer, got ${String(value)}.`);
   }
   return value;
+}
+
+function receiveLimitsOf(limits: Partial<ReceiveLimits>): ReceiveLimits {
+  return {
+    maxExtensions: positiveInteger(limits.maxExtensions, 'receiveLimits.maxExtensions', DEFAULT_RECEIVE_LIMITS.maxExtensions),
+    maxHeaderBytes: positiveInteger(limits.maxHeaderBytes, 'receiveLimits.maxHeaderBytes', DEFAULT_RECEIVE_LIMITS.maxHeaderBytes),
+    maxAttributeLength: positiveInteger(limits.maxAttributeLength, 'receiveLimits.maxAttributeLength', DEFAULT_RECEIVE_LIMITS.maxAttributeLength),
+    maxJsonDepth: positiveInteger(limits.maxJsonDepth, 'receiveLimits.maxJsonDepth', DEFAULT_RECEIVE_LIMITS.maxJsonDepth),
+  };
 }
 
 function isTransport(value: unknown): value is Transport {
@@ -184,6 +201,7 @@ export function resolveOptions(options: CloudbusOptions, env: NodeJS.ProcessEnv 
     retry: options.retry ?? retry.exponential({ attempts: 5, initialDelayMs: 200, maxDelayMs: 30_000 }),
     concurrency: positiveInteger(options.concurrency, 'concurrency', 16),
     maxMessageBytes: options.maxMessageBytes === undefined ? undefined : positiveInteger(options.maxMessageBytes, 'maxMessageBytes', 0),
+    receiveLimits: receiveLimitsOf(options.receiveLimits ?? {}),
     drainTimeoutMs,
     startTimeoutMs,
     middleware: options.middleware ?? [],

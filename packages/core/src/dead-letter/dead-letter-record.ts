@@ -24,7 +24,8 @@ export type DeadLetterReason =
  * The failure record a dead letter carries, as CloudEvent extensions (binary mode headers) next to
  * the original event. Extension names, all lower case per the spec:
  * `deadletterreason`, `deadletterhandler`, `deadletterattempts`, `deadlettererrortype`,
- * `deadlettererror`, `deadletterstack`, `deadlettersource`, `deadletterfirsttime`, `deadlettertime`.
+ * `deadlettererror`, `deadletterstack`, `deadlettersource`, `deadletterfirsttime`, `deadlettertime`, and when they apply
+ * `deadletterignored`, `deadletterlimit`, `deadlettertrimmed`.
  */
 export interface DeadLetterRecord {
   readonly reason: DeadLetterReason;
@@ -39,6 +40,18 @@ export interface DeadLetterRecord {
   readonly firstAttemptTime: string;
   /** When it was dead-lettered, ISO 8601. */
   readonly time: string;
+  /**
+   * Bookkeeping values read off the wire that were ignored as malformed or out of range (attempt,
+   * first-attempt time, destination, ...), one note each, separated by `; `. Absent when none were.
+   */
+  readonly ignored?: string | undefined;
+  /** The receive limit the message broke (`maxExtensions`, `maxHeaderBytes`, ...), for reason `invalid`. */
+  readonly limit?: string | undefined;
+  /**
+   * What was cut from the original so that the dead letter fits the broker's limits (headers by
+   * name, or the body), and how many bytes. Absent when the dead letter is the original in full.
+   */
+  readonly trimmed?: string | undefined;
 }
 
 /** The extension names of the failure record, by field. */
@@ -52,6 +65,9 @@ export const DeadLetterExtensions = {
   source: 'deadlettersource',
   firstAttemptTime: 'deadletterfirsttime',
   time: 'deadlettertime',
+  ignored: 'deadletterignored',
+  limit: 'deadletterlimit',
+  trimmed: 'deadlettertrimmed',
 } as const;
 
 const MAX_MESSAGE = 1_000;
@@ -60,7 +76,7 @@ const MAX_FRAMES = 8;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]+/g;
 
 /** Makes a string safe for a header: no control characters, no URL password, bounded length. */
-function headerSafe(text: string, max: number): string {
+export function headerSafe(text: string, max: number): string {
   const flat = redactCredentials(text.replace(CONTROL, ' ')).trim();
   const wellFormed = flat.isWellFormed() ? flat : flat.toWellFormed();
   return wellFormed.length > max ? `${wellFormed.slice(0, max - 1)}…` : wellFormed;
@@ -96,6 +112,9 @@ export function deadLetterExtensions(record: DeadLetterRecord): Record<string, E
     [DeadLetterExtensions.time]: record.time,
   };
   if (record.error.stack !== undefined) extensions[DeadLetterExtensions.stack] = record.error.stack;
+  if (record.ignored !== undefined) extensions[DeadLetterExtensions.ignored] = record.ignored;
+  if (record.limit !== undefined) extensions[DeadLetterExtensions.limit] = record.limit;
+  if (record.trimmed !== undefined) extensions[DeadLetterExtensions.trimmed] = record.trimmed;
   return extensions;
 }
 
@@ -111,6 +130,9 @@ export function readDeadLetterRecord(attributes: CloudEvent | Readonly<Record<st
   const reason = get(DeadLetterExtensions.reason);
   if (reason === undefined) return undefined;
   const stack = get(DeadLetterExtensions.stack);
+  const ignored = get(DeadLetterExtensions.ignored);
+  const limit = get(DeadLetterExtensions.limit);
+  const trimmed = get(DeadLetterExtensions.trimmed);
   return {
     reason: reason as DeadLetterReason,
     handler: get(DeadLetterExtensions.handler) ?? '',
@@ -123,5 +145,8 @@ export function readDeadLetterRecord(attributes: CloudEvent | Readonly<Record<st
     source: get(DeadLetterExtensions.source) ?? '',
     firstAttemptTime: get(DeadLetterExtensions.firstAttemptTime) ?? '',
     time: get(DeadLetterExtensions.time) ?? '',
+    ...(ignored === undefined ? {} : { ignored }),
+    ...(limit === undefined ? {} : { limit }),
+    ...(trimmed === undefined ? {} : { trimmed }),
   };
 }

@@ -1,8 +1,8 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 
-import { InvalidCloudEventError } from '../errors.js';
-import type { CloudEvent, ExtensionValue } from './cloud-event.js';
-import { assertAttributeName, assertStringValue, validateCloudEvent } from './validation.js';
+import { InvalidCloudEventError, ReceiveLimitError } from '../errors.js';
+import { CONTEXT_ATTRIBUTES, type CloudEvent, type ExtensionValue } from './cloud-event.js';
+import { assertAttributeName, assertStringValue, printable, validateCloudEvent } from './validation.js';
 
 /**
  * A message as every transport carries it, before the protocol binding maps it onto the wire:
@@ -95,11 +95,51 @@ function utf8(body: Uint8Array, what: string): string {
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
 }
 
-/** Deepest nesting of arrays and objects accepted in JSON input. */
+/** Deepest nesting of arrays and objects accepted in JSON input, by default. */
 export const MAX_JSON_DEPTH = 64;
 
-/** Nesting depth of JSON text, brackets inside strings not counted; stops counting past the limit. */
-function nestingDepth(text: string): number {
+/**
+ * Limits on what a received message may hold, checked before any handler sees it. A message over
+ * one is dead-lettered with reason `invalid` and the limit named in its record
+ * (`deadletterlimit`). Set through the bus option `receiveLimits`.
+ */
+export interface ReceiveLimits {
+  /**
+   * Most extension attributes (attributes other than the CloudEvents context attributes) an event may carry.
+   * @default 100
+   */
+  readonly maxExtensions: number;
+  /**
+   * Most bytes of headers (binary mode attributes and content type): each header's name and value
+   * in characters, plus 32 for its framing.
+   * @default 32768
+   */
+  readonly maxHeaderBytes: number;
+  /**
+   * Longest attribute name or string value, in characters.
+   * @default 4096
+   */
+  readonly maxAttributeLength: number;
+  /**
+   * Deepest nesting of arrays and objects in JSON input (data and structured events).
+   * @default 64
+   */
+  readonly maxJsonDepth: number;
+}
+
+/** The receive limits used when the bus options set none. */
+export const DEFAULT_RECEIVE_LIMITS: ReceiveLimits = Object.freeze({
+  maxExtensions: 100,
+  maxHeaderBytes: 32_768,
+  maxAttributeLength: 4_096,
+  maxJsonDepth: MAX_JSON_DEPTH,
+});
+
+/** Bytes counted per header for its framing on the wire, on top of its name and value. */
+export const HEADER_OVERHEAD_BYTES = 32;
+
+/** Nesting depth of JSON text, brackets inside strings not counted; stops counting past `limit`. */
+function nestingDepth(text: string, limit: number): number {
   let depth = 0;
   let deepest = 0;
   let inString = false;
@@ -111,7 +151,7 @@ function nestingDepth(text: string): number {
     } else if (c === 34) {
       inString = true;
     } else if (c === 123 || c === 91) {
-      if (++depth > deepest && (deepest = depth) > MAX_JSON_DEPTH) return deepest;
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
     } else if (c === 125 || c === 93) {
       depth--;
     }
@@ -130,25 +170,47 @@ function mayNestDeeperThan(text: string, limit: number): boolean {
   return false;
 }
 
-/** True when a parsed JSON value holds a `__proto__` key anywhere. */
-function hasProtoKey(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  if (Array.isArray(value)) return value.some(hasProtoKey);
-  if (Object.hasOwn(value, '__proto__')) return true;
-  for (const key in value) if (hasProtoKey((value as Record<string, unknown>)[key])) return true;
-  return false;
+/** Keys that, merged into an object, reach its prototype: refused at any depth of JSON input. */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The first forbidden key anywhere in a parsed JSON value, or undefined. */
+function forbiddenKey(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const found = forbiddenKey(item);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN_KEYS.has(key)) return key;
+    const found = forbiddenKey((value as Record<string, unknown>)[key]);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * True when JSON text may hold a forbidden key. A key that parses to `__proto__`, `prototype` or
+ * `constructor` holds the word `proto` or `constructor` as it is, or else a `\u` escape (the only
+ * JSON escape that yields a letter or `_`), so text with none of the three cannot hold one.
+ */
+function mayHoldForbiddenKey(text: string): boolean {
+  return text.includes('proto') || text.includes('\\u') || text.includes('constructor');
 }
 
 /**
  * Parses JSON input from the wire, refusing what could harm a consumer: nesting deeper than
- * {@link MAX_JSON_DEPTH} (recursive code downstream would overflow its stack) and `__proto__` keys
- * at any depth (merged into objects, they would replace prototypes). Both cheap checks run only
- * where such input is possible: deep nesting needs long text with more than {@link MAX_JSON_DEPTH}
- * opening brackets, `__proto__` needs the word `proto`.
+ * `maxDepth` (recursive code downstream would overflow its stack) and `__proto__`, `constructor`
+ * or `prototype` keys at any depth, however escaped (merged into objects, they would reach
+ * prototypes). The keys are checked on the parsed value; the walk is skipped for text that cannot
+ * hold them (see {@link mayHoldForbiddenKey}). The depth check runs only on text with more than
+ * `maxDepth` opening brackets.
  */
-function parseJson(text: string, what: string): unknown {
-  if (text.length > 2 * MAX_JSON_DEPTH && mayNestDeeperThan(text, MAX_JSON_DEPTH) && nestingDepth(text) > MAX_JSON_DEPTH) {
-    throw new InvalidCloudEventError(`${what} nests deeper than ${MAX_JSON_DEPTH} levels; refused.`, 'data');
+function parseJson(text: string, what: string, maxDepth: number): unknown {
+  if (text.length > 2 * maxDepth && mayNestDeeperThan(text, maxDepth) && nestingDepth(text, maxDepth) > maxDepth) {
+    throw new ReceiveLimitError('maxJsonDepth', `${what} nests deeper than ${maxDepth} levels; refused`, 'data');
   }
   let value: unknown;
   try {
@@ -156,31 +218,64 @@ function parseJson(text: string, what: string): unknown {
   } catch (error) {
     throw new InvalidCloudEventError(`${what} is not valid JSON: ${(error as Error).message}`, 'data', { cause: error });
   }
-  if (text.includes('proto') && hasProtoKey(value)) {
-    throw new InvalidCloudEventError(`${what} holds a '__proto__' key; refused.`, 'data');
+  if (mayHoldForbiddenKey(text)) {
+    const key = forbiddenKey(value);
+    if (key !== undefined) throw new InvalidCloudEventError(`${what} holds a '${key}' key; refused.`, 'data');
   }
   return value;
 }
 
 /** Decodes `data` bytes as their content type says (JSON value, text, or the bytes themselves). */
-export function decodeData(body: Uint8Array, contentType: string | undefined): unknown {
+export function decodeData(body: Uint8Array, contentType: string | undefined, maxJsonDepth: number = MAX_JSON_DEPTH): unknown {
   if (body.byteLength === 0) return undefined;
-  if (isJsonContentType(contentType)) return parseJson(utf8(body, 'data'), 'data');
+  if (isJsonContentType(contentType)) return parseJson(utf8(body, 'data'), 'data', maxJsonDepth);
   if (contentType !== undefined && contentType.startsWith('text/')) return utf8(body, 'data');
   return body;
 }
 
 /**
  * Decodes a wire message in either content mode and validates it. Throws
- * {@link InvalidCloudEventError} for anything that is not a valid CloudEvent 1.0.
+ * {@link InvalidCloudEventError} for anything that is not a valid CloudEvent 1.0, and its
+ * subclass `ReceiveLimitError` for a message over one of `limits`.
  */
-export function decodeCloudEvent(message: WireMessage): CloudEvent {
-  const event = isStructured(message.contentType) ? decodeStructured(message) : decodeBinary(message);
+export function decodeCloudEvent(message: WireMessage, limits: ReceiveLimits = DEFAULT_RECEIVE_LIMITS): CloudEvent {
+  const event = isStructured(message.contentType) ? decodeStructured(message, limits) : decodeBinary(message, limits);
+  checkAttributes(event, limits);
   validateCloudEvent(event);
   return event;
 }
 
-function decodeBinary(message: WireMessage): Record<string, unknown> {
+/** Checks the headers against the header limits before anything is decoded. */
+function checkHeaders(message: WireMessage, limits: ReceiveLimits): void {
+  const headers = message.headers;
+  let bytes = message.contentType === undefined ? 0 : message.contentType.length + HEADER_OVERHEAD_BYTES;
+  let count = 0;
+  const most = limits.maxExtensions + CONTEXT_ATTRIBUTES.size;
+  for (const name in headers) {
+    bytes += name.length + headers[name]!.length + HEADER_OVERHEAD_BYTES;
+    if (++count > most) throw new ReceiveLimitError('maxExtensions', `Message has more than ${most} attribute headers, over ${limits.maxExtensions} extensions`);
+  }
+  if (bytes > limits.maxHeaderBytes) throw new ReceiveLimitError('maxHeaderBytes', `Message headers take about ${bytes} bytes, over ${limits.maxHeaderBytes}`);
+}
+
+/** Checks the number of extensions and the length of every attribute name and string value. */
+function checkAttributes(event: Record<string, unknown>, limits: ReceiveLimits): void {
+  let extensions = 0;
+  const longest = limits.maxAttributeLength;
+  for (const name in event) {
+    if (name === 'data') continue;
+    if (!CONTEXT_ATTRIBUTES.has(name) && ++extensions > limits.maxExtensions) {
+      throw new ReceiveLimitError('maxExtensions', `Event has more than ${limits.maxExtensions} extension attributes`);
+    }
+    const value = event[name];
+    if (name.length > longest || (typeof value === 'string' && value.length > longest)) {
+      throw new ReceiveLimitError('maxAttributeLength', `Attribute '${printable(name)}' is longer than ${longest} characters`, name.length > longest ? undefined : name);
+    }
+  }
+}
+
+function decodeBinary(message: WireMessage, limits: ReceiveLimits): Record<string, unknown> {
+  checkHeaders(message, limits);
   const headers = message.headers;
   if (headers['specversion'] === undefined) {
     throw new InvalidCloudEventError(
@@ -191,16 +286,17 @@ function decodeBinary(message: WireMessage): Record<string, unknown> {
   const event: Record<string, unknown> = {};
   for (const name in headers) event[name] = headers[name];
   if (message.contentType !== undefined) event['datacontenttype'] = message.contentType;
-  const data = decodeData(message.body, message.contentType);
+  const data = decodeData(message.body, message.contentType, limits.maxJsonDepth);
   if (data !== undefined) event['data'] = data;
   return event;
 }
 
-function decodeStructured(message: WireMessage): Record<string, unknown> {
+function decodeStructured(message: WireMessage, limits: ReceiveLimits): Record<string, unknown> {
+  checkHeaders(message, limits);
   if (message.contentType!.slice(0, 29).toLowerCase() === 'application/cloudevents-batch') {
     throw new InvalidCloudEventError(`Batched CloudEvents (application/cloudevents-batch) are not supported.`);
   }
-  const parsed = parseJson(utf8(message.body, 'Structured event'), 'Structured event');
+  const parsed = parseJson(utf8(message.body, 'Structured event'), 'Structured event', limits.maxJsonDepth);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new InvalidCloudEventError('Structured event must be a JSON object.');
   }

@@ -14,6 +14,7 @@ import type { EventContext } from '../handlers/event-context.js';
 import { EventHandler, type HandlerClass, type HandlerOptions } from '../handlers/event-handler.js';
 import { retry } from '../policies/retry.js';
 import { canReadDeadLetters, type Transport } from '../transport/transport.js';
+import { FUZZ_SEED_VARIABLE, fuzzRuns, fuzzSeed, wireFuzz, type ForgedBookkeeping } from './wire-fuzz.js';
 
 /** What a transport gives the contract suite. */
 export interface ContractHarness {
@@ -23,7 +24,18 @@ export interface ContractHarness {
    * Publishes a raw message as a foreign producer would, routed as an event of `type`
    * (used to inject poison). `message` is the neutral wire form; map it to the protocol as-is.
    */
-  injectRaw(type: string, message: WireMessage): Promise<void>;
+  injectRaw(type: string, message: WireMessage): Promise<void | boolean>;
+  /**
+   * Optional: publishes a raw message with cloudbus's own bookkeeping values forged (RabbitMQ
+   * `x-cloudbus-*` headers, an MQTT redelivery topic), for the subscription `subscription`, as an
+   * attacker on the broker could. Resolves `false` when the broker or its client refuses it.
+   */
+  injectForged?(type: string, subscription: string, message: WireMessage, bookkeeping: ForgedBookkeeping): Promise<void | boolean>;
+  /**
+   * Random messages in the wire fuzz case; `CLOUDBUS_FUZZ_RUNS` overrides it.
+   * @default 25
+   */
+  readonly fuzzRuns?: number;
   /** Called once after the suite: delete what the run created on the broker. */
   cleanup?(): Promise<void>;
   /**
@@ -377,6 +389,16 @@ export function transportContract(name: string, factory: () => ContractHarness |
       await sleep(100);
       expect(recorder.received).toHaveLength(1);
     });
+
+    it('survives random wire input: valid events handled once each, every random message settled once, nothing thrown', async () => {
+      const seed = fuzzSeed();
+      const given = await harness();
+      const runs = fuzzRuns(given.fuzzRuns ?? 25);
+      console.log(`[wire fuzz] ${name}: seed ${seed}, ${runs} random messages (rerun one seed with ${FUZZ_SEED_VARIABLE}=${seed})`);
+      const report = await wireFuzz(given, { seed, runs, timeoutMs: timeout() * 3 });
+      expect(report.injected + report.refusedByBroker).toBe(runs);
+      expect(report.deliveries).toBe(report.injected + runs);
+    }, 120_000);
 
     it('dead-letters poison without calling the handler, and keeps consuming', async () => {
       const { OrderPlaced, service } = defineEvents();

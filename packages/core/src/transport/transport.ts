@@ -85,6 +85,12 @@ export interface Delivery {
   readonly firstAttemptAt: number;
   /** Where the message was published (routing key, subject or topic), recorded on dead letters. */
   readonly destination: string;
+  /**
+   * Bookkeeping values the transport read off the wire and ignored as malformed or out of range
+   * (see `BookkeepingReader`), one note each; recorded on dead letters as `deadletterignored`.
+   * Absent or empty when there were none.
+   */
+  readonly ignored?: readonly string[] | undefined;
   /** The message is done; the broker forgets it. */
   ack(): Promise<void>;
   /** Redeliver no sooner than `delayMs` from now, with `attempt + 1`. The delay is kept by the broker, not by this process. */
@@ -105,6 +111,13 @@ export interface Subscription {
 export interface TransportCapabilities {
   /** Largest encoded message (body and headers) the broker accepts, in bytes. */
   readonly maxMessageBytes: number;
+  /**
+   * Largest total of header bytes the broker (or its client) accepts in one message, counting each
+   * header's name and value in UTF-8 plus `HEADER_OVERHEAD_BYTES` (32) for its framing, where that
+   * is lower than {@link maxMessageBytes} (RabbitMQ: amqplib encodes headers in a 64 KiB buffer).
+   * Dead letters whose headers would go over it are trimmed. Unset: only `maxMessageBytes` applies.
+   */
+  readonly maxHeaderBytes?: number;
   /** Binary content mode is possible (MQTT 3.1.1 has no headers: structured only). */
   readonly binaryMode: boolean;
   /**
