@@ -60,6 +60,17 @@ export {
   type DeadLetterRecord,
 } from './dead-letter/dead-letter-record.js';
 export { decodeDeadLetter, prepareReplay, toDeadLetterMessage, type DeadLetter } from './dead-letter/dead-letter-message.js';
+export {
+  DEAD_LETTER_REASONS,
+  deadLetterId,
+  DeadLetters,
+  type DeadLetterEntry,
+  type DeadLetterFilter,
+  type DeadLetterSelection,
+  type DeleteReport,
+  type ReplayOptions,
+  type ReplayReport,
+} from './dead-letter/dead-letters.js';
 
 // Middleware
 export { compose, type ConsumeContext, type FailureOutcome, type Middleware, type Next, type OutgoingCloudEvent, type PublishContext } from './middleware/middleware.js';
@@ -95,11 +106,13 @@ export {
 // Transports
 export {
   canReadDeadLetters,
+  canRemoveDeadLetters,
   reportsConnectionState,
   SETTLED,
   type ConnectionState,
   type ConnectionStateReporter,
   type DeadLetterReader,
+  type DeadLetterRemover,
   type Delivery,
   type OutgoingMessage,
   type StoredDeadLetter,
@@ -125,6 +138,7 @@ export {
   BrokerConnectionError,
   BusNotStartedError,
   BusStateError,
+  DeadLettersUnsupportedError,
   CloudbusError,
   ConfigurationError,
   InvalidCloudEventError,
