@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import { Buffer } from 'node:buffer';
 
-import { transportContract } from '@cloudbus/core/testing';
+import { deadLetterContract, transportContract, type ContractHarness } from '@cloudbus/core/testing';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect } from 'vitest';
@@ -33,7 +33,7 @@ for (const protocolVersion of [5, 4] as const) {
       await transport.close();
     });
 
-    transportContract(name, () => ({
+    const harness = (): ContractHarness => ({
       createTransport: () => create(),
       injectRaw: async (type, message) => {
         const client = await mqtt.connectAsync(url!, { protocolVersion, reconnectPeriod: 0 });
@@ -48,6 +48,8 @@ for (const protocolVersion of [5, 4] as const) {
           await client.endAsync();
         }
       },
-    }));
+    });
+    transportContract(name, harness);
+    deadLetterContract(name, harness);
   });
 }

@@ -38,3 +38,18 @@ export const COMMON_USAGE = `Connection (every command):
 Output:
   --json                           machine-readable output on standard output
   --no-color                       no colours (also NO_COLOR)`;
+
+/** The flags of {@link COMMON_OPTIONS}, as parsed. */
+export interface CommonFlags {
+  readonly json?: boolean | undefined;
+  readonly 'no-color'?: boolean | undefined;
+  readonly help?: boolean | undefined;
+}
+
+/** The command's output, or undefined once it printed `usage` for `--help` (the command then ends with exit code 0). */
+export function outputOrHelp(flags: CommonFlags, context: CommandContext, usage: string): Output | undefined {
+  const output = context.output({ json: flags.json === true, noColor: flags['no-color'] === true });
+  if (flags.help !== true) return output;
+  output.out(usage);
+  return undefined;
+}

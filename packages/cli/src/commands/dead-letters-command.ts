@@ -6,7 +6,7 @@ import { dataText, deadLetterJson, withoutRecord } from '../event-view.js';
 import { ExitCode } from '../exit-codes.js';
 import { FILTER_OPTIONS, FILTER_USAGE, toFilter } from '../filters.js';
 import { oneLine, table, type Output } from '../output.js';
-import { COMMON_OPTIONS, COMMON_USAGE, type Command, type CommandContext } from './command.js';
+import { COMMON_OPTIONS, COMMON_USAGE, outputOrHelp, type Command, type CommandContext } from './command.js';
 import { parse } from './parse.js';
 
 const LIST_OPTIONS = { ...COMMON_OPTIONS, ...CONNECTION_OPTIONS, ...FILTER_OPTIONS, limit: { type: 'string' } } as const;
@@ -51,11 +51,8 @@ ${FILTER_USAGE}
 ${COMMON_USAGE}`,
   async run(args, context) {
     const { values } = parse(args, LIST_OPTIONS);
-    const output = context.output({ json: values.json === true, noColor: values['no-color'] === true });
-    if (values.help === true) {
-      output.out(this.usage);
-      return ExitCode.ok;
-    }
+    const output = outputOrHelp(values, context, this.usage);
+    if (output === undefined) return ExitCode.ok;
     const filter = toFilter(values) ?? {};
     const limit = values.limit === undefined ? undefined : Number(values.limit);
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new UsageError(`--limit takes a positive whole number; got '${values.limit}'.`);
@@ -126,11 +123,8 @@ original event. ${ID_HELP} Exit code 3 when no dead letter has that id.
 ${COMMON_USAGE}`,
   async run(args, context) {
     const { values, positionals } = parse(args, SHOW_OPTIONS);
-    const output = context.output({ json: values.json === true, noColor: values['no-color'] === true });
-    if (values.help === true) {
-      output.out(this.usage);
-      return ExitCode.ok;
-    }
+    const output = outputOrHelp(values, context, this.usage);
+    if (output === undefined) return ExitCode.ok;
     if (positionals.length !== 1) throw new UsageError(`show takes one dead-letter id. ${ID_HELP}`);
     const id = positionals[0]!;
     return withBus(values, context, output, async (bus) => {
@@ -161,11 +155,8 @@ ${FILTER_USAGE}
 ${COMMON_USAGE}`,
   async run(args, context) {
     const { values, positionals } = parse(args, REPLAY_OPTIONS);
-    const output = context.output({ json: values.json === true, noColor: values['no-color'] === true });
-    if (values.help === true) {
-      output.out(this.usage);
-      return ExitCode.ok;
-    }
+    const output = outputOrHelp(values, context, this.usage);
+    if (output === undefined) return ExitCode.ok;
     const chosen = selection(positionals, values, 'replay');
     return withBus(values, context, output, async (bus) => {
       const report = await bus.deadLetters.replay(chosen, { keep: values.keep === true });
@@ -194,11 +185,8 @@ ${FILTER_USAGE}
 ${COMMON_USAGE}`,
   async run(args, context) {
     const { values, positionals } = parse(args, SELECT_OPTIONS);
-    const output = context.output({ json: values.json === true, noColor: values['no-color'] === true });
-    if (values.help === true) {
-      output.out(this.usage);
-      return ExitCode.ok;
-    }
+    const output = outputOrHelp(values, context, this.usage);
+    if (output === undefined) return ExitCode.ok;
     const chosen = selection(positionals, values, 'delete');
     return withBus(values, context, output, async (bus) => {
       const report = await bus.deadLetters.delete(chosen);

@@ -5,7 +5,7 @@ import { redactUrl, type CloudEvent } from '@cloudbus/core';
 import { UsageError } from '../cli-errors.js';
 import { CONNECTION_OPTIONS, CLI_SERVICE, openBus, resolveConnection } from '../connection.js';
 import { ExitCode } from '../exit-codes.js';
-import { COMMON_OPTIONS, COMMON_USAGE, type Command } from './command.js';
+import { COMMON_OPTIONS, COMMON_USAGE, outputOrHelp, type Command } from './command.js';
 import { parse } from './parse.js';
 
 const OPTIONS = {
@@ -36,11 +36,8 @@ ${COMMON_USAGE}`,
 
   async run(args, context) {
     const { values, positionals } = parse(args, OPTIONS);
-    const output = context.output({ json: values.json === true, noColor: values['no-color'] === true });
-    if (values.help === true) {
-      output.out(this.usage);
-      return ExitCode.ok;
-    }
+    const output = outputOrHelp(values, context, this.usage);
+    if (output === undefined) return ExitCode.ok;
     const [type, ...extra] = positionals;
     if (type === undefined) throw new UsageError('publish needs the event type: cloudbus publish com.example.order.placed --data \'{"orderId":"o-1"}\'.');
     if (extra.length > 0) throw new UsageError(`publish takes one event type; unexpected '${extra.join(' ')}'. Quote --data JSON.`);

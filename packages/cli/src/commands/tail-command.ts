@@ -8,7 +8,7 @@ import { CONNECTION_OPTIONS, resolveConnection, type Connection } from '../conne
 import { dataText, eventJson, withoutRecord } from '../event-view.js';
 import { ExitCode } from '../exit-codes.js';
 import { oneLine, type Output } from '../output.js';
-import { COMMON_OPTIONS, COMMON_USAGE, type Command } from './command.js';
+import { COMMON_OPTIONS, COMMON_USAGE, outputOrHelp, type Command } from './command.js';
 import { parse } from './parse.js';
 
 const OPTIONS = {
@@ -95,11 +95,8 @@ ${COMMON_USAGE}`,
 
   async run(args, context) {
     const { values, positionals } = parse(args, OPTIONS);
-    const output = context.output({ json: values.json === true, noColor: values['no-color'] === true });
-    if (values.help === true) {
-      output.out(this.usage);
-      return ExitCode.ok;
-    }
+    const output = outputOrHelp(values, context, this.usage);
+    if (output === undefined) return ExitCode.ok;
     if (positionals.length > 0) throw new UsageError(`tail takes no arguments; unexpected '${positionals.join(' ')}'. Filter with --type.`);
     const count = values.count === undefined ? undefined : Number(values.count);
     if (count !== undefined && (!Number.isInteger(count) || count < 1)) throw new UsageError(`--count takes a positive whole number; got '${values.count}'.`);

@@ -10,18 +10,6 @@ import {
   encodeCloudEvent,
   type Transport,
 } from '../index.js';
-import { deadLetterContract } from '../testing/index.js';
-
-deadLetterContract('memory', () => {
-  const broker = new MemoryBroker();
-  return {
-    createTransport: () => new MemoryTransport({ broker }),
-    injectRaw: (type, message) => {
-      broker.publish(type, message);
-      return Promise.resolve();
-    },
-  };
-});
 
 describe('DeadLetters', () => {
   const memory = (broker: MemoryBroker) => {
