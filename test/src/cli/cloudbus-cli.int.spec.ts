@@ -6,9 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EventBus, EventHandler, EventType, retry, silentLogger, type CloudEvent, type EventContext } from '@cloudbus/core';
-import '@cloudbus/transport-mqtt';
-import '@cloudbus/transport-nats';
-import '@cloudbus/transport-rabbitmq';
+import { MqttTopics } from '@cloudbus/transport-mqtt';
+import { subjectForType } from '@cloudbus/transport-nats';
+import { routingKeyOf } from '@cloudbus/transport-rabbitmq';
+import { jetstream } from '@nats-io/jetstream';
+import { connect as connectNats } from '@nats-io/transport-node';
+import { connect as connectAmqp } from 'amqplib';
+import mqtt from 'mqtt';
 
 import { brokerUrl, uniqueName } from '../brokers.js';
 import { eventually, removeTopology, transportOptions } from '../operability/service-rig.js';
@@ -46,6 +50,26 @@ async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeou
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Publishes bytes that are not a CloudEvent where events of `type` go, as a foreign producer would. */
+async function publishGarbage(kind: 'rabbitmq' | 'nats' | 'mqtt', url: string, options: Record<string, unknown>, type: string): Promise<void> {
+  const body = Buffer.from('{"not": "a CloudEvent"');
+  if (kind === 'rabbitmq') {
+    const model = await connectAmqp(url);
+    const channel = await model.createConfirmChannel();
+    channel.publish(String(options['exchange']), routingKeyOf(type), body, { persistent: true });
+    await channel.waitForConfirms();
+    await model.close();
+  } else if (kind === 'nats') {
+    const nc = await connectNats({ servers: new URL(url).host });
+    await jetstream(nc).publish(subjectForType(String(options['subjectPrefix']), type), body);
+    await nc.close();
+  } else {
+    const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+    await client.publishAsync(new MqttTopics(String(options['topicPrefix'])).forType(type), body, { qos: 1 });
+    await client.endAsync();
   }
 }
 
@@ -218,7 +242,7 @@ for (const kind of ['rabbitmq', 'nats', 'mqtt'] as const) {
       expect(JSON.parse(byFilter.stdout)).toEqual({ deleted: 1, missing: [] });
     });
 
-    it('tail prints the live events of the chosen type, as JSON lines and for a person', async () => {
+    it('tail prints the live events of the chosen type, as JSON lines and for a person, and shows bytes that are not a CloudEvent as such', async () => {
       const tail = (args: readonly string[]) => {
         const child = spawn(process.execPath, [CLI, 'tail', '--type', shippedType, '--count', '1', ...args], {
           env: { ...process.env, NO_COLOR: '1', ...env },
@@ -233,7 +257,15 @@ for (const kind of ['rabbitmq', 'nats', 'mqtt'] as const) {
       };
       const json = tail(['--json']);
       const person = tail(['--correlation', 'c-42']);
-      await eventually(() => json.ready() && person.ready(), 'both tails ready', 20_000);
+      const everything = spawn(process.execPath, [CLI, 'tail', '--count', '2', '--json'], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let everythingOut = '';
+      let everythingErr = '';
+      everything.stdout.on('data', (chunk: Buffer) => (everythingOut += chunk.toString()));
+      everything.stderr.on('data', (chunk: Buffer) => (everythingErr += chunk.toString()));
+      const everythingExited = new Promise<number | null>((resolve) => everything.on('close', resolve));
+      await eventually(() => json.ready() && person.ready() && everythingErr.includes('tailing'), 'the tails ready', 20_000);
+      // Bytes that are not a CloudEvent are shown as such, and the tail goes on.
+      await publishGarbage(kind, url!, options, shippedType);
       await bus.publish(new OrderPlaced('o-not-shown'));
       await bus.publish(new OrderShipped('o-other'), { correlationId: 'c-other' });
       await bus.publish(new OrderShipped('o-4'), { correlationId: 'c-42' });
@@ -246,6 +278,10 @@ for (const kind of ['rabbitmq', 'nats', 'mqtt'] as const) {
       expect(person.output()).toContain('corr=c-42');
       expect(person.output()).toContain('{"orderId":"o-4"}');
       expect(person.output()).not.toContain('o-other');
+      expect(await everythingExited).toBe(0);
+      const all = everythingOut.trim().split('\n').map((line) => JSON.parse(line) as { kind: string; error?: string; event?: { type: string } });
+      expect(all[0]).toMatchObject({ kind: 'event', error: expect.any(String) });
+      expect(all[1]).toMatchObject({ kind: 'event', event: { type: placedType } });
     });
   });
 }
