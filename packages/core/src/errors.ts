@@ -125,6 +125,14 @@ export class BrokerConnectionError extends CloudbusError {
   override name = 'BrokerConnectionError';
 }
 
+/**
+ * The transport keeps no dead letters that cloudbus can read (or remove): a custom transport
+ * without `readDeadLetters()` (or `removeDeadLetters()`). Every built-in transport has both.
+ */
+export class DeadLettersUnsupportedError extends CloudbusError {
+  override name = 'DeadLettersUnsupportedError';
+}
+
 /** The transport could not durably accept some messages of a batch. `unconfirmed` lists their ids. */
 export class PublishError extends CloudbusError {
   override name = 'PublishError';

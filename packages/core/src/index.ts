@@ -71,6 +71,17 @@ export {
   type DeadLetterLimits,
 } from './dead-letter/dead-letter-message.js';
 export { redactCredentials } from './dead-letter/redact-credentials.js';
+export {
+  DEAD_LETTER_REASONS,
+  deadLetterId,
+  DeadLetters,
+  type DeadLetterEntry,
+  type DeadLetterFilter,
+  type DeadLetterSelection,
+  type DeleteReport,
+  type ReplayOptions,
+  type ReplayReport,
+} from './dead-letter/dead-letters.js';
 
 // Middleware
 export { compose, type ConsumeContext, type FailureOutcome, type Middleware, type Next, type OutgoingCloudEvent, type PublishContext } from './middleware/middleware.js';
@@ -106,11 +117,13 @@ export {
 // Transports
 export {
   canReadDeadLetters,
+  canRemoveDeadLetters,
   reportsConnectionState,
   SETTLED,
   type ConnectionState,
   type ConnectionStateReporter,
   type DeadLetterReader,
+  type DeadLetterRemover,
   type Delivery,
   type OutgoingMessage,
   type StoredDeadLetter,
@@ -142,6 +155,7 @@ export {
   BrokerConnectionError,
   BusNotStartedError,
   BusStateError,
+  DeadLettersUnsupportedError,
   CloudbusError,
   ConfigurationError,
   InvalidCloudEventError,

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { Buffer } from 'node:buffer';
 
 import type { WireMessage } from '@cloudbus/core';
-import { transportContract } from '@cloudbus/core/testing';
+import { deadLetterContract, transportContract, type ContractHarness } from '@cloudbus/core/testing';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect } from 'vitest';
@@ -51,12 +51,14 @@ for (const protocolVersion of [5, 4] as const) {
       await transport.close();
     });
 
-    transportContract(name, () => ({
+    const harness = (): ContractHarness => ({
       createTransport: () => create(),
       injectRaw: (type, message) => publishRaw(topics.forType(type), message),
       // A redelivery topic with random levels, as anyone allowed to publish on the broker could send it.
       injectForged: (type, subscription, message, forged) =>
         publishRaw(`${topics.redeliverRoot}/${escapeLevel(subscription)}/${forged.attempt}/${forged.firstAttempt}/${forged.notBefore}/${forged.destination || topics.forType(type)}`, message),
-    }));
+    });
+    transportContract(name, harness);
+    deadLetterContract(name, harness);
   });
 }

@@ -8,6 +8,7 @@ import {
   TransportClosedError,
   wireSize,
   type DeadLetterReader,
+  type DeadLetterRemover,
   type Delivery,
   type OutgoingMessage,
   type StoredDeadLetter,
@@ -56,7 +57,7 @@ const READ_TIMEOUT_MS = 10_000;
  *
  * See the package README for topics, sessions and what MQTT cannot guarantee.
  */
-export class MqttTransport implements Transport, DeadLetterReader, ConnectionStateReporter {
+export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter {
   readonly name = 'mqtt';
   readonly capabilities: TransportCapabilities;
   /** The options in force (URL without credentials). */
@@ -293,15 +294,29 @@ export class MqttTransport implements Transport, DeadLetterReader, ConnectionSta
     const found = await this.#readRetained();
     return [...found.entries()]
       .sort(([a], [b]) => compareByTime(a, b))
-      .map(([, message]) => ({ message, destination: message.headers['deadlettersource'] ?? '' }));
+      .map(([, message]) => this.#storedDeadLetter(message));
   }
 
   /** Deletes every stored dead letter under this prefix (clears their retained messages). Returns how many. */
-  async deleteDeadLetters(): Promise<number> {
+  deleteDeadLetters(): Promise<number> {
+    return this.removeDeadLetters(() => true);
+  }
+
+  /**
+   * Removes the dead letters `select` picks: clears the retained message of each chosen one's
+   * topic (every dead letter has a topic of its own). Every letter is selected first, then the
+   * chosen ones are cleared: a failure midway leaves every letter not yet cleared stored.
+   */
+  async removeDeadLetters(select: (letter: StoredDeadLetter) => boolean): Promise<number> {
     const found = await this.#readRetained();
+    const chosen = [...found].filter(([, message]) => select(this.#storedDeadLetter(message))).map(([topic]) => topic);
     const empty: WireMessage = { headers: {}, body: new Uint8Array(0) };
-    await Promise.all([...found.keys()].map((topic) => this.#send(topic, empty, 'retained')));
-    return found.size;
+    await Promise.all(chosen.map((topic) => this.#send(topic, empty, 'retained')));
+    return chosen.length;
+  }
+
+  #storedDeadLetter(message: WireMessage): StoredDeadLetter {
+    return { message, destination: message.headers['deadlettersource'] ?? '' };
   }
 
   /**

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { transportContract } from '@cloudbus/core/testing';
+import { deadLetterContract, transportContract, type ContractHarness } from '@cloudbus/core/testing';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders } from '@nats-io/transport-node';
@@ -21,7 +21,7 @@ describe.skipIf(!url)('nats transport against the local server', () => {
     subjectPrefix: name,
   };
 
-  transportContract('nats', () => ({
+  const harness = (): ContractHarness => ({
     createTransport: () => new NatsTransport(options, 'contract'),
     injectRaw: async (type, message) => {
       const nc = await connect({ servers: url! });
@@ -44,5 +44,7 @@ describe.skipIf(!url)('nats transport against the local server', () => {
         await nc.close();
       }
     },
-  }));
+  });
+  transportContract('nats', harness);
+  deadLetterContract('nats', harness);
 });

@@ -2,6 +2,7 @@ import {
   MessageTooLargeError,
   TransportClosedError,
   type DeadLetterReader,
+  type DeadLetterRemover,
   type Delivery,
   type OutgoingMessage,
   type StoredDeadLetter,
@@ -68,7 +69,7 @@ export interface NatsTransportStats {
  * letters go to the stream `deadLetterStream`. See the package README for the layout and the
  * wire format.
  */
-export class NatsTransport implements Transport, DeadLetterReader, ConnectionStateReporter {
+export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter {
   readonly name = 'nats';
   readonly options: ResolvedNatsOptions;
   #capabilities: TransportCapabilities;
@@ -239,6 +240,32 @@ export class NatsTransport implements Transport, DeadLetterReader, ConnectionSta
       this.#deadLettersRead = end;
     }
     return [...this.#deadLetters.values()];
+  }
+
+  /**
+   * Removes the dead letters `select` picks from the dead-letter stream, by stream sequence.
+   * Every letter is selected first, then the chosen ones are deleted one by one: a failure midway
+   * leaves every letter not yet deleted stored. A letter another process deleted meanwhile is not
+   * counted.
+   */
+  async removeDeadLetters(select: (letter: StoredDeadLetter) => boolean): Promise<number> {
+    await this.readDeadLetters();
+    const chosen = [...this.#deadLetters].filter(([, letter]) => select(letter)).map(([sequence]) => sequence);
+    const jsm = this.#jsm;
+    if (jsm === undefined || this.#state === 'closed') throw new TransportClosedError('nats transport: removeDeadLetters() needs a connected transport.');
+    let removed = 0;
+    for (const sequence of chosen) {
+      let deleted: boolean;
+      try {
+        deleted = await jsm.streams.deleteMessage(this.options.deadLetterStream, sequence, false);
+      } catch (error) {
+        if (!(error instanceof JetStreamApiError) || !/no message found/i.test(error.message)) throw error;
+        deleted = false;
+      }
+      this.#deadLetters.delete(sequence);
+      if (deleted) removed++;
+    }
+    return removed;
   }
 
   /** Read through a method: `close()` may change the state while `connect()` awaits. */

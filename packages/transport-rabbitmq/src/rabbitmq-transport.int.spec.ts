@@ -1,5 +1,5 @@
 import { silentLogger, type WireMessage } from '@cloudbus/core';
-import { transportContract, type ForgedBookkeeping } from '@cloudbus/core/testing';
+import { deadLetterContract, transportContract, type ContractHarness, type ForgedBookkeeping } from '@cloudbus/core/testing';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { describe } from 'vitest';
 
@@ -12,7 +12,7 @@ const url = brokerUrl('rabbitmq');
 
 describe.skipIf(!url)('rabbitmq transport', () => {
   for (const queueType of ['quorum', 'classic'] as const) {
-    transportContract(`rabbitmq (${queueType} queues)`, () => {
+    const harness = (): ContractHarness => {
       const run = uniqueName(`cbc-${queueType}`);
       const admin = new BrokerAdmin(url!);
       const transports: RabbitMqTransport[] = [];
@@ -57,6 +57,8 @@ describe.skipIf(!url)('rabbitmq transport', () => {
         },
         timeoutMs: 20_000,
       };
-    });
+    };
+    transportContract(`rabbitmq (${queueType} queues)`, harness);
+    deadLetterContract(`rabbitmq (${queueType} queues)`, harness);
   }
 });

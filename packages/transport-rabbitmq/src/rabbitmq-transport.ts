@@ -4,6 +4,7 @@ import {
   TransportClosedError,
   wireSize,
   type DeadLetterReader,
+  type DeadLetterRemover,
   type Delivery,
   type OutgoingMessage,
   type StoredDeadLetter,
@@ -25,15 +26,19 @@ import { RabbitMqTopology, type DeclaredTopology } from './rabbitmq-topology.js'
 import { resolveRabbitMqOptions, type RabbitMqTransportOptions, type ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
 import { routingKeyOf } from './routing-key.js';
 
+/** How long a dead-letter browse waits for the broker to make the messages it handed back ready again. */
+const RETURN_WAIT_MS = 2_000;
+
 /**
  * The RabbitMQ transport (AMQP 0-9-1, amqplib). Events go to a topic exchange with the CloudEvent
  * type as routing key; each handler subscription is a durable (quorum by default) queue bound to
  * its types; retries wait in per-delay TTL queues held by the broker; dead letters go to a durable
- * dead-letter queue, which {@link readDeadLetters} browses without consuming. Publishing uses a
+ * dead-letter queue, which {@link readDeadLetters} browses without consuming ({@link removeDeadLetters}
+ * acks only the chosen ones). Publishing uses a
  * confirm channel. The connection comes back by itself, re-declares the topology and resumes the
  * consumers. See the package README for the topology, the wire format and the guarantees.
  */
-export class RabbitMqTransport implements ConnectionStateReporter, Transport, DeadLetterReader {
+export class RabbitMqTransport implements ConnectionStateReporter, Transport, DeadLetterReader, DeadLetterRemover {
   readonly name = 'rabbitmq';
   readonly capabilities: TransportCapabilities;
   /** The options in force, defaults applied. */
@@ -46,6 +51,8 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
   #retryQueues = new Map<number, Promise<void>>();
   #state: 'new' | 'connected' | 'closed' = 'new';
   #connecting: Promise<void> | undefined;
+  /** The dead-letter browse under way: browses run one at a time. */
+  #browsing: Promise<void> = Promise.resolve();
 
   /** Where the connection is; `reconnecting` while a lost connection is being replaced. */
   get connectionState(): ConnectionState {
@@ -183,27 +190,90 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
    * `destination` is the routing key its original was published with.
    */
   async readDeadLetters(): Promise<readonly StoredDeadLetter[]> {
-    if (this.#state !== 'connected') throw this.#notConnected('read dead letters');
-    await this.#connection.whenConnected();
-    const model = this.#connection.current;
-    if (model === undefined) throw new TransportClosedError('rabbitmq transport: closed.');
-    const channel = await model.createChannel();
-    channel.on('error', () => {});
-    try {
+    const letters: StoredDeadLetter[] = [];
+    await this.#browseDeadLetters('read dead letters', (letter) => {
+      letters.push(letter);
+      return false;
+    });
+    return letters;
+  }
+
+  /**
+   * Removes the dead letters `select` picks: browses the queue as {@link readDeadLetters} does and
+   * acks only the selected ones; closing the browse channel hands every other one back, in its
+   * place. Nothing is acked before it is selected, so a failure or a crash midway leaves every
+   * dead letter not yet removed in the queue. Letters another process is browsing at the same time
+   * are out of its sight (it holds them unacked) until it is done.
+   */
+  async removeDeadLetters(select: (letter: StoredDeadLetter) => boolean): Promise<number> {
+    let removed = 0;
+    await this.#browseDeadLetters('remove dead letters', (letter) => {
+      if (!select(letter)) return false;
+      removed++;
+      return true;
+    });
+    return removed;
+  }
+
+  /**
+   * Fetches every message of the dead-letter queue unacked, one at a time, and acks those `visit`
+   * returns true for; closing the channel then returns the rest. Browses of this transport run one
+   * after the other.
+   */
+  #browseDeadLetters(what: string, visit: (letter: StoredDeadLetter) => boolean): Promise<void> {
+    const run = this.#browsing.then(async () => {
+      if (this.#state !== 'connected') throw this.#notConnected(what);
+      await this.#connection.whenConnected();
+      const model = this.#connection.current;
+      if (model === undefined) throw new TransportClosedError('rabbitmq transport: closed.');
+      const channel = await model.createChannel();
+      channel.on('error', () => {});
       const queue = this.#topology.deadLetterQueue;
-      const { messageCount } = await channel.checkQueue(queue);
-      const letters: StoredDeadLetter[] = [];
-      for (let i = 0; i < messageCount; i++) {
-        const raw: GetMessage | false = await channel.get(queue, { noAck: false });
-        if (raw === false) break;
-        const headers = raw.properties.headers as Record<string, unknown> | undefined;
-        const destination = headers?.[PrivateHeaders.destination];
-        letters.push({ message: toWireMessage(raw.properties, raw.content), destination: typeof destination === 'string' ? destination : raw.fields.routingKey });
+      let fetched = 0;
+      let removed = 0;
+      try {
+        const { messageCount } = await channel.checkQueue(queue);
+        let acked = false;
+        for (let i = 0; i < messageCount; i++) {
+          const raw: GetMessage | false = await channel.get(queue, { noAck: false });
+          if (raw === false) break;
+          const headers = raw.properties.headers as Record<string, unknown> | undefined;
+          const destination = headers?.[PrivateHeaders.destination];
+          const letter = { message: toWireMessage(raw.properties, raw.content), destination: typeof destination === 'string' ? destination : raw.fields.routingKey };
+          fetched++;
+          if (visit(letter)) {
+            channel.ack(raw);
+            acked = true;
+            removed++;
+          }
+        }
+        // The broker answers in order: once this answer is in, it has every ack before it.
+        if (acked) await channel.checkQueue(queue);
+      } finally {
+        // Closing the channel returns every fetched message not acked to its place in the queue.
+        await closeChannel(channel);
       }
-      return letters;
-    } finally {
-      // Closing the channel returns every fetched message to its place in the queue.
-      await closeChannel(channel);
+      await this.#untilReturned(model, fetched - removed);
+    });
+    this.#browsing = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Waits (up to {@link RETURN_WAIT_MS}) until the dead-letter queue has `count` messages ready
+   * again: a quorum queue puts returned messages back asynchronously, and a browse started before
+   * they are back would miss them.
+   */
+  async #untilReturned(model: ChannelModel, count: number): Promise<void> {
+    if (count === 0) return;
+    const deadline = Date.now() + RETURN_WAIT_MS;
+    for (;;) {
+      const ready = await this.#withChannel(model, (channel) => channel.checkQueue(this.#topology.deadLetterQueue)).then(
+        ({ messageCount }) => messageCount,
+        () => count,
+      );
+      if (ready >= count || Date.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 

@@ -3,6 +3,7 @@ import { InProcessMessage, oversize, shareable } from '../envelope/in-process-ev
 import { validateCloudEvent } from '../envelope/validation.js';
 import { encodeCloudEvent, type ContentMode, type WireMessage } from '../envelope/wire-codec.js';
 import { errorRecordOf } from '../dead-letter/dead-letter-record.js';
+import { DeadLetters } from '../dead-letter/dead-letters.js';
 import { BrokerConnectionError, BusNotStartedError, BusStateError, ConfigurationError, InvalidHandlerError, MessageTooLargeError } from '../errors.js';
 import { eventTypeOf } from '../events/event-type.js';
 import { currentEventContext, type EventPublisher, type PublishOptions } from '../handlers/event-context.js';
@@ -105,6 +106,7 @@ export class EventBus implements EventPublisher {
   /** Called once a start in progress has succeeded or failed. */
   readonly #startSettled: (() => void)[] = [];
   #telemetryPublisher: TelemetryPublisher | undefined;
+  #deadLetters: DeadLetters | undefined;
 
   constructor(options: CloudbusOptions, resolve: HandlerResolver = instantiate) {
     this.#options = resolveOptions(options);
@@ -129,6 +131,17 @@ export class EventBus implements EventPublisher {
   get transport(): Transport {
     if (this.#transport === undefined) throw new BusNotStartedError('The transport exists once bus.start() has resolved.');
     return this.#transport;
+  }
+
+  /**
+   * Dead-letter management, the same on every broker: list (with filters by service, handler,
+   * type, reason and time), get one, replay, delete. Usable once `start()` has resolved.
+   */
+  get deadLetters(): DeadLetters {
+    return (this.#deadLetters ??= new DeadLetters(
+      () => this.transport,
+      (events) => this.publishPrepared(events),
+    ));
   }
 
   /** Adds middleware (outermost first). Only before `start()`. */

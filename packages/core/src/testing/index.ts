@@ -12,3 +12,4 @@ export {
   type WireFuzzOptions,
   type WireFuzzReport,
 } from './wire-fuzz.js';
+export { deadLetterContract } from './dead-letter-contract.js';

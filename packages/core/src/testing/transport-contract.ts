@@ -57,8 +57,8 @@ interface Received {
   readonly at: number;
 }
 
-/** Collects what handlers received and waits for counts. */
-class Recorder {
+/** Collects what handlers received and waits for counts (shared by the contract suites). */
+export class Recorder {
   readonly received: Received[] = [];
   #waiters: { count: number; resolve: () => void }[] = [];
 
@@ -89,7 +89,7 @@ class Recorder {
   }
 }
 
-async function eventually<T>(read: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+export async function eventually<T>(read: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();

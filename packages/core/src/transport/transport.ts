@@ -168,6 +168,25 @@ export function canReadDeadLetters(transport: Transport): transport is Transport
 }
 
 /**
+ * Optional: a transport that can remove single dead letters from its dead-letter destination.
+ * Check with {@link canRemoveDeadLetters}.
+ */
+export interface DeadLetterRemover {
+  /**
+   * Removes the stored dead letters `select` returns true for, and only those; resolves with how
+   * many were removed. Never loses another dead letter: one that is not selected stays stored,
+   * also when the call fails or the process dies midway (letters not yet removed stay stored).
+   * `select` must not throw.
+   */
+  removeDeadLetters(select: (letter: StoredDeadLetter) => boolean): Promise<number>;
+}
+
+/** Type guard for {@link DeadLetterRemover}. */
+export function canRemoveDeadLetters(transport: Transport): transport is Transport & DeadLetterRemover {
+  return typeof (transport as Partial<DeadLetterRemover>).removeDeadLetters === 'function';
+}
+
+/**
  * Where a transport's connection to its broker is: `connecting` before the first connection,
  * `connected`, `reconnecting` after losing it (publishes wait, deliveries pause), `closed` after
  * `close()`.

@@ -62,6 +62,14 @@ export class MemoryBroker {
     return [...this.#deadLetters];
   }
 
+  /** Removes the dead letters `select` picks; returns how many. */
+  removeDeadLetters(select: (letter: StoredDeadLetter) => boolean): number {
+    const kept = this.#deadLetters.filter((letter) => !select(letter));
+    const removed = this.#deadLetters.length - kept.length;
+    this.#deadLetters.splice(0, this.#deadLetters.length, ...kept);
+    return removed;
+  }
+
   /** Messages waiting in a subscription (ready, unacked and delayed), or 0 when it does not exist. */
   depth(subscription: string): number {
     return this.#queues.get(subscription)?.depth ?? 0;

@@ -1,9 +1,9 @@
-import { transportContract } from '../../testing/transport-contract.js';
+import { deadLetterContract } from '../../testing/dead-letter-contract.js';
+import { transportContract, type ContractHarness } from '../../testing/transport-contract.js';
 import { MemoryBroker } from './memory-broker.js';
 import { MemoryTransport } from './memory-transport.js';
 
-// By default, handlers take the CloudEvent the bus built (no JSON round trip).
-transportContract('memory', () => {
+function memoryHarness(): ContractHarness {
   const broker = new MemoryBroker();
   return {
     createTransport: () => new MemoryTransport({ broker }),
@@ -16,7 +16,11 @@ transportContract('memory', () => {
       return Promise.resolve();
     },
   };
-});
+}
+
+// By default, handlers take the CloudEvent the bus built (no JSON round trip).
+transportContract('memory', memoryHarness);
+deadLetterContract('memory', memoryHarness);
 
 // The same contract with every handler decoding its own copy, as createTestBus delivers.
 transportContract('memory, isolated', () => {

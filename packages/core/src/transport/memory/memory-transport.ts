@@ -4,6 +4,7 @@ import type {
   ConnectionState,
   ConnectionStateReporter,
   DeadLetterReader,
+  DeadLetterRemover,
   Delivery,
   OutgoingMessage,
   StoredDeadLetter,
@@ -57,7 +58,7 @@ export interface MemoryTransportOptions {
  * (`capabilities.inProcess`); `isolate: true` makes every handler decode its own copy, as from a
  * broker. See {@link MemoryTransportOptions.isolate}.
  */
-export class MemoryTransport implements Transport, DeadLetterReader, ConnectionStateReporter {
+export class MemoryTransport implements Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter {
   readonly name = 'memory';
   readonly capabilities: TransportCapabilities;
   readonly broker: MemoryBroker;
@@ -132,6 +133,14 @@ export class MemoryTransport implements Transport, DeadLetterReader, ConnectionS
 
   readDeadLetters(): Promise<readonly StoredDeadLetter[]> {
     return Promise.resolve(this.broker.deadLetters());
+  }
+
+  removeDeadLetters(select: (letter: StoredDeadLetter) => boolean): Promise<number> {
+    try {
+      return Promise.resolve(this.broker.removeDeadLetters(select));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 }
 
