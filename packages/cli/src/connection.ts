@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { BrokerConnectionError, EventBus, redactUrl, type Logger } from '@cloudbus/core';
+import { BrokerConnectionError, EventBus, redactCredentials, type Logger } from '@cloudbus/core';
 
 import { UsageError } from './cli-errors.js';
 import type { Output } from './output.js';
@@ -22,7 +22,7 @@ export const CLI_SERVICE = 'cloudbus-cli';
 /** How to reach the broker: from the flags, else the `CLOUDBUS_*` variables. */
 export interface Connection {
   readonly broker: Broker;
-  /** Broker URL, as given (with credentials); shown only through `redactUrl`. */
+  /** Broker URL, as given (with credentials); shown only through `redactCredentials`. */
   readonly url: string;
   /** Transport options (`--option key=value`, `CLOUDBUS_TRANSPORT_OPTIONS`): names, prefixes. */
   readonly transportOptions: Readonly<Record<string, unknown>>;
@@ -58,7 +58,7 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
   const broker = name as Broker;
   const url = flags.url ?? (env['CLOUDBUS_URL'] || DEFAULT_URLS[broker]);
   if (!URL.canParse(url.split(',')[0]!.trim())) {
-    throw new UsageError(`'${redactUrl(url)}' is not a URL; expected e.g. ${DEFAULT_URLS[broker]}.`);
+    throw new UsageError(`'${redactCredentials(url)}' is not a URL; expected e.g. ${DEFAULT_URLS[broker]}.`);
   }
   const transportOptions: Record<string, unknown> = {};
   const fromEnv = env['CLOUDBUS_TRANSPORT_OPTIONS'];

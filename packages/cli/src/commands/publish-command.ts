@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { redactUrl, type CloudEvent } from '@cloudbus/core';
+import { redactCredentials, type CloudEvent } from '@cloudbus/core';
 
 import { UsageError } from '../cli-errors.js';
 import { CONNECTION_OPTIONS, CLI_SERVICE, openBus, resolveConnection } from '../connection.js';
@@ -67,7 +67,7 @@ ${COMMON_USAGE}`,
       await bus.stop();
     }
     if (output.json) output.out(JSON.stringify({ published: { id: event.id, type: event.type, source: event.source } }));
-    else output.out(`${output.paint('green', 'published')} ${output.paint('cyan', type)} id=${event.id} on ${connection.broker} ${redactUrl(connection.url)}`);
+    else output.out(`${output.paint('green', 'published')} ${output.paint('cyan', type)} id=${event.id} on ${connection.broker} ${redactCredentials(connection.url)}`);
     return ExitCode.ok;
   },
 };

@@ -1,4 +1,4 @@
-import { BrokerConnectionError, decodeCloudEvent, readDeadLetterRecord, redactUrl, TELEMETRY_EVENT_TYPE, type CloudEvent } from '@cloudbus/core';
+import { BrokerConnectionError, decodeCloudEvent, readDeadLetterRecord, redactCredentials, TELEMETRY_EVENT_TYPE, type CloudEvent } from '@cloudbus/core';
 import type { TappedMessage } from '@cloudbus/inspector/dist/backend/captured-message.js';
 import { createTap } from '@cloudbus/inspector/dist/backend/taps/create-tap.js';
 import type { ConnectionProfile } from '@cloudbus/inspector/dist/shared/connection-profile.js';
@@ -71,7 +71,7 @@ async function openTap(tap: ReturnType<typeof createTap>, listener: Parameters<R
   try {
     await tap.open(listener);
   } catch (error) {
-    throw new BrokerConnectionError(`Cannot tap ${connection.broker} at ${redactUrl(connection.url)}: ${(error as Error).message}`, { cause: error });
+    throw new BrokerConnectionError(`Cannot tap ${connection.broker} at ${redactCredentials(connection.url)}: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -154,7 +154,7 @@ ${COMMON_USAGE}`,
           stop();
         },
       }, connection);
-      output.err(output.paint('dim', `tailing ${connection.broker} at ${redactUrl(connection.url)}; Ctrl-C to stop`));
+      output.err(output.paint('dim', `tailing ${connection.broker} at ${redactCredentials(connection.url)}; Ctrl-C to stop`));
       if (!done.signal.aborted) await new Promise<void>((resolve) => done.signal.addEventListener('abort', () => resolve(), { once: true }));
     } finally {
       context.signal.removeEventListener('abort', stop);
