@@ -27,7 +27,7 @@ import { resolveRabbitMqOptions, type RabbitMqTransportOptions, type ResolvedRab
 import { routingKeyOf } from './routing-key.js';
 
 /** How long a dead-letter browse waits for the broker to make the messages it handed back ready again. */
-const RETURN_WAIT_MS = 2_000;
+const RETURN_WAIT_MS = 10_000;
 
 /**
  * The RabbitMQ transport (AMQP 0-9-1, amqplib). Events go to a topic exchange with the CloudEvent
