@@ -14,6 +14,8 @@ export default defineConfig({
     exclude: ['**/node_modules/**', '**/dist/**', '**/*.destructive.spec.ts'],
     globalSetup,
     env: testEnv,
+    // A page or a broker on a loaded 2-core machine can take more than expect.poll's default 1 s.
+    expect: { poll: { timeout: 15_000 } },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -10,6 +10,8 @@ export default defineConfig({
     exclude: ['**/node_modules/**', '**/dist/**'],
     globalSetup,
     env: testEnv,
+    // A page or a broker on a loaded 2-core machine can take more than expect.poll's default 1 s.
+    expect: { poll: { timeout: 15_000 } },
     fileParallelism: false,
     testTimeout: 300_000,
     hookTimeout: 300_000,

@@ -50,22 +50,22 @@ describe.skipIf(!canRunBrowser)('the inspector in a browser, facing hostile inpu
     const { page, backend } = inspector;
     backend.capture.add('p', tapped({ id: 'e-1', type: 'com.example.t', correlationid: 'c-time' }));
     backend.capture.add('p', tapped({ id: 'e-2', type: 'com.example.t', correlationid: 'c-broken' }));
-    await expect.poll(() => page.locator('[data-testid="event-row"]').count()).toBe(2);
+    await expect.poll(() => page.locator('[data-testid="event-row"]').count(), { timeout: 20_000 }).toBe(2);
 
     await page.locator('[data-testid="tab-flow"]').click();
     await page.locator('[data-testid="flow-correlation"]').fill('c-time');
-    await expect.poll(() => page.locator('[data-testid="lane-step"]').count()).toBe(1);
+    await expect.poll(() => page.locator('[data-testid="lane-step"]').count(), { timeout: 20_000 }).toBe(1);
     expect(await page.locator('[data-testid="lane-step"]').getAttribute('title')).toBe('—');
 
     await page.locator('[data-testid="flow-correlation"]').fill('c-broken');
-    await expect.poll(() => page.locator('[data-testid="view-error"]').count()).toBe(1);
+    await expect.poll(() => page.locator('[data-testid="view-error"]').count(), { timeout: 20_000 }).toBe(1);
     // The rest of the inspector still works.
-    expect(await page.locator('[data-testid="total"]').textContent()).toContain('2 captured');
+    await expect.poll(() => page.locator('[data-testid="total"]').textContent(), { timeout: 20_000 }).toContain('2 captured');
     await page.locator('[data-testid="tab-live"]').click();
-    await expect.poll(() => page.locator('[data-testid="event-row"]').count()).toBe(2);
+    await expect.poll(() => page.locator('[data-testid="event-row"]').count(), { timeout: 20_000 }).toBe(2);
     await page.locator('[data-testid="tab-flow"]').click();
     await page.locator('[data-testid="flow-correlation"]').fill('c-time');
-    await expect.poll(() => page.locator('[data-testid="lane-step"]').count()).toBe(1);
+    await expect.poll(() => page.locator('[data-testid="lane-step"]').count(), { timeout: 20_000 }).toBe(1);
     expect(await page.locator('[data-testid="view-error"]').count()).toBe(0);
   });
 
