@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import { Buffer } from 'node:buffer';
 
-import { transportContract } from '@cloudbus/core/testing';
+import { transportContract } from '@cloudbus/core/testing/contract';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect } from 'vitest';

@@ -1,2 +1,1 @@
 export { createTestBus, type PublishedEvent, type TestBus, type TestBusOptions } from './test-bus.js';
-export { transportContract, type ContractHarness } from './transport-contract.js';
