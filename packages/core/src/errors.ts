@@ -132,7 +132,36 @@ export class PermanentError extends CloudbusError {
   override name = 'PermanentError';
 }
 
-/** `waitFor` in the test harness did not see a matching event in time. */
+/** A handler failure seen by the test harness while it waited. */
+export interface HandlerFailure {
+  /** The subscription, `<service>.<handler>`. */
+  readonly handler: string;
+  readonly eventType: string;
+  readonly eventId: string | undefined;
+  readonly attempt: number;
+  readonly error: { readonly type: string; readonly message: string; readonly stack?: string };
+}
+
+function describeFailures(failures: readonly HandlerFailure[]): string {
+  if (failures.length === 0) return ' No handler failed meanwhile.';
+  const shown = failures.slice(0, 10).map(
+    (f) => `\n  - ${f.handler} on ${f.eventType}${f.eventId === undefined ? '' : ` (id ${f.eventId})`}, attempt ${f.attempt}: ${f.error.type}: ${f.error.message}`,
+  );
+  const more = failures.length > shown.length ? `\n  ... and ${failures.length - shown.length} more` : '';
+  return ` Handler failures meanwhile:${shown.join('')}${more}`;
+}
+
+/**
+ * A wait of the test harness (`waitFor`, `waitForDeadLetter`, `waitForTelemetry`) did not see a
+ * match in time. `failures` (also listed in the message) are the handler failures that happened
+ * while it waited: the handler, the event and the error.
+ */
 export class WaitTimeoutError extends CloudbusError {
   override name = 'WaitTimeoutError';
+  constructor(
+    message: string,
+    readonly failures: readonly HandlerFailure[] = [],
+  ) {
+    super(message + describeFailures(failures));
+  }
 }

@@ -133,4 +133,5 @@ export {
   UnregisteredEventError,
   UnsupportedEventVersionError,
   WaitTimeoutError,
+  type HandlerFailure,
 } from './errors.js';
