@@ -10,7 +10,9 @@ export type { HandlerResolver } from './bus/handler-runner.js';
 // Events and handlers
 export {
   EventType,
+  eventBrand,
   eventTypeOf,
+  type Event,
   type EventClass,
   type EventTypeMetadata,
   type EventTypeOptions,

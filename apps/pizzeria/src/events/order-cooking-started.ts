@@ -1,8 +1,9 @@
-import { EventType } from '@cloudbus/core';
+import { EventType, eventBrand } from '@cloudbus/core';
 
 /** The order went into the oven. */
 @EventType('com.mariopizzeria.order.cooking-started', { version: 1, subject: (e: OrderCookingStarted) => e.orderId })
 export class OrderCookingStarted {
+  declare readonly [eventBrand]: 'com.mariopizzeria.order.cooking-started';
   constructor(
     readonly orderId: string,
     /** ISO 8601. */

@@ -1,8 +1,9 @@
-import { EventType } from '@cloudbus/core';
+import { EventType, eventBrand } from '@cloudbus/core';
 
 /** The customer has the order. */
 @EventType('com.mariopizzeria.order.delivered', { version: 1, subject: (e: OrderDelivered) => e.orderId })
 export class OrderDelivered {
+  declare readonly [eventBrand]: 'com.mariopizzeria.order.delivered';
   constructor(
     readonly orderId: string,
     /** ISO 8601. */

@@ -1,8 +1,9 @@
-import { EventType } from '@cloudbus/core';
+import { EventType, eventBrand } from '@cloudbus/core';
 
 /** A courier left with the order. */
 @EventType('com.mariopizzeria.order.out-for-delivery', { version: 1, subject: (e: OrderOutForDelivery) => e.orderId })
 export class OrderOutForDelivery {
+  declare readonly [eventBrand]: 'com.mariopizzeria.order.out-for-delivery';
   constructor(
     readonly orderId: string,
     readonly courier: string,

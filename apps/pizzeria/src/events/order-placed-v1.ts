@@ -1,4 +1,4 @@
-import { EventType } from '@cloudbus/core';
+import { EventType, eventBrand } from '@cloudbus/core';
 
 import type { OrderLine } from './order-line.js';
 
@@ -8,6 +8,7 @@ import type { OrderLine } from './order-line.js';
  */
 @EventType('com.mariopizzeria.order.placed', { version: 1, subject: (e: OrderPlacedV1) => e.orderId })
 export class OrderPlacedV1 {
+  declare readonly [eventBrand]: 'com.mariopizzeria.order.placed';
   constructor(
     readonly orderId: string,
     readonly customerId: string,

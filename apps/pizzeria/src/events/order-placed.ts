@@ -1,4 +1,4 @@
-import { EventType } from '@cloudbus/core';
+import { EventType, eventBrand } from '@cloudbus/core';
 
 import type { OrderLine } from './order-line.js';
 
@@ -12,6 +12,7 @@ import type { OrderLine } from './order-line.js';
   upcast: { 1: (v1: Record<string, unknown>) => ({ ...v1, customerEmail: null }) },
 })
 export class OrderPlaced {
+  declare readonly [eventBrand]: 'com.mariopizzeria.order.placed';
   constructor(
     readonly orderId: string,
     readonly customerId: string,

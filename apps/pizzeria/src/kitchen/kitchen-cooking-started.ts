@@ -1,8 +1,9 @@
-import { EventType } from '@cloudbus/core';
+import { EventType, eventBrand } from '@cloudbus/core';
 
 /** A kitchen device started cooking an order (reported over MQTT). */
 @EventType('com.mariopizzeria.kitchen.cooking-started', { version: 1, subject: (e: KitchenCookingStarted) => e.orderId })
 export class KitchenCookingStarted {
+  declare readonly [eventBrand]: 'com.mariopizzeria.kitchen.cooking-started';
   constructor(
     readonly orderId: string,
     /** ISO 8601. */

@@ -1,8 +1,9 @@
-import { EventType } from '@cloudbus/core';
+import { EventType, eventBrand } from '@cloudbus/core';
 
 /** A kitchen device finished an order (reported over MQTT). */
 @EventType('com.mariopizzeria.kitchen.order-ready', { version: 1, subject: (e: KitchenOrderReady) => e.orderId })
 export class KitchenOrderReady {
+  declare readonly [eventBrand]: 'com.mariopizzeria.kitchen.order-ready';
   constructor(
     readonly orderId: string,
     /** ISO 8601. */

@@ -3,33 +3,12 @@ import 'reflect-metadata';
 import { Container, inject, injectable } from 'inversify';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import {
-  BusNotStartedError,
-  BusStateError,
-  ConfigurationError,
-  EventBus,
-  EventHandler,
-  EventType,
-  InvalidHandlerError,
-  MemoryBroker,
-  MemoryTransport,
-  On,
-  STRUCTURED_CONTENT_TYPE,
-  PermanentError,
-  UnknownTransportError,
-  UnregisteredEventError,
-  cloudbus,
-  currentEventContext,
-  retry,
-  silentLogger,
-  type EventContext,
-  type TelemetryEvent,
-  type WireMessage,
-} from '../index.js';
+import { BusNotStartedError, BusStateError, ConfigurationError, EventBus, EventHandler, EventType, InvalidHandlerError, MemoryBroker, MemoryTransport, On, PermanentError, STRUCTURED_CONTENT_TYPE, UnknownTransportError, UnregisteredEventError, cloudbus, currentEventContext, eventBrand, retry, silentLogger, type EventContext, type TelemetryEvent, type WireMessage } from '../index.js';
 import { createTestBus, type TestBus } from '../testing/index.js';
 
 @EventType('com.example.order.placed', { version: 1, subject: (e: OrderPlaced) => e.orderId })
 class OrderPlaced {
+  declare readonly [eventBrand]: 'com.example.order.placed';
   constructor(
     readonly orderId: string,
     readonly total: number,
@@ -38,6 +17,7 @@ class OrderPlaced {
 
 @EventType('com.example.order.cooking')
 class CookingStarted {
+  declare readonly [eventBrand]: 'com.example.order.cooking';
   constructor(readonly orderId: string) {}
 }
 
@@ -237,6 +217,7 @@ describe('bus life cycle', () => {
     await expect(bus.stop()).rejects.toThrow(/never started/);
     await bus.start();
     await expect(bus.start()).rejects.toBeInstanceOf(BusStateError);
+    // @ts-expect-error publish takes only instances of @EventType classes; the run-time check stays for JavaScript callers
     await expect(bus.publish({ orderId: 'plain object' })).rejects.toBeInstanceOf(UnregisteredEventError);
     await expect(bus.publish([new OrderPlaced('a', 1), new OrderPlaced('b', 1)], { id: 'same' })).rejects.toThrow(/options.id names one event/);
     await expect(bus.publish(new OrderPlaced('o-1', 1), { extensions: { type: 'spoofed' } })).rejects.toThrow(/context attribute, not an extension/);
@@ -365,6 +346,7 @@ describe('handler outcomes', () => {
 describe('versioned events', () => {
   @EventType('com.example.pizza.rated', { version: 1 })
   class PizzaRatedV1 {
+    declare readonly [eventBrand]: 'com.example.pizza.rated';
     constructor(readonly stars: number) {}
   }
 
@@ -376,6 +358,7 @@ describe('versioned events', () => {
     },
   })
   class PizzaRated {
+    declare readonly [eventBrand]: 'com.example.pizza.rated';
     constructor(
       readonly stars: number,
       readonly comment: string,
@@ -385,6 +368,7 @@ describe('versioned events', () => {
 
   @EventType('com.example.pizza.rated', { version: 4 })
   class PizzaRatedV4 {
+    declare readonly [eventBrand]: 'com.example.pizza.rated';
     constructor(readonly score: number) {}
   }
 

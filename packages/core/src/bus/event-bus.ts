@@ -3,7 +3,7 @@ import { InProcessMessage, oversize, shareable } from '../envelope/in-process-ev
 import { validateCloudEvent } from '../envelope/validation.js';
 import { encodeCloudEvent, type ContentMode, type WireMessage } from '../envelope/wire-codec.js';
 import { BusNotStartedError, BusStateError, ConfigurationError, InvalidHandlerError, MessageTooLargeError } from '../errors.js';
-import { eventTypeOf } from '../events/event-type.js';
+import { eventTypeOf, type Event } from '../events/event-type.js';
 import { currentEventContext, type EventPublisher, type PublishOptions } from '../handlers/event-context.js';
 import { handlerNameOf, handlersOf, type HandlerClass } from '../handlers/event-handler.js';
 import { compose, type ConsumeContext, type Middleware, type PublishContext } from '../middleware/middleware.js';
@@ -156,7 +156,7 @@ export class EventBus implements EventPublisher {
    * instance, is too large, or the broker refused it. Inside a handler, the events carry its
    * correlation id and its event's id as causation id.
    */
-  publish(events: object | readonly object[], options?: PublishOptions): Promise<void> {
+  publish(events: Event | readonly Event[], options?: PublishOptions): Promise<void> {
     return this.#publish(events, options, currentEventContext()?.cloudEvent);
   }
 
@@ -166,7 +166,7 @@ export class EventBus implements EventPublisher {
    * and send them later with {@link publishPrepared}: their ids stay the same on every attempt,
    * so brokers that de-duplicate and idempotent handlers see one event.
    */
-  prepare(events: object | readonly object[], options?: PublishOptions): CloudEvent[] {
+  prepare(events: Event | readonly Event[], options?: PublishOptions): CloudEvent[] {
     return buildBatch(events, this.#options.source, options, currentEventContext()?.cloudEvent).map(
       ({ cloudEvent }) => cloudEvent as CloudEvent,
     );

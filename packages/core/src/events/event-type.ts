@@ -1,5 +1,35 @@
 import { ConfigurationError, InvalidCloudEventError, UnsupportedEventVersionError } from '../errors.js';
 
+/**
+ * The key of the compile-time mark every event class declares, so that `publish` accepts its
+ * instances and nothing else (an object literal, a `Date`):
+ *
+ * ```ts
+ * @EventType('com.example.order.placed')
+ * class OrderPlaced {
+ *   declare readonly [eventBrand]: 'com.example.order.placed';
+ *   constructor(readonly orderId: string) {}
+ * }
+ * ```
+ *
+ * `declare` emits nothing: the mark exists only for the type checker. `@EventType` refuses a class
+ * whose mark is missing or names another type, and since each event type's mark differs, `@On` and
+ * `@EventHandler` refuse a method taking another event than the one they declare.
+ */
+export const eventBrand: unique symbol = Symbol('cloudbus.event');
+
+/** An instance of an `@EventType` class (of type `Type`): what `publish` takes. */
+export interface Event<Type extends string = string> {
+  readonly [eventBrand]: Type;
+}
+
+/**
+ * The mark an event class of `Type` declares: `Type` itself for a literal type, any string for a
+ * type built at run time (a template literal, a variable).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type EventBrandOf<Type extends string> = {} extends Record<Type, 0> ? string : Type;
+
 /** A class whose instances are events. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type EventClass<T extends object = object> = abstract new (...args: any[]) => T;
@@ -57,15 +87,19 @@ const TYPE_NAME = /^[^\s\u0000-\u001f\u007f-\u009f]+$/;
 
 /**
  * Declares a class as a domain event with a CloudEvents `type` (reverse-DNS, e.g.
- * `com.mariopizzeria.order.placed`) and a data version. Only records metadata.
+ * `com.mariopizzeria.order.placed`) and a data version. Only records metadata. The class declares
+ * `[eventBrand]` with the same type (see {@link eventBrand}).
  *
  * @example
  * ```ts
  * @EventType('com.example.order.placed', { version: 2, upcast: { 1: (v1) => ({ ...v1, channel: 'web' }) } })
- * class OrderPlaced { constructor(readonly orderId: string, readonly channel: string) {} }
+ * class OrderPlaced {
+ *   declare readonly [eventBrand]: 'com.example.order.placed';
+ *   constructor(readonly orderId: string, readonly channel: string) {}
+ * }
  * ```
  */
-export function EventType<T extends object>(type: string, options: EventTypeOptions<T> = {}) {
+export function EventType<const Type extends string, T extends object = object>(type: Type, options: EventTypeOptions<T> = {}) {
   if (typeof type !== 'string' || !TYPE_NAME.test(type)) {
     throw new ConfigurationError(
       `@EventType needs a non-empty CloudEvents type without whitespace, such as 'com.example.order.placed'; got ${JSON.stringify(type)}.`,
@@ -83,7 +117,7 @@ export function EventType<T extends object>(type: string, options: EventTypeOpti
       );
     }
   }
-  return (eventClass: EventClass<T>): void => {
+  return (eventClass: EventClass<T> & EventClass<Event<EventBrandOf<Type>>>): void => {
     const metadata: EventTypeMetadata<T> = { type, version, eventClass, options };
     Object.defineProperty(eventClass, METADATA, { value: metadata, enumerable: false });
   };

@@ -3,16 +3,18 @@ import 'reflect-metadata';
 import { Container, inject, injectable } from 'inversify';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ConfigurationError, EventBus, EventHandler, EventType, InvalidHandlerError, On, WaitTimeoutError, retry } from '../index.js';
+import { ConfigurationError, EventBus, EventHandler, EventType, InvalidHandlerError, On, WaitTimeoutError, eventBrand, retry } from '../index.js';
 import { createTestBus, type TestBus } from './index.js';
 
 @EventType('com.example.order.ready')
 class OrderReady {
+  declare readonly [eventBrand]: 'com.example.order.ready';
   constructor(readonly orderId: string) {}
 }
 
 @EventType('com.example.order.out-for-delivery')
 class OutForDelivery {
+  declare readonly [eventBrand]: 'com.example.order.out-for-delivery';
   constructor(readonly orderId: string) {}
 }
 

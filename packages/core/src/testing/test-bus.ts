@@ -6,7 +6,7 @@ import type { CloudbusOptions } from '../bus/options.js';
 import { decodeDeadLetter, type DeadLetter } from '../dead-letter/dead-letter-message.js';
 import type { CloudEvent } from '../envelope/cloud-event.js';
 import { ConfigurationError, WaitTimeoutError, type HandlerFailure } from '../errors.js';
-import { dataVersionOf, eventFromData, eventTypeOf, type EventClass } from '../events/event-type.js';
+import { dataVersionOf, eventFromData, eventTypeOf, type Event, type EventClass } from '../events/event-type.js';
 import type { PublishOptions } from '../handlers/event-context.js';
 import type { HandlerFailedTelemetry, TelemetryEvent } from '../telemetry/telemetry.js';
 import { MemoryBroker } from '../transport/memory/memory-broker.js';
@@ -60,7 +60,7 @@ export interface TestBus {
   /** Every telemetry record, in order. */
   readonly telemetry: readonly TelemetryEvent[];
   /** Publishes through the bus. */
-  publish(events: object | readonly object[], options?: PublishOptions): Promise<void>;
+  publish(events: Event | readonly Event[], options?: PublishOptions): Promise<void>;
   /** Resolves with the first event of the class (published before or after the call) that matches. */
   waitFor<T extends object>(eventClass: EventClass<T>, predicate?: (event: T, cloudEvent: CloudEvent) => boolean, timeoutMs?: number): Promise<T>;
   /** Dead letters stored by the transport so far. */
