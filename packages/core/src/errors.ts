@@ -15,22 +15,33 @@ export class ConfigurationError extends CloudbusError {
   override name = 'ConfigurationError';
 }
 
-/** `transport: '<name>'` names no registered transport and no installed `@cloudbus/transport-<name>`. */
+/**
+ * `transport: '<name>'` names no registered transport and no installed `@cloudbus/transport-<name>`.
+ * `suggestion` is the closest known name, when the name looks like a typo of one.
+ */
 export class UnknownTransportError extends ConfigurationError {
   override name = 'UnknownTransportError';
   constructor(
     readonly transport: string,
     readonly known: readonly string[],
+    readonly suggestion?: string,
     options?: ErrorOptions,
   ) {
+    const validName = /^[a-z][a-z0-9-]*$/.test(transport);
     super(
-      `No transport named '${transport}' is registered, and ${'@cloudbus/transport-' + transport} could not be imported. ` +
-        `Install it (pnpm add @cloudbus/transport-${transport}), or register one with registerTransport('${transport}', factory). ` +
+      (suggestion !== undefined
+        ? `No transport named '${transport}': did you mean '${suggestion}'? Transport names are lower case (${KNOWN_TRANSPORT_LIST}). `
+        : validName
+          ? `No transport named '${transport}' is registered, and @cloudbus/transport-${transport} could not be imported. ` +
+            `Install it (pnpm add @cloudbus/transport-${transport}), or register one with registerTransport('${transport}', factory). `
+          : `No transport named '${transport}': transport names are lower-case words (${KNOWN_TRANSPORT_LIST}). `) +
         `Registered: ${known.join(', ') || 'none'}.`,
       options,
     );
   }
 }
+
+const KNOWN_TRANSPORT_LIST = `'memory', 'rabbitmq', 'nats', 'mqtt'`;
 
 /**
  * A message could not be read as a CloudEvent 1.0: bad JSON, a missing or invalid required

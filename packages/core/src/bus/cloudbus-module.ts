@@ -2,7 +2,7 @@ import { ContainerModule, type ServiceIdentifier } from 'inversify';
 
 import { InvalidHandlerError } from '../errors.js';
 import type { HandlerClass } from '../handlers/event-handler.js';
-import { EventBus } from './event-bus.js';
+import { buildTransport, EventBus } from './event-bus.js';
 import { resolveOptions, type CloudbusOptions } from './options.js';
 
 /** How `cloudbus()` binds its bus. */
@@ -59,6 +59,8 @@ function boundAlready(isBound: (id: HandlerClass) => boolean, handler: HandlerCl
  */
 export function cloudbus(options: CloudbusOptions, binding: CloudbusBinding = {}): ContainerModule {
   const resolved = resolveOptions(options);
+  // Builds (never connects) the transport once, so a bad name or transportOptions fail here too.
+  buildTransport(resolved);
   return new ContainerModule(({ bind, isBound }) => {
     for (const handler of resolved.handlers) {
       if (boundAlready(isBound, handler)) continue;

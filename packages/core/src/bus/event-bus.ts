@@ -6,10 +6,10 @@ import { BusNotStartedError, BusStateError, ConfigurationError, InvalidHandlerEr
 import { eventTypeOf, type Event } from '../events/event-type.js';
 import { currentEventContext, type EventPublisher, type PublishOptions } from '../handlers/event-context.js';
 import { handlerNameOf, handlersOf, type HandlerClass } from '../handlers/event-handler.js';
-import { compose, type ConsumeContext, type Middleware, type PublishContext } from '../middleware/middleware.js';
+import { assertMiddleware, compose, type ConsumeContext, type Middleware, type PublishContext } from '../middleware/middleware.js';
 import { TelemetryPublisher } from '../telemetry/telemetry-publisher.js';
 import { Telemetry } from '../telemetry/telemetry.js';
-import { createTransport } from '../transport/registry.js';
+import { transportFactory } from '../transport/registry.js';
 import type { OutgoingMessage, Transport } from '../transport/transport.js';
 import { HandlerRunner, type HandlerBinding, type HandlerResolver } from './handler-runner.js';
 import { resolveOptions, type CloudbusOptions, type ResolvedOptions } from './options.js';
@@ -38,6 +38,15 @@ class Outgoing implements OutgoingMessage {
   ) {}
 }
 
+/**
+ * The transport the options name, built by its factory (which validates `url` and
+ * `transportOptions` and connects later), or the instance given.
+ */
+export function buildTransport(options: ResolvedOptions): Transport {
+  const { transport, url, service, transportOptions, logger } = options;
+  return typeof transport === 'string' ? transportFactory(transport)({ url, service, options: transportOptions, logger }) : transport;
+}
+
 const instantiate: HandlerResolver = (handlerClass) => new (handlerClass as new () => object)();
 
 /**
@@ -55,6 +64,8 @@ export class EventBus implements EventPublisher {
   readonly #middleware: Middleware[];
   readonly #abort = new AbortController();
   #state: BusState = 'created';
+  /** The transport, built at construction (so a bad name or bad transport options fail there). */
+  readonly #created: Transport;
   #transport: Transport | undefined;
   #runners: HandlerRunner[] = [];
   #contentMode: ContentMode = 'binary';
@@ -67,6 +78,7 @@ export class EventBus implements EventPublisher {
 
   constructor(options: CloudbusOptions, resolve: HandlerResolver = instantiate) {
     this.#options = resolveOptions(options);
+    this.#created = buildTransport(this.#options);
     this.#resolve = resolve;
     this.#middleware = [...this.#options.middleware];
     this.telemetry = new Telemetry((error) =>
@@ -92,6 +104,7 @@ export class EventBus implements EventPublisher {
 
   /** Adds middleware (outermost first). Only before `start()`. */
   use(middleware: Middleware): this {
+    assertMiddleware(middleware, 'bus.use()');
     if (this.#state !== 'created') throw new BusStateError(`bus.use(${middleware.name}) must be called before bus.start().`);
     this.#middleware.push(middleware);
     return this;
@@ -110,7 +123,7 @@ export class EventBus implements EventPublisher {
     this.#state = 'starting';
     const bindings = this.#bindHandlers();
     try {
-      const transport = await this.#createTransport();
+      const transport = this.#created;
       this.#transport = transport;
       await transport.connect();
       // After connect: a transport may learn its limits from the broker (NATS max_payload).
@@ -331,11 +344,6 @@ export class EventBus implements EventPublisher {
       }
     }
     return bindings;
-  }
-
-  async #createTransport(): Promise<Transport> {
-    const { transport, url, service, transportOptions, logger } = this.#options;
-    return typeof transport === 'string' ? createTransport(transport, { url, service, options: transportOptions, logger }) : transport;
   }
 
   #configureWire(transport: Transport): void {
