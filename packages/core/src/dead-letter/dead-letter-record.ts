@@ -1,5 +1,6 @@
 import type { CloudEvent, ExtensionValue } from '../envelope/cloud-event.js';
 import type { ErrorRecord } from '../telemetry/telemetry.js';
+import { handlerFrames } from './handler-frames.js';
 
 /**
  * Why a message was dead-lettered. Handler outcomes and undeliverable input are kept apart:
@@ -65,14 +66,10 @@ function headerSafe(text: string, max: number): string {
   return wellFormed.length > max ? `${wellFormed.slice(0, max - 1)}…` : wellFormed;
 }
 
-/** Records an error for telemetry and dead letters: type, message, and the top frames of the stack. */
+/** Records an error for telemetry and dead letters: type, message, and the top frames of the stack (cloudbus's own left out). */
 export function errorRecordOf(error: unknown): ErrorRecord {
   if (error instanceof Error) {
-    const frames = (error.stack ?? '')
-      .split('\n')
-      .filter((line) => line.trimStart().startsWith('at '))
-      .slice(0, MAX_FRAMES)
-      .map((line) => line.trim());
+    const frames = handlerFrames(error.stack ?? '').slice(0, MAX_FRAMES);
     const record = { type: headerSafe(error.name, 100), message: headerSafe(error.message, MAX_MESSAGE) };
     return frames.length === 0 ? record : { ...record, stack: headerSafe(frames.join(' | '), 2_000) };
   }
