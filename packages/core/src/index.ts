@@ -115,6 +115,15 @@ export {
   type TransportFactory,
   type TransportFactoryOptions,
 } from './transport/registry.js';
+export {
+  foreignProtocol,
+  foreignProtocolAt,
+  probeProtocol,
+  protocolOfGreeting,
+  type KnownProtocol,
+  type ProbeOptions,
+  type ProbeResult,
+} from './transport/protocol-probe.js';
 export { MemoryTransport, type MemoryTransportOptions } from './transport/memory/memory-transport.js';
 export { MemoryBroker } from './transport/memory/memory-broker.js';
 

@@ -39,6 +39,7 @@ import {
 import { encodePublishHeaders, readWireMessage, writeHeaders } from './header-codec.js';
 import { JetStreamPublisher, type OutgoingJetStreamMessage } from './jetstream-publisher.js';
 import { NatsConnectionError } from './nats-connection-error.js';
+import { connectUnlessForeign } from './nats-greeting-check.js';
 import type { NatsDelivery } from './nats-delivery.js';
 import { NatsSubscription } from './nats-subscription.js';
 import { resolveNatsOptions, type NatsTransportOptions, type ResolvedNatsOptions } from './nats-transport-options.js';
@@ -120,9 +121,10 @@ export class NatsTransport implements Transport, DeadLetterReader {
     const options = this.options;
     let nc: NatsConnection;
     try {
-      nc = await connect(await this.#connectionOptions());
+      nc = await connectUnlessForeign(connect(await this.#connectionOptions()), options);
     } catch (error) {
       if (this.#state === 'connecting') this.#state = 'new';
+      if (error instanceof NatsConnectionError) throw error;
       throw new NatsConnectionError(
         `nats transport: cannot connect to ${options.endpoint}: ${describe(error)}. Check that nats-server runs there (with -js for JetStream) and the URL, credentials and TLS options.`,
         { cause: error },
