@@ -58,21 +58,20 @@ export function probeProtocol(host: string, port: number, options: ProbeOptions 
   const quietMs = options.quietMs ?? 300;
   const timeoutMs = options.timeoutMs ?? 2_000;
   return new Promise<ProbeResult>((resolve) => {
-    let socket: Socket | undefined;
+    const socket: Socket = connect({ host, port });
     let connected = false;
     const timers: NodeJS.Timeout[] = [];
     const finish = (result: ProbeResult): void => {
       for (const timer of timers) clearTimeout(timer);
-      socket?.removeAllListeners();
-      socket?.on('error', () => {});
-      socket?.destroy();
+      socket.removeAllListeners();
+      socket.on('error', () => {});
+      socket.destroy();
       resolve(result);
     };
     timers.push(setTimeout(() => finish(connected ? { outcome: 'silent' } : { outcome: 'unreachable' }), timeoutMs));
-    socket = connect({ host, port });
     socket.on('connect', () => {
       connected = true;
-      timers.push(setTimeout(() => socket?.write(MQTT_CONNECT), quietMs));
+      timers.push(setTimeout(() => socket.write(MQTT_CONNECT), quietMs));
     });
     socket.on('data', (chunk: Buffer) => finish({ outcome: 'answered', protocol: protocolOfGreeting(chunk) }));
     socket.on('error', () => finish(connected ? { outcome: 'closed' } : { outcome: 'unreachable' }));
