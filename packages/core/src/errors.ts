@@ -74,6 +74,21 @@ export class UnregisteredEventError extends CloudbusError {
   }
 }
 
+/**
+ * An event's data does not match the Standard Schema of its `@EventType`. On publish nothing is
+ * sent; on receive the event is dead-lettered as `invalid`. `issues` are the schema's findings.
+ */
+export class EventSchemaError extends CloudbusError {
+  override name = 'EventSchemaError';
+  constructor(
+    readonly eventType: string,
+    readonly issues: readonly { readonly message: string; readonly path?: readonly unknown[] | undefined }[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A received event has a version this process has no class or upcaster for. */
 export class UnsupportedEventVersionError extends CloudbusError {
   override name = 'UnsupportedEventVersionError';

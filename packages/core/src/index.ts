@@ -19,6 +19,13 @@ export {
   type Upcaster,
 } from './events/event-type.js';
 export {
+  describeIssues,
+  isStandardSchema,
+  type StandardSchemaIssue,
+  type StandardSchemaResult,
+  type StandardSchemaV1,
+} from './events/standard-schema.js';
+export {
   EventHandler,
   On,
   handlersOf,
@@ -144,5 +151,6 @@ export {
   UnregisteredEventError,
   UnsupportedEventVersionError,
   WaitTimeoutError,
+  EventSchemaError,
   type HandlerFailure,
 } from './errors.js';

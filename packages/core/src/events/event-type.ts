@@ -1,4 +1,5 @@
-import { ConfigurationError, InvalidCloudEventError, UnsupportedEventVersionError } from '../errors.js';
+import { ConfigurationError, EventSchemaError, InvalidCloudEventError, UnsupportedEventVersionError } from '../errors.js';
+import { describeIssues, isStandardSchema, schemaIdOf, schemaIssues, type StandardSchemaV1 } from './standard-schema.js';
 
 /**
  * The key of the compile-time mark every event class declares, so that `publish` accepts its
@@ -71,6 +72,14 @@ export interface EventTypeOptions<T extends object = object> {
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly fromData?: (data: any) => T;
+  /**
+   * A Standard Schema (zod, valibot, arktype...) of the event's data, as `toData` gives it. A
+   * publish whose data fails it rejects with {@link EventSchemaError} and sends nothing; a received
+   * event that fails it (after upcasting) is dead-lettered as `invalid`, with the issues in the
+   * record. A schema with an id (`$id`, `id`, or zod's `.meta({ id })`) sets `dataschema`.
+   * @default no validation
+   */
+  readonly schema?: StandardSchemaV1;
 }
 
 /** What `@EventType` records about a class. */
@@ -79,6 +88,8 @@ export interface EventTypeMetadata<T extends object = object> {
   readonly version: number;
   readonly eventClass: EventClass<T>;
   readonly options: EventTypeOptions<T>;
+  /** The schema's id, written as the CloudEvent `dataschema`; undefined without one. */
+  readonly dataSchema: string | undefined;
 }
 
 const METADATA = Symbol.for('cloudbus.eventType');
@@ -117,8 +128,12 @@ export function EventType<const Type extends string, T extends object = object>(
       );
     }
   }
+  if (options.schema !== undefined && !isStandardSchema(options.schema)) {
+    throw new ConfigurationError(`@EventType('${type}'): schema must implement Standard Schema v1 (zod, valibot, arktype...): it has no '~standard' property of version 1.`);
+  }
+  const dataSchema = options.schema === undefined ? undefined : schemaIdOf(options.schema);
   return (eventClass: EventClass<T> & EventClass<Event<EventBrandOf<Type>>>): void => {
-    const metadata: EventTypeMetadata<T> = { type, version, eventClass, options };
+    const metadata: EventTypeMetadata<T> = { type, version, eventClass, options, dataSchema };
     Object.defineProperty(eventClass, METADATA, { value: metadata, enumerable: false });
   };
 }
@@ -167,6 +182,13 @@ export function eventFromData<T extends object>(metadata: EventTypeMetadata<T>, 
     }
     current = upcaster(current);
   }
+  const schema = metadata.options.schema;
+  if (schema !== undefined) {
+    const issues = schemaIssues(schema, current, metadata.type);
+    if (issues !== undefined) {
+      throw new EventSchemaError(metadata.type, issues, `Data of '${metadata.type}' does not match its schema: ${describeIssues(issues)}.`);
+    }
+  }
   if (metadata.options.fromData !== undefined) return metadata.options.fromData(current);
   if (current === null || typeof current !== 'object' || Array.isArray(current) || current instanceof Uint8Array) {
     throw new InvalidCloudEventError(
@@ -180,7 +202,22 @@ export function eventFromData<T extends object>(metadata: EventTypeMetadata<T>, 
   return Object.assign(Object.create(metadata.eventClass.prototype as object) as T, current);
 }
 
-/** The data to publish for an event. */
+/**
+ * The data to publish for an event, checked against the event type's schema: data that fails it
+ * throws {@link EventSchemaError} naming the event type and the fields.
+ */
 export function dataFromEvent<T extends object>(metadata: EventTypeMetadata<T>, event: T): unknown {
-  return metadata.options.toData === undefined ? event : metadata.options.toData(event);
+  const data = metadata.options.toData === undefined ? event : metadata.options.toData(event);
+  const schema = metadata.options.schema;
+  if (schema !== undefined) {
+    const issues = schemaIssues(schema, data, metadata.type);
+    if (issues !== undefined) {
+      throw new EventSchemaError(
+        metadata.type,
+        issues,
+        `Cannot publish ${metadata.eventClass.name} ('${metadata.type}'): its data does not match the schema: ${describeIssues(issues)}. Nothing was published.`,
+      );
+    }
+  }
+  return data;
 }
