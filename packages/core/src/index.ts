@@ -6,6 +6,7 @@ export { cloudbus, type CloudbusBinding } from './bus/cloudbus-module.js';
 export { resolveOptions, type CloudbusOptions, type ResolvedOptions, type TransportName } from './bus/options.js';
 export { consoleLogger, silentLogger, type Logger } from './bus/logger.js';
 export type { HandlerResolver } from './bus/handler-runner.js';
+export { asyncApiDocument, type AsyncApiDocument, type AsyncApiOptions } from './asyncapi/asyncapi-document.js';
 
 // Events and handlers
 export {

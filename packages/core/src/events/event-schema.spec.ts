@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
 import { encodeCloudEvent } from '../envelope/wire-codec.js';
-import { EventHandler, EventSchemaError, EventType, eventBrand, MemoryBroker, MemoryTransport, retry } from '../index.js';
+import { asyncApiDocument, EventHandler, EventSchemaError, EventType, eventBrand, MemoryBroker, MemoryTransport, retry } from '../index.js';
 import { createTestBus } from '../testing/test-bus.js';
 
 const orderPlacedSchema = z
@@ -89,5 +89,26 @@ describe('@EventType schema (any Standard Schema)', () => {
 
   it('refuses a schema that is not a Standard Schema at declaration', () => {
     expect(() => EventType('com.example.schema.bad', { schema: { parse: () => true } as never })).toThrow(/Standard Schema v1/);
+  });
+});
+
+describe('asyncApiDocument', () => {
+  it("describes a message's payload with the JSON Schema of its Standard Schema, and its headers with the CloudEvents attributes", () => {
+    const document = asyncApiDocument({ service: 'shop', transport: 'nats', publishes: [OrderPlaced, OrderCancelled], handlers: [Kitchen] });
+    type JsonSchema = { properties?: Record<string, unknown>; definitions?: Record<string, JsonSchema>; $ref?: string };
+    const messages = (document['components'] as { messages: Record<string, { payload?: { schema: JsonSchema }; headers: { properties: Record<string, unknown> } }> }).messages;
+    const placed = messages['com.example.schema.order.placed.v1']!;
+    // zod writes a schema with an id as a definition the root refers to.
+    const placedSchema = placed.payload!.schema;
+    expect(placedSchema.$ref).toMatch(/^#\/definitions\//);
+    expect(Object.keys(placedSchema.definitions!['https://schemas.example.com/order-placed/v1.json']!.properties!)).toEqual(['orderId', 'total', 'lines']);
+    expect(Object.keys(messages['com.example.schema.order.cancelled.v1']!.payload!.schema.properties!)).toEqual(['orderId']);
+    expect(placed.headers.properties['dataschema']).toEqual({ type: 'string', const: 'https://schemas.example.com/order-placed/v1.json' });
+    expect(placed.headers.properties['type']).toEqual({ type: 'string', const: 'com.example.schema.order.placed' });
+    expect(document['operations']).toMatchObject({
+      'publish.com.example.schema.order.placed.v1': { action: 'send' },
+      'shop.Kitchen': { action: 'receive', channel: { $ref: '#/channels/com.example.schema.order.placed' } },
+    });
+    expect((document['channels'] as Record<string, { address: string }>)['com.example.schema.order.placed']!.address).toBe('cloudbus.com.example.schema.order.placed');
   });
 });
