@@ -1,5 +1,6 @@
 import { EventType, eventBrand } from '@cloudbus/core';
 
+import { orderPlacedSchema } from './event-schemas.js';
 import type { OrderLine } from './order-line.js';
 
 /**
@@ -9,6 +10,7 @@ import type { OrderLine } from './order-line.js';
 @EventType('com.mariopizzeria.order.placed', {
   version: 2,
   subject: (e: OrderPlaced) => e.orderId,
+  schema: orderPlacedSchema,
   upcast: { 1: (v1: Record<string, unknown>) => ({ ...v1, customerEmail: null }) },
 })
 export class OrderPlaced {

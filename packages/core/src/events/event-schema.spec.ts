@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { encodeCloudEvent } from '../envelope/wire-codec.js';
 import { asyncApiDocument, EventHandler, EventSchemaError, EventType, eventBrand, MemoryBroker, MemoryTransport, retry } from '../index.js';
 import { createTestBus } from '../testing/test-bus.js';
+import { schemaIdOf } from './standard-schema.js';
 
 const orderPlacedSchema = z
   .object({ orderId: z.string().min(1), total: z.string().regex(/^\d+\.\d{2}$/), lines: z.array(z.object({ item: z.string(), quantity: z.number().int().positive() })) })
@@ -110,5 +111,13 @@ describe('asyncApiDocument', () => {
       'shop.Kitchen': { action: 'receive', channel: { $ref: '#/channels/com.example.schema.order.placed' } },
     });
     expect((document['channels'] as Record<string, { address: string }>)['com.example.schema.order.placed']!.address).toBe('cloudbus.com.example.schema.order.placed');
+  });
+});
+
+describe('dataschema', () => {
+  it("is set only from an id that is an absolute URI, not from a library's own identifier", () => {
+    const standard = { version: 1 as const, vendor: 'test', validate: (value: unknown) => ({ value }) };
+    expect(schemaIdOf({ '~standard': standard, id: 'type123' } as never)).toBeUndefined();
+    expect(schemaIdOf({ '~standard': standard, $id: 'urn:example:order' } as never)).toBe('urn:example:order');
   });
 });

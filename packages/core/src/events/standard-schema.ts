@@ -52,21 +52,23 @@ export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
   return typeof standard === 'object' && standard !== null && standard.version === 1 && typeof standard.validate === 'function';
 }
 
+/** An absolute URI, as `dataschema` must be. */
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
+
 /**
- * The schema's id, for the CloudEvent `dataschema`: a `$id` or `id` string on the schema, or the
- * `id` of zod's `.meta()`. Undefined when it has none.
+ * The schema's id, for the CloudEvent `dataschema`: a `$id` or `id` on the schema, or the `id` of
+ * zod's `.meta()`, when it is an absolute URI (libraries use `id` for their own identifiers too).
+ * Undefined when it has none.
  */
 export function schemaIdOf(schema: StandardSchemaV1): string | undefined {
   const candidate = schema as { $id?: unknown; id?: unknown; meta?: unknown };
-  if (typeof candidate.$id === 'string') return candidate.$id;
-  if (typeof candidate.id === 'string') return candidate.id;
+  const ids: unknown[] = [candidate.$id, candidate.id];
   if (typeof candidate.meta === 'function') {
     try {
-      const meta = (candidate.meta as () => { id?: unknown } | undefined).call(schema);
-      if (typeof meta?.id === 'string') return meta.id;
+      ids.push((candidate.meta as () => { id?: unknown } | undefined).call(schema)?.id);
     } catch {
-      // Not zod's meta(): no id.
+      // Not zod's meta(): no id there.
     }
   }
-  return undefined;
+  return ids.find((id): id is string => typeof id === 'string' && ABSOLUTE_URI.test(id));
 }
