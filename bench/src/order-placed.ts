@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { EventType } from '@cloudbus/core';
+import { EventType, eventBrand } from '@cloudbus/core';
 
 /** One pizza line of an order. */
 export interface OrderLine {
@@ -28,6 +28,7 @@ const ITEMS: readonly OrderLine[] = [
 /** The event cloudbus publishes: the same fields as {@link OrderPayload}, as its data. */
 @EventType('com.mariopizzeria.order.placed', { version: 1, subject: (e: OrderPlaced) => e.orderId })
 export class OrderPlaced implements OrderPayload {
+  declare readonly [eventBrand]: 'com.mariopizzeria.order.placed';
   constructor(
     readonly orderId: string,
     readonly customerId: string,

@@ -9,10 +9,11 @@ import 'reflect-metadata';
 
 import { Container, inject, injectable } from 'inversify';
 
-import { EventBus, EventHandler, EventType, On, cloudbus, retry, type EventContext, type TelemetryEvent } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, On, cloudbus, eventBrand, retry, type EventContext, type TelemetryEvent } from '@cloudbus/core';
 
 @EventType('com.mariopizzeria.order.placed', { version: 1, subject: (e: OrderPlaced) => e.orderId })
 class OrderPlaced {
+  declare readonly [eventBrand]: 'com.mariopizzeria.order.placed';
   constructor(
     readonly orderId: string,
     readonly customerPhone: string,
@@ -22,6 +23,7 @@ class OrderPlaced {
 
 @EventType('com.mariopizzeria.order.cooking-started', { version: 1, subject: (e: CookingStarted) => e.orderId })
 class CookingStarted {
+  declare readonly [eventBrand]: 'com.mariopizzeria.order.cooking-started';
   constructor(
     readonly orderId: string,
     readonly readyBy: string,

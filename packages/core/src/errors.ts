@@ -15,22 +15,33 @@ export class ConfigurationError extends CloudbusError {
   override name = 'ConfigurationError';
 }
 
-/** `transport: '<name>'` names no registered transport and no installed `@cloudbus/transport-<name>`. */
+/**
+ * `transport: '<name>'` names no registered transport and no installed `@cloudbus/transport-<name>`.
+ * `suggestion` is the closest known name, when the name looks like a typo of one.
+ */
 export class UnknownTransportError extends ConfigurationError {
   override name = 'UnknownTransportError';
   constructor(
     readonly transport: string,
     readonly known: readonly string[],
+    readonly suggestion?: string,
     options?: ErrorOptions,
   ) {
+    const validName = /^[a-z][a-z0-9-]*$/.test(transport);
     super(
-      `No transport named '${transport}' is registered, and ${'@cloudbus/transport-' + transport} could not be imported. ` +
-        `Install it (pnpm add @cloudbus/transport-${transport}), or register one with registerTransport('${transport}', factory). ` +
+      (suggestion !== undefined
+        ? `No transport named '${transport}': did you mean '${suggestion}'? Transport names are lower case (${KNOWN_TRANSPORT_LIST}). `
+        : validName
+          ? `No transport named '${transport}' is registered, and @cloudbus/transport-${transport} could not be imported. ` +
+            `Install it (pnpm add @cloudbus/transport-${transport}), or register one with registerTransport('${transport}', factory). `
+          : `No transport named '${transport}': transport names are lower-case words (${KNOWN_TRANSPORT_LIST}). `) +
         `Registered: ${known.join(', ') || 'none'}.`,
       options,
     );
   }
 }
+
+const KNOWN_TRANSPORT_LIST = `'memory', 'rabbitmq', 'nats', 'mqtt'`;
 
 /**
  * A message could not be read as a CloudEvent 1.0: bad JSON, a missing or invalid required
@@ -78,6 +89,21 @@ export class UnregisteredEventError extends CloudbusError {
     super(
       `Cannot publish ${what}: only instances of classes decorated with @EventType(type, { version }) can be published.`,
     );
+  }
+}
+
+/**
+ * An event's data does not match the Standard Schema of its `@EventType`. On publish nothing is
+ * sent; on receive the event is dead-lettered as `invalid`. `issues` are the schema's findings.
+ */
+export class EventSchemaError extends CloudbusError {
+  override name = 'EventSchemaError';
+  constructor(
+    readonly eventType: string,
+    readonly issues: readonly { readonly message: string; readonly path?: readonly unknown[] | undefined }[],
+    message: string,
+  ) {
+    super(message);
   }
 }
 
@@ -158,7 +184,36 @@ export class PermanentError extends CloudbusError {
   override name = 'PermanentError';
 }
 
-/** `waitFor` in the test harness did not see a matching event in time. */
+/** A handler failure seen by the test harness while it waited. */
+export interface HandlerFailure {
+  /** The subscription, `<service>.<handler>`. */
+  readonly handler: string;
+  readonly eventType: string;
+  readonly eventId: string | undefined;
+  readonly attempt: number;
+  readonly error: { readonly type: string; readonly message: string; readonly stack?: string };
+}
+
+function describeFailures(failures: readonly HandlerFailure[]): string {
+  if (failures.length === 0) return ' No handler failed meanwhile.';
+  const shown = failures.slice(0, 10).map(
+    (f) => `\n  - ${f.handler} on ${f.eventType}${f.eventId === undefined ? '' : ` (id ${f.eventId})`}, attempt ${f.attempt}: ${f.error.type}: ${f.error.message}`,
+  );
+  const more = failures.length > shown.length ? `\n  ... and ${failures.length - shown.length} more` : '';
+  return ` Handler failures meanwhile:${shown.join('')}${more}`;
+}
+
+/**
+ * A wait of the test harness (`waitFor`, `waitForDeadLetter`, `waitForTelemetry`) did not see a
+ * match in time. `failures` (also listed in the message) are the handler failures that happened
+ * while it waited: the handler, the event and the error.
+ */
 export class WaitTimeoutError extends CloudbusError {
   override name = 'WaitTimeoutError';
+  constructor(
+    message: string,
+    readonly failures: readonly HandlerFailure[] = [],
+  ) {
+    super(message + describeFailures(failures));
+  }
 }

@@ -6,16 +6,26 @@ export { cloudbus, type CloudbusBinding } from './bus/cloudbus-module.js';
 export { resolveOptions, type CloudbusOptions, type ResolvedOptions, type TransportName } from './bus/options.js';
 export { asLogger, consoleLogger, consoleLoggerAt, fieldsFirstLogger, silentLogger, type Logger, type LogLevel } from './bus/logger.js';
 export type { HandlerResolver } from './bus/handler-runner.js';
+export { asyncApiDocument, type AsyncApiDocument, type AsyncApiOptions } from './asyncapi/asyncapi-document.js';
 
 // Events and handlers
 export {
   EventType,
+  eventBrand,
   eventTypeOf,
+  type Event,
   type EventClass,
   type EventTypeMetadata,
   type EventTypeOptions,
   type Upcaster,
 } from './events/event-type.js';
+export {
+  describeIssues,
+  isStandardSchema,
+  type StandardSchemaIssue,
+  type StandardSchemaResult,
+  type StandardSchemaV1,
+} from './events/standard-schema.js';
 export {
   EventHandler,
   On,
@@ -147,6 +157,15 @@ export {
   type TransportFactory,
   type TransportFactoryOptions,
 } from './transport/registry.js';
+export {
+  foreignProtocol,
+  foreignProtocolAt,
+  probeProtocol,
+  protocolOfGreeting,
+  type KnownProtocol,
+  type ProbeOptions,
+  type ProbeResult,
+} from './transport/protocol-probe.js';
 export { MemoryTransport, type MemoryTransportOptions } from './transport/memory/memory-transport.js';
 export { MemoryBroker } from './transport/memory/memory-broker.js';
 
@@ -169,4 +188,6 @@ export {
   UnregisteredEventError,
   UnsupportedEventVersionError,
   WaitTimeoutError,
+  EventSchemaError,
+  type HandlerFailure,
 } from './errors.js';

@@ -3,6 +3,8 @@ import type { Socket } from 'node:net';
 import mqtt from 'mqtt';
 import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
 
+import { foreignProtocolAt } from '@cloudbus/core';
+
 import { MqttConnectError } from './errors.js';
 import type { ResolvedMqttOptions } from './mqtt-transport-options.js';
 
@@ -95,11 +97,15 @@ export function openConnection(options: ResolvedMqttOptions, spec: ConnectionSpe
     const refuse = (reason: string, cause?: unknown) => {
       cleanup();
       client.end(true);
-      reject(
-        new MqttConnectError(
-          `mqtt transport: cannot connect to ${options.url} as client '${spec.clientId}': ${reason}. ` +
-            `Check that the broker runs and the URL, credentials and TLS settings are right.`,
-          cause === undefined ? undefined : { cause },
+      void foreignProtocolOf(options.url, reason).then((foreign) =>
+        reject(
+          new MqttConnectError(
+            foreign === undefined
+              ? `mqtt transport: cannot connect to ${options.url} as client '${spec.clientId}': ${reason}. ` +
+                  `Check that the broker runs and the URL, credentials and TLS settings are right.`
+              : `mqtt transport: ${options.url} is not an MQTT broker: ${foreign}. Point the URL at the MQTT broker (mqtt://host:1883).`,
+            cause === undefined ? undefined : { cause },
+          ),
         ),
       );
     };
@@ -110,6 +116,18 @@ export function openConnection(options: ResolvedMqttOptions, spec: ConnectionSpe
     client.once('close', onClose);
     client.connect();
   });
+}
+
+/**
+ * When a plain `mqtt://` connection failed in a way a foreign protocol explains (a packet mqtt.js
+ * cannot parse, a connection closed before CONNACK), probes the port and says what speaks there.
+ * Refusals, unknown hosts and the broker's own answers are left to the client's message.
+ */
+async function foreignProtocolOf(url: string, reason: string): Promise<string | undefined> {
+  if (!url.startsWith('mqtt://') || /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|Not authorized|Bad User|Identifier rejected|Server unavailable|Connection refused/i.test(reason)) {
+    return undefined;
+  }
+  return foreignProtocolAt(url, 1883, 'MQTT');
 }
 
 /**

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { EventBus, EventType, silentLogger, STRUCTURED_CONTENT_TYPE, type ContentMode } from '@cloudbus/core';
+import { EventBus, EventType, STRUCTURED_CONTENT_TYPE, eventBrand, silentLogger, type ContentMode } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import mqtt, { type IPublishPacket } from 'mqtt';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,8 @@ import { MqttTransport } from './mqtt-transport.js';
 const url = brokerUrl('mqtt');
 
 class OvenPreheated {
+
+  declare readonly [eventBrand]: string;
   constructor(readonly oven: string) {}
 }
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { EventBus, EventHandler, EventType, retry, silentLogger, type EventContext, type HandlerClass } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, eventBrand, retry, silentLogger, type EventContext, type HandlerClass } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -9,6 +9,7 @@ import { MqttTransport } from './mqtt-transport.js';
 const url = brokerUrl('mqtt');
 
 class TicketPrinted {
+  declare readonly [eventBrand]: string;
   constructor(readonly ticket: string) {}
 }
 

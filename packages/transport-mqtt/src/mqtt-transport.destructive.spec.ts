@@ -5,7 +5,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { EventBus, EventHandler, EventType, eventTypeOf, PublishError, silentLogger, type EventContext, type HandlerClass } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, eventBrand, eventTypeOf, PublishError, silentLogger, type EventContext, type HandlerClass } from '@cloudbus/core';
 import { brokerUrl, isListening, uniqueName } from '@cloudbus/test/brokers';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -64,6 +64,7 @@ async function ensureMosquitto(): Promise<void> {
 }
 
 class LineCooked {
+  declare readonly [eventBrand]: string;
   constructor(readonly line: number) {}
 }
 

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { Buffer } from 'node:buffer';
 
 import type { WireMessage } from '@cloudbus/core';
-import { deadLetterContract, transportContract, type ContractHarness } from '@cloudbus/core/testing';
+import { deadLetterContract, transportContract, type ContractHarness } from '@cloudbus/core/testing/contract';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect } from 'vitest';

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { decodeDeadLetter, EventBus, EventHandler, EventType, eventTypeOf, PermanentError, retry, silentLogger, type EventContext } from '@cloudbus/core';
+import { decodeDeadLetter, EventBus, EventHandler, EventType, eventBrand, eventTypeOf, PermanentError, retry, silentLogger, type EventContext } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { MqttTransport } from './mqtt-transport.js';
 const url = brokerUrl('mqtt');
 
 class OvenPreheated {
+  declare readonly [eventBrand]: string;
   constructor(
     readonly ovenId: string,
     readonly celsius: number,

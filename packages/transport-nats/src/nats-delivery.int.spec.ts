@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { decodeDeadLetter, EventBus, EventHandler, EventType, PublishError, silentLogger, type Delivery, type WireMessage } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, PublishError, decodeDeadLetter, eventBrand, silentLogger, type Delivery, type WireMessage } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
@@ -184,6 +184,7 @@ describe.skipIf(!url)('nats transport: publishing, deliveries and the wire forma
   it('dead-letters an event whose attribute is not valid percent-encoding, without calling the handler', async () => {
     const type = nextType();
     class Ping {
+      declare readonly [eventBrand]: string;
       constructor(readonly id: string) {}
     }
     EventType(type)(Ping);

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import { execFileSync } from 'node:child_process';
 
-import { encodeCloudEvent, EventBus, EventHandler, EventType, PublishError, silentLogger, type OutgoingMessage } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, PublishError, encodeCloudEvent, eventBrand, silentLogger, type OutgoingMessage } from '@cloudbus/core';
 import { brokerUrl, isListening, uniqueName } from '@cloudbus/test/brokers';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -61,6 +61,7 @@ describe.skipIf(!url)('nats transport across a server restart', () => {
   it('loses none of 10,000 events when the server restarts in the middle of the stream', async () => {
     const type = `dev.cloudbus.restart.${name}.tick`;
     class Tick {
+      declare readonly [eventBrand]: string;
       constructor(readonly n: number) {}
     }
     EventType(type)(Tick);

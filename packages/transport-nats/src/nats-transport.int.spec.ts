@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { deadLetterContract, transportContract, type ContractHarness } from '@cloudbus/core/testing';
+import { deadLetterContract, transportContract, type ContractHarness } from '@cloudbus/core/testing/contract';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders } from '@nats-io/transport-node';

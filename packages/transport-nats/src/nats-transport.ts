@@ -38,6 +38,7 @@ import { encodePublishHeaders, readWireMessage, writeHeaders } from './header-co
 import { JetStreamPublisher, type OutgoingJetStreamMessage } from './jetstream-publisher.js';
 import { natsConnectionOptions } from './nats-connection-options.js';
 import { NatsConnectionError } from './nats-connection-error.js';
+import { connectUnlessForeign } from './nats-greeting-check.js';
 import type { NatsDelivery } from './nats-delivery.js';
 import { NatsSubscription } from './nats-subscription.js';
 import { resolveNatsOptions, type NatsTransportOptions, type ResolvedNatsOptions } from './nats-transport-options.js';
@@ -128,9 +129,10 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
     const options = this.options;
     let nc: NatsConnection;
     try {
-      nc = await connect(await natsConnectionOptions(this.options));
+      nc = await connectUnlessForeign(connect(await natsConnectionOptions(this.options)), options);
     } catch (error) {
       if (this.#state === 'connecting') this.#state = 'new';
+      if (error instanceof NatsConnectionError) throw error;
       throw new NatsConnectionError(
         `nats transport: cannot connect to ${options.endpoint}: ${describe(error)}. Check that nats-server runs there (with -js for JetStream) and the URL, credentials and TLS options.`,
         { cause: error },

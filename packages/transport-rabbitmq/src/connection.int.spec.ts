@@ -3,6 +3,7 @@ import { BrokerConnectionError,
   EventBus,
   EventHandler,
   EventType,
+  eventBrand,
   PublishError,
   silentLogger,
   TransportClosedError,
@@ -52,6 +53,7 @@ describe.skipIf(!url)('rabbitmq connection', () => {
   function defineEvent() {
     const type = `dev.cloudbus.conn.${run}.e${++sequence}.order.placed`;
     class OrderPlaced {
+      declare readonly [eventBrand]: string;
       constructor(readonly orderId: string) {}
     }
     EventType(type)(OrderPlaced);
@@ -205,6 +207,7 @@ describe.skipIf(!url)('rabbitmq connection', () => {
     const { proxy, url: proxied } = await proxiedUrl();
     const type = `dev.cloudbus.conn.${run}.e${++sequence}.order.placed`;
     class OrderPlaced {
+      declare readonly [eventBrand]: string;
       constructor(readonly orderId: string) {}
     }
     EventType(type)(OrderPlaced);

@@ -1,4 +1,4 @@
-import { ConfigurationError, createTransport } from '@cloudbus/core';
+import { ConfigurationError, EventBus, cloudbus, createTransport } from '@cloudbus/core';
 import { describe, expect, it } from 'vitest';
 
 import { RabbitMqTransport } from './index.js';
@@ -28,5 +28,12 @@ describe("the 'rabbitmq' registration", () => {
 
   it('refuses bad options with a ConfigurationError before connecting', async () => {
     await expect(createTransport('rabbitmq', { url: 'amqp://h', service: 's', options: { prefetch: 10 } })).rejects.toThrow(ConfigurationError);
+  });
+});
+
+describe('a bus naming the rabbitmq transport', () => {
+  it('refuses bad transportOptions at construction, not at start()', () => {
+    expect(() => new EventBus({ service: 's', transport: 'rabbitmq', url: 'amqp://h', transportOptions: { prefetch: 10 } })).toThrow(ConfigurationError);
+    expect(() => cloudbus({ service: 's', transport: 'rabbitmq', url: 'amqp://h', transportOptions: { prefetch: 10 } })).toThrow(ConfigurationError);
   });
 });

@@ -38,6 +38,20 @@ export function safeCause(error: unknown, secrets: readonly string[]): Error {
   return copy;
 }
 
+/**
+ * The broker accepted the login, then closed the connection at `connection.open`: the virtual
+ * host does not exist or the user has no access to it (amqplib shows only the raw frame).
+ */
+export function isVhostRefusal(error: unknown): boolean {
+  return error instanceof Error && /Expected ConnectionOpenOk; got <ConnectionClose/.test(error.message);
+}
+
+/** The connection ended during the AMQP handshake, as it does when the port speaks another protocol. */
+export function isHandshakeFailure(error: unknown): boolean {
+  const text = error instanceof Error ? `${(error as { code?: unknown }).code ?? ''} ${error.message}` : String(error);
+  return /ECONNRESET|closed abruptly|handshake|ETIMEDOUT|timed? ?out|Unexpected|frame/i.test(text);
+}
+
 /** Says what to check for a connection failure, from the client's error. */
 export function connectionAdvice(error: unknown): string {
   const text = error instanceof Error ? `${(error as { code?: unknown }).code ?? ''} ${error.message}` : String(error);

@@ -1,9 +1,9 @@
-import { TransportClosedError } from '@cloudbus/core';
+import { foreignProtocolAt, TransportClosedError } from '@cloudbus/core';
 import { connect, type ChannelModel } from 'amqplib';
 
 import { closeConnection, destroySocket, type ClosingSteps } from './closing-steps.js';
 import { coalesceWrites } from './coalesced-writes.js';
-import { connectionAdvice, RabbitMqConnectionError, redact, safeCause } from './rabbitmq-connection-error.js';
+import { connectionAdvice, isHandshakeFailure, isVhostRefusal, RabbitMqConnectionError, redact, safeCause } from './rabbitmq-connection-error.js';
 import { toAmqpConnectArguments, type RabbitMqNode, type ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
 
 /** Called on every (re)connection, before the connection is handed out; a rejection drops it and retries. */
@@ -245,10 +245,26 @@ export class RabbitMqConnection {
       model = await connect(url, socketOptions);
     } catch (error) {
       const secrets = [node.password, node.username];
+      const cause = safeCause(error, secrets);
+      if (isVhostRefusal(error)) {
+        throw new RabbitMqConnectionError(
+          node.endpoint,
+          `rabbitmq transport: cannot connect to ${node.endpoint}: virtual host '${node.vhost}' does not exist or access is refused. Create it (rabbitmqctl add_vhost) or give the user permissions on it (rabbitmqctl set_permissions -p <vhost> <user> ".*" ".*" ".*"), or fix the path of the URL.`,
+          { cause },
+        );
+      }
+      const foreign = node.protocol === 'amqp' && isHandshakeFailure(error) ? await foreignProtocolAt(`amqp://${node.hostname}:${node.port}`, 5672, 'AMQP') : undefined;
+      if (foreign !== undefined) {
+        throw new RabbitMqConnectionError(
+          node.endpoint,
+          `rabbitmq transport: ${node.endpoint} is not an AMQP 0-9-1 broker: ${foreign}. Point the URL at RabbitMQ (amqp://host:5672).`,
+          { cause },
+        );
+      }
       throw new RabbitMqConnectionError(
         node.endpoint,
         `rabbitmq transport: cannot connect to ${node.endpoint}: ${connectionAdvice(error)} (${redact(error instanceof Error ? error.message : String(error), secrets)}).`,
-        { cause: safeCause(error, secrets) },
+        { cause },
       );
     }
     // Errors are followed by 'close', where reconnection happens; without a listener they would crash the process.

@@ -2,7 +2,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { EventBus, EventHandler, EventType, PublishError, silentLogger, type EventContext } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, PublishError, eventBrand, silentLogger, type EventContext } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -49,6 +49,7 @@ describe.skipIf(!url)('rabbitmq transport under faults', () => {
   it('handles every confirmed message of a 10,000-message stream when the broker restarts in the middle', async () => {
     const type = `dev.cloudbus.faults.${run}.restart`;
     class OrderPlaced {
+      declare readonly [eventBrand]: string;
       constructor(readonly orderId: string) {}
     }
     EventType(type)(OrderPlaced);
@@ -130,6 +131,7 @@ describe.skipIf(!url)('rabbitmq transport under faults', () => {
         await until(() => output.includes('ready'), 'the consumer process to subscribe', 60_000);
 
         class OrderPlaced {
+          declare readonly [eventBrand]: string;
           constructor(readonly orderId: string) {}
         }
         EventType(type)(OrderPlaced);

@@ -1,5 +1,5 @@
 import { silentLogger, type WireMessage } from '@cloudbus/core';
-import { deadLetterContract, transportContract, type ContractHarness, type ForgedBookkeeping } from '@cloudbus/core/testing';
+import { deadLetterContract, transportContract, type ContractHarness, type ForgedBookkeeping } from '@cloudbus/core/testing/contract';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { describe } from 'vitest';
 

@@ -1,4 +1,4 @@
-import { EventBus, EventHandler, EventType, silentLogger, type EventContext } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, eventBrand, silentLogger, type EventContext } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
@@ -41,6 +41,7 @@ describe.skipIf(!url)('rabbitmq reconnection and settling', () => {
   function defineHandler(name: string, hold?: (orderId: string) => Promise<void> | undefined) {
     const type = `dev.cloudbus.reconn.${run}.e${++sequence}.order.placed`;
     class OrderPlaced {
+      declare readonly [eventBrand]: string;
       constructor(readonly orderId: string) {}
     }
     EventType(type)(OrderPlaced);

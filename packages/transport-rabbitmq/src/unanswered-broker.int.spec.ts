@@ -1,4 +1,4 @@
-import { EventBus, EventHandler, EventType, PublishError, silentLogger, type EventContext, type OutgoingMessage } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, PublishError, eventBrand, silentLogger, type EventContext, type OutgoingMessage } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
@@ -61,6 +61,7 @@ describe.skipIf(!url)('rabbitmq transport against a broker that stops answering'
   function defineKitchen() {
     const type = `dev.cloudbus.unanswered.${run}.e${++sequence}.order.placed`;
     class OrderPlaced {
+      declare readonly [eventBrand]: string;
       constructor(readonly orderId: string) {}
     }
     EventType(type)(OrderPlaced);

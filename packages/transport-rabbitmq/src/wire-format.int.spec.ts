@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 
-import { EventBus, EventHandler, EventType, retry, silentLogger, type CloudEvent, type ContentMode, type EventClass, type EventContext, type Logger } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, eventBrand, retry, silentLogger, type CloudEvent, type ContentMode, type EventClass, type EventContext, type Logger } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
@@ -29,6 +29,7 @@ describe.skipIf(!url)('rabbitmq wire format (CloudEvents AMQP binding)', () => {
   function defineEvent() {
     const type = `dev.cloudbus.wire.${run}.e${++sequence}.order.placed`;
     class OrderPlaced {
+      declare readonly [eventBrand]: string;
       constructor(
         readonly orderId: string,
         readonly total: string,

@@ -1,4 +1,4 @@
-import { EventBus, EventType, On, retry, silentLogger, type EventContext } from '@cloudbus/core';
+import { EventBus, EventType, On, eventBrand, retry, silentLogger, type EventContext } from '@cloudbus/core';
 import { RabbitMqTransport } from '@cloudbus/transport-rabbitmq';
 
 /**
@@ -10,26 +10,32 @@ import { RabbitMqTransport } from '@cloudbus/transport-rabbitmq';
 
 @EventType('com.example.shop.order.placed', { subject: (e: OrderPlaced) => e.orderId })
 export class OrderPlaced {
+  declare readonly [eventBrand]: 'com.example.shop.order.placed';
   constructor(readonly orderId: string, readonly total: string) {}
 }
 @EventType('com.example.shop.payment.processed', { subject: (e: PaymentProcessed) => e.orderId })
 export class PaymentProcessed {
+  declare readonly [eventBrand]: 'com.example.shop.payment.processed';
   constructor(readonly orderId: string) {}
 }
 @EventType('com.example.shop.cooking.started', { subject: (e: CookingStarted) => e.orderId })
 export class CookingStarted {
+  declare readonly [eventBrand]: 'com.example.shop.cooking.started';
   constructor(readonly orderId: string) {}
 }
 @EventType('com.example.shop.order.ready', { subject: (e: OrderReady) => e.orderId })
 export class OrderReady {
+  declare readonly [eventBrand]: 'com.example.shop.order.ready';
   constructor(readonly orderId: string) {}
 }
 @EventType('com.example.shop.order.delivered', { subject: (e: OrderDelivered) => e.orderId })
 export class OrderDelivered {
+  declare readonly [eventBrand]: 'com.example.shop.order.delivered';
   constructor(readonly orderId: string) {}
 }
 @EventType('com.example.shop.load')
 export class LoadPing {
+  declare readonly [eventBrand]: 'com.example.shop.load';
   constructor(readonly n: number) {}
 }
 

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
+import type { Event } from '@cloudbus/core';
+
 import { OrderCancelled } from '../events/order-cancelled.js';
 import { OrderCookingStarted } from '../events/order-cooking-started.js';
 import { OrderDelivered } from '../events/order-delivered.js';
@@ -58,7 +60,7 @@ const ESTIMATED_DELIVERY_MS = 35 * 60_000;
  */
 export class Order {
   #state: OrderSnapshot;
-  #pending: object[] = [];
+  #pending: Event[] = [];
 
   private constructor(state: OrderSnapshot) {
     this.#state = state;
@@ -126,7 +128,7 @@ export class Order {
   }
 
   /** Events raised since the order was loaded, not saved yet. */
-  get pendingEvents(): readonly object[] {
+  get pendingEvents(): readonly Event[] {
     return this.#pending;
   }
 

@@ -1,8 +1,11 @@
-import { EventType } from '@cloudbus/core';
+import { EventType, eventBrand } from '@cloudbus/core';
+
+import { orderCookingStartedSchema } from './event-schemas.js';
 
 /** The order went into the oven. */
-@EventType('com.mariopizzeria.order.cooking-started', { version: 1, subject: (e: OrderCookingStarted) => e.orderId })
+@EventType('com.mariopizzeria.order.cooking-started', { version: 1, subject: (e: OrderCookingStarted) => e.orderId, schema: orderCookingStartedSchema })
 export class OrderCookingStarted {
+  declare readonly [eventBrand]: 'com.mariopizzeria.order.cooking-started';
   constructor(
     readonly orderId: string,
     /** ISO 8601. */

@@ -1,5 +1,6 @@
-import { EventType } from '@cloudbus/core';
+import { EventType, eventBrand } from '@cloudbus/core';
 
+import { orderPlacedSchema } from './event-schemas.js';
 import type { OrderLine } from './order-line.js';
 
 /**
@@ -9,9 +10,11 @@ import type { OrderLine } from './order-line.js';
 @EventType('com.mariopizzeria.order.placed', {
   version: 2,
   subject: (e: OrderPlaced) => e.orderId,
+  schema: orderPlacedSchema,
   upcast: { 1: (v1: Record<string, unknown>) => ({ ...v1, customerEmail: null }) },
 })
 export class OrderPlaced {
+  declare readonly [eventBrand]: 'com.mariopizzeria.order.placed';
   constructor(
     readonly orderId: string,
     readonly customerId: string,

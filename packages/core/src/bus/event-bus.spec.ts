@@ -3,33 +3,12 @@ import 'reflect-metadata';
 import { Container, inject, injectable } from 'inversify';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import {
-  BusNotStartedError,
-  BusStateError,
-  ConfigurationError,
-  EventBus,
-  EventHandler,
-  EventType,
-  InvalidHandlerError,
-  MemoryBroker,
-  MemoryTransport,
-  On,
-  STRUCTURED_CONTENT_TYPE,
-  PermanentError,
-  UnknownTransportError,
-  UnregisteredEventError,
-  cloudbus,
-  currentEventContext,
-  retry,
-  silentLogger,
-  type EventContext,
-  type TelemetryEvent,
-  type WireMessage,
-} from '../index.js';
+import { BusNotStartedError, BusStateError, ConfigurationError, EventBus, EventHandler, EventType, InvalidHandlerError, MemoryBroker, MemoryTransport, On, PermanentError, STRUCTURED_CONTENT_TYPE, UnknownTransportError, idempotency, registerTransport, UnregisteredEventError, cloudbus, currentEventContext, eventBrand, retry, silentLogger, type EventContext, type TelemetryEvent, type WireMessage } from '../index.js';
 import { createTestBus, type TestBus } from '../testing/index.js';
 
 @EventType('com.example.order.placed', { version: 1, subject: (e: OrderPlaced) => e.orderId })
 class OrderPlaced {
+  declare readonly [eventBrand]: 'com.example.order.placed';
   constructor(
     readonly orderId: string,
     readonly total: number,
@@ -38,6 +17,7 @@ class OrderPlaced {
 
 @EventType('com.example.order.cooking')
 class CookingStarted {
+  declare readonly [eventBrand]: 'com.example.order.cooking';
   constructor(readonly orderId: string) {}
 }
 
@@ -152,18 +132,59 @@ describe('two buses in one container', () => {
 });
 
 describe('configuration errors', () => {
-  it('names the package to install for an unknown or missing transport', async () => {
-    const bus = new EventBus({ service: 'shop', transport: 'carrier-pigeon', logger: silentLogger });
-    const error = await bus.start().catch((e: unknown) => e);
+  it('names the package to install for an unknown or missing transport, at construction', () => {
+    const error = (() => {
+      try {
+        return new EventBus({ service: 'shop', transport: 'carrier-pigeon', logger: silentLogger });
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(error).toBeInstanceOf(UnknownTransportError);
     expect(String(error)).toMatch(/pnpm add @cloudbus\/transport-carrier-pigeon/);
     expect(String(error)).toMatch(/Registered: .*memory/);
+    expect(() => cloudbus({ service: 'shop', transport: 'carrier-pigeon' })).toThrow(UnknownTransportError);
+  });
+
+  it('suggests the closest known transport name instead of a package that cannot exist', () => {
+    for (const [given, meant] of [['RabbitMQ', 'rabbitmq'], ['rabitmq', 'rabbitmq'], ['NATS', 'nats'], ['mqt', 'mqtt'], ['Memory', 'memory']] as const) {
+      const error = (() => {
+        try {
+          return cloudbus({ service: 'shop', transport: given });
+        } catch (e) {
+          return e;
+        }
+      })() as UnknownTransportError;
+      expect(error).toBeInstanceOf(UnknownTransportError);
+      expect(error.suggestion).toBe(meant);
+      expect(error.message).toContain(`did you mean '${meant}'?`);
+      expect(error.message).not.toContain(`@cloudbus/transport-${given}`);
+    }
+    expect((() => { try { cloudbus({ service: 'shop', transport: 'kafka' }); } catch (e) { return e; } return undefined; })()).toMatchObject({ suggestion: undefined });
+  });
+
+  it('validates transportOptions at construction, through the transport factory', () => {
+    registerTransport('strict-test', ({ options }) => {
+      if (options['lanes'] !== undefined && typeof options['lanes'] !== 'number') throw new ConfigurationError(`strict-test: lanes must be a number.`);
+      return new MemoryTransport({ broker: new MemoryBroker() });
+    });
+    expect(() => new EventBus({ service: 'shop', transport: 'strict-test', transportOptions: { lanes: 'four' } })).toThrow(/lanes must be a number/);
+    expect(() => cloudbus({ service: 'shop', transport: 'strict-test', transportOptions: { lanes: 'four' } })).toThrow(/lanes must be a number/);
+    expect(() => new EventBus({ service: 'shop', transport: 'strict-test', transportOptions: { lanes: 4 } })).not.toThrow();
+  });
+
+  it('names the problem when bus.use() or middleware gets no middleware', () => {
+    const bus = new EventBus({ service: 'shop', transport: new MemoryTransport({ broker: new MemoryBroker() }) });
+    expect(() => bus.use(undefined as never)).toThrow(/bus\.use\(\) takes a Middleware object \(\{ name, publish\?, consume\? \}\), got undefined/);
+    expect(() => bus.use(idempotency as never)).toThrow(/Pass what the factory returns: idempotency\(\), not idempotency/);
+    expect(() => bus.use({ name: 'empty' } as never)).toThrow(/neither a publish nor a consume/);
+    expect(() => cloudbus({ service: 'shop', middleware: [undefined as never] })).toThrow(/cloudbus\(\{ middleware \}\) takes a Middleware object/);
   });
 
   it('refuses a missing service, a bad URL and a bad content mode at construction', () => {
     expect(() => cloudbus({ transport: 'memory' })).toThrow(/set 'service' \(or CLOUDBUS_SERVICE\)/);
     expect(() => cloudbus({ service: 'shop', url: 'not a url' })).toThrow(ConfigurationError);
-    expect(() => cloudbus({ service: 'shop', url: 'nats://a:4222, nats://b:4222' })).not.toThrow();
+    expect(() => cloudbus({ service: 'shop', transport: new MemoryTransport(), url: 'nats://a:4222, nats://b:4222' })).not.toThrow();
     expect(() => cloudbus({ service: 'shop', url: 'nats://a:4222,not a url' })).toThrow(ConfigurationError);
     expect(() => cloudbus({ service: 'shop', url: 'amqp://user:s3cret@host:5672', contentMode: 'fancy' as never })).toThrow(/contentMode/);
     expect(() => cloudbus({ service: 'has space' })).toThrow(/service 'has space'/);
@@ -236,6 +257,7 @@ describe('bus life cycle', () => {
     await expect(bus.publish(new OrderPlaced('o-1', 1))).rejects.toBeInstanceOf(BusNotStartedError);
     await bus.start();
     await expect(bus.start()).rejects.toBeInstanceOf(BusStateError);
+    // @ts-expect-error publish takes only instances of @EventType classes; the run-time check stays for JavaScript callers
     await expect(bus.publish({ orderId: 'plain object' })).rejects.toBeInstanceOf(UnregisteredEventError);
     await expect(bus.publish([new OrderPlaced('a', 1), new OrderPlaced('b', 1)], { id: 'same' })).rejects.toThrow(/options.id names one event/);
     await expect(bus.publish(new OrderPlaced('o-1', 1), { extensions: { type: 'spoofed' } })).rejects.toThrow(/context attribute, not an extension/);
@@ -364,6 +386,7 @@ describe('handler outcomes', () => {
 describe('versioned events', () => {
   @EventType('com.example.pizza.rated', { version: 1 })
   class PizzaRatedV1 {
+    declare readonly [eventBrand]: 'com.example.pizza.rated';
     constructor(readonly stars: number) {}
   }
 
@@ -375,6 +398,7 @@ describe('versioned events', () => {
     },
   })
   class PizzaRated {
+    declare readonly [eventBrand]: 'com.example.pizza.rated';
     constructor(
       readonly stars: number,
       readonly comment: string,
@@ -384,6 +408,7 @@ describe('versioned events', () => {
 
   @EventType('com.example.pizza.rated', { version: 4 })
   class PizzaRatedV4 {
+    declare readonly [eventBrand]: 'com.example.pizza.rated';
     constructor(readonly score: number) {}
   }
 

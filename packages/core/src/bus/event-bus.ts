@@ -5,14 +5,14 @@ import { encodeCloudEvent, type ContentMode, type WireMessage } from '../envelop
 import { errorRecordOf } from '../dead-letter/dead-letter-record.js';
 import { DeadLetters } from '../dead-letter/dead-letters.js';
 import { BrokerConnectionError, BusNotStartedError, BusStateError, ConfigurationError, InvalidHandlerError, MessageTooLargeError } from '../errors.js';
-import { eventTypeOf } from '../events/event-type.js';
+import { eventTypeOf, type Event } from '../events/event-type.js';
 import { currentEventContext, type EventPublisher, type PublishOptions } from '../handlers/event-context.js';
 import { handlerNameOf, handlersOf, type HandlerClass } from '../handlers/event-handler.js';
-import { compose, type ConsumeContext, type Middleware, type PublishContext } from '../middleware/middleware.js';
+import { assertMiddleware, compose, type ConsumeContext, type Middleware, type PublishContext } from '../middleware/middleware.js';
 import { TelemetryPublisher } from '../telemetry/telemetry-publisher.js';
 import { Telemetry } from '../telemetry/telemetry.js';
-import { createTransport } from '../transport/registry.js';
 import { redactCredentials } from '../dead-letter/redact-credentials.js';
+import { transportFactory } from '../transport/registry.js';
 import { reportsConnectionState, type ConnectionState, type OutgoingMessage, type Transport } from '../transport/transport.js';
 import { HandlerRunner, type HandlerBinding, type HandlerResolver } from './handler-runner.js';
 import { resolveOptions, type CloudbusOptions, type ResolvedOptions } from './options.js';
@@ -76,6 +76,15 @@ class Outgoing implements OutgoingMessage {
   ) {}
 }
 
+/**
+ * The transport the options name, built by its factory (which validates `url` and
+ * `transportOptions` and connects later), or the instance given.
+ */
+export function buildTransport(options: ResolvedOptions): Transport {
+  const { transport, url, service, transportOptions, logger } = options;
+  return typeof transport === 'string' ? transportFactory(transport)({ url, service, options: transportOptions, logger }) : transport;
+}
+
 const instantiate: HandlerResolver = (handlerClass) => new (handlerClass as new () => object)();
 
 /**
@@ -93,6 +102,9 @@ export class EventBus implements EventPublisher {
   readonly #middleware: Middleware[];
   readonly #abort = new AbortController();
   #state: BusState = 'created';
+  /** The transport, built at construction (so a bad name or bad transport options fail there). */
+  /** The transport the next start connects: built at construction, built anew after a start that failed once connected. */
+  #created: Transport;
   #transport: Transport | undefined;
   #runners: HandlerRunner[] = [];
   #contentMode: ContentMode = 'binary';
@@ -110,6 +122,7 @@ export class EventBus implements EventPublisher {
 
   constructor(options: CloudbusOptions, resolve: HandlerResolver = instantiate) {
     this.#options = resolveOptions(options);
+    this.#created = buildTransport(this.#options);
     this.#resolve = resolve;
     this.#middleware = [...this.#options.middleware];
     this.telemetry = new Telemetry((error) =>
@@ -146,6 +159,7 @@ export class EventBus implements EventPublisher {
 
   /** Adds middleware (outermost first). Only before `start()`. */
   use(middleware: Middleware): this {
+    assertMiddleware(middleware, 'bus.use()');
     if (this.#state !== 'created') throw new BusStateError(`bus.use(${middleware.name}) must be called before bus.start().`);
     this.#middleware.push(middleware);
     return this;
@@ -169,8 +183,9 @@ export class EventBus implements EventPublisher {
     this.#starting = new AbortController();
     let connected = false;
     try {
-      const bindings = this.#bindHandlers();
-      const transport = this.#transport ?? (await this.#createTransport());
+import { redactCredentials } from '../dead-letter/redact-credentials.js';
+import { transportFactory } from '../transport/registry.js';
+import { reportsConnectionState, type ConnectionState, type OutgoingMessage, type Transport } from '../transport/transport.js';
       this.#transport = transport;
       await this.#connect(transport, this.#starting.signal);
       connected = true;
@@ -257,7 +272,10 @@ export class EventBus implements EventPublisher {
     const madeHere = typeof this.#options.transport === 'string';
     if (connected || madeHere) {
       await transport?.close().catch(() => {});
-      if (madeHere) this.#transport = undefined;
+      if (madeHere) {
+        this.#created = buildTransport(this.#options);
+        this.#transport = undefined;
+      }
     }
     this.#state = connected && !madeHere ? 'stopped' : 'created';
   }
@@ -306,7 +324,7 @@ export class EventBus implements EventPublisher {
    * instance, is too large, or the broker refused it. Inside a handler, the events carry its
    * correlation id and its event's id as causation id.
    */
-  publish(events: object | readonly object[], options?: PublishOptions): Promise<void> {
+  publish(events: Event | readonly Event[], options?: PublishOptions): Promise<void> {
     return this.#publish(events, options, currentEventContext()?.cloudEvent);
   }
 
@@ -316,7 +334,7 @@ export class EventBus implements EventPublisher {
    * and send them later with {@link publishPrepared}: their ids stay the same on every attempt,
    * so brokers that de-duplicate and idempotent handlers see one event.
    */
-  prepare(events: object | readonly object[], options?: PublishOptions): CloudEvent[] {
+  prepare(events: Event | readonly Event[], options?: PublishOptions): CloudEvent[] {
     return buildBatch(events, this.#options.source, options, currentEventContext()?.cloudEvent).map(
       ({ cloudEvent }) => cloudEvent as CloudEvent,
     );
@@ -537,11 +555,6 @@ export class EventBus implements EventPublisher {
       }
     }
     return bindings;
-  }
-
-  async #createTransport(): Promise<Transport> {
-    const { transport, url, service, transportOptions, logger } = this.#options;
-    return typeof transport === 'string' ? createTransport(transport, { url, service, options: transportOptions, logger }) : transport;
   }
 
   #configureWire(transport: Transport): void {

@@ -3,7 +3,7 @@ import { errorRecordOf, headerSafe, type DeadLetterReason, type DeadLetterRecord
 import { Extensions, type CloudEvent } from '../envelope/cloud-event.js';
 import { inProcessEventOf, oversize } from '../envelope/in-process-event.js';
 import { decodeCloudEvent, type ReceiveLimits } from '../envelope/wire-codec.js';
-import { InvalidCloudEventError, ReceiveLimitError, UnsupportedEventVersionError } from '../errors.js';
+import { EventSchemaError, InvalidCloudEventError, ReceiveLimitError, UnsupportedEventVersionError } from '../errors.js';
 import { dataVersionOf, eventFromData, type EventTypeMetadata } from '../events/event-type.js';
 import { runInEventContext, type EventContext, type PublishOptions } from '../handlers/event-context.js';
 import type { HandlerClass } from '../handlers/event-handler.js';
@@ -186,7 +186,12 @@ export class HandlerRunner {
     try {
       event = eventFromData(eventType, cloudEvent.data, dataVersionOf(cloudEvent['dataversion']));
     } catch (error) {
-      this.#reject(delivery, cloudEvent, error instanceof UnsupportedEventVersionError ? 'unsupported-version' : 'undecodable', error);
+      this.#reject(
+        delivery,
+        cloudEvent,
+        error instanceof UnsupportedEventVersionError ? 'unsupported-version' : error instanceof EventSchemaError ? 'invalid' : 'undecodable',
+        error,
+      );
       return;
     }
 

@@ -2,7 +2,7 @@ import { DEFAULT_RECEIVE_LIMITS, type ContentMode, type ReceiveLimits } from '..
 import { assertSource } from '../envelope/validation.js';
 import { ConfigurationError } from '../errors.js';
 import type { HandlerClass } from '../handlers/event-handler.js';
-import type { Middleware } from '../middleware/middleware.js';
+import { assertMiddleware, type Middleware } from '../middleware/middleware.js';
 import { retry, type RetryPolicy } from '../policies/retry.js';
 import type { TelemetryPublishingOptions } from '../telemetry/telemetry-publisher.js';
 import type { Transport } from '../transport/transport.js';
@@ -184,6 +184,7 @@ export function resolveOptions(options: CloudbusOptions, env: NodeJS.ProcessEnv 
       throw new ConfigurationError(`cloudbus: 'handlers' takes handler classes, got ${typeof handler}.`);
     }
   }
+  for (const middleware of options.middleware ?? []) assertMiddleware(middleware, "cloudbus({ middleware })");
   const source = options.source ?? `/${service}`;
   try {
     assertSource(source);

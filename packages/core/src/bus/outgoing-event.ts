@@ -60,6 +60,7 @@ export function buildCloudEvent(
   if (options?.id !== undefined) requireString('id', options.id);
   const cloudEvent = new PlainCloudEvent(id, source, metadata.type, time);
   const data = dataFromEvent(metadata, event);
+  if (metadata.dataSchema !== undefined) cloudEvent.dataschema = metadata.dataSchema;
   cloudEvent.datacontenttype =
     metadata.options.contentType ?? (data instanceof Uint8Array ? 'application/octet-stream' : 'application/json');
   const subject = options?.subject ?? metadata.options.subject?.(event);

@@ -1,6 +1,7 @@
 import type { CloudEvent, ExtensionValue } from '../envelope/cloud-event.js';
 import type { ErrorRecord } from '../telemetry/telemetry.js';
 import { redactCredentials } from './redact-credentials.js';
+import { handlerFrames } from './handler-frames.js';
 
 /**
  * Why a message was dead-lettered. Handler outcomes and undeliverable input are kept apart:
@@ -84,15 +85,11 @@ export function headerSafe(text: string, max: number): string {
 
 /**
  * Records an error for telemetry, dead letters and logs: type, message, and the top frames of the
- * stack; a password in a URL is replaced by `***`.
+ * stack (cloudbus's own left out); a password in a URL is replaced by `***`.
  */
 export function errorRecordOf(error: unknown): ErrorRecord {
   if (error instanceof Error) {
-    const frames = (error.stack ?? '')
-      .split('\n')
-      .filter((line) => line.trimStart().startsWith('at '))
-      .slice(0, MAX_FRAMES)
-      .map((line) => line.trim());
+    const frames = handlerFrames(error.stack ?? '').slice(0, MAX_FRAMES);
     const record = { type: headerSafe(error.name, 100), message: headerSafe(error.message, MAX_MESSAGE) };
     return frames.length === 0 ? record : { ...record, stack: headerSafe(frames.join(' | '), 2_000) };
   }

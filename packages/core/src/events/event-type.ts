@@ -1,4 +1,35 @@
-import { ConfigurationError, InvalidCloudEventError, UnsupportedEventVersionError } from '../errors.js';
+import { ConfigurationError, EventSchemaError, InvalidCloudEventError, UnsupportedEventVersionError } from '../errors.js';
+import { describeIssues, isStandardSchema, schemaIdOf, schemaIssues, type StandardSchemaV1 } from './standard-schema.js';
+
+/**
+ * The key of the compile-time mark every event class declares, so that `publish` accepts its
+ * instances and nothing else (an object literal, a `Date`):
+ *
+ * ```ts
+ * @EventType('com.example.order.placed')
+ * class OrderPlaced {
+ *   declare readonly [eventBrand]: 'com.example.order.placed';
+ *   constructor(readonly orderId: string) {}
+ * }
+ * ```
+ *
+ * `declare` emits nothing: the mark exists only for the type checker. `@EventType` refuses a class
+ * whose mark is missing or names another type, and since each event type's mark differs, `@On` and
+ * `@EventHandler` refuse a method taking another event than the one they declare.
+ */
+export const eventBrand: unique symbol = Symbol('cloudbus.event');
+
+/** An instance of an `@EventType` class (of type `Type`): what `publish` takes. */
+export interface Event<Type extends string = string> {
+  readonly [eventBrand]: Type;
+}
+
+/**
+ * The mark an event class of `Type` declares: `Type` itself for a literal type, any string for a
+ * type built at run time (a template literal, a variable).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type EventBrandOf<Type extends string> = {} extends Record<Type, 0> ? string : Type;
 
 /** A class whose instances are events. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -41,6 +72,14 @@ export interface EventTypeOptions<T extends object = object> {
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly fromData?: (data: any) => T;
+  /**
+   * A Standard Schema (zod, valibot, arktype...) of the event's data, as `toData` gives it. A
+   * publish whose data fails it rejects with {@link EventSchemaError} and sends nothing; a received
+   * event that fails it (after upcasting) is dead-lettered as `invalid`, with the issues in the
+   * record. A schema with an id (`$id`, `id`, or zod's `.meta({ id })`) sets `dataschema`.
+   * @default no validation
+   */
+  readonly schema?: StandardSchemaV1;
 }
 
 /** What `@EventType` records about a class. */
@@ -49,6 +88,8 @@ export interface EventTypeMetadata<T extends object = object> {
   readonly version: number;
   readonly eventClass: EventClass<T>;
   readonly options: EventTypeOptions<T>;
+  /** The schema's id, written as the CloudEvent `dataschema`; undefined without one. */
+  readonly dataSchema: string | undefined;
 }
 
 const METADATA = Symbol.for('cloudbus.eventType');
@@ -57,15 +98,19 @@ const TYPE_NAME = /^[^\s\u0000-\u001f\u007f-\u009f]+$/;
 
 /**
  * Declares a class as a domain event with a CloudEvents `type` (reverse-DNS, e.g.
- * `com.mariopizzeria.order.placed`) and a data version. Only records metadata.
+ * `com.mariopizzeria.order.placed`) and a data version. Only records metadata. The class declares
+ * `[eventBrand]` with the same type (see {@link eventBrand}).
  *
  * @example
  * ```ts
  * @EventType('com.example.order.placed', { version: 2, upcast: { 1: (v1) => ({ ...v1, channel: 'web' }) } })
- * class OrderPlaced { constructor(readonly orderId: string, readonly channel: string) {} }
+ * class OrderPlaced {
+ *   declare readonly [eventBrand]: 'com.example.order.placed';
+ *   constructor(readonly orderId: string, readonly channel: string) {}
+ * }
  * ```
  */
-export function EventType<T extends object>(type: string, options: EventTypeOptions<T> = {}) {
+export function EventType<const Type extends string, T extends object = object>(type: Type, options: EventTypeOptions<T> = {}) {
   if (typeof type !== 'string' || !TYPE_NAME.test(type)) {
     throw new ConfigurationError(
       `@EventType needs a non-empty CloudEvents type without whitespace, such as 'com.example.order.placed'; got ${JSON.stringify(type)}.`,
@@ -83,8 +128,12 @@ export function EventType<T extends object>(type: string, options: EventTypeOpti
       );
     }
   }
-  return (eventClass: EventClass<T>): void => {
-    const metadata: EventTypeMetadata<T> = { type, version, eventClass, options };
+  if (options.schema !== undefined && !isStandardSchema(options.schema)) {
+    throw new ConfigurationError(`@EventType('${type}'): schema must implement Standard Schema v1 (zod, valibot, arktype...): it has no '~standard' property of version 1.`);
+  }
+  const dataSchema = options.schema === undefined ? undefined : schemaIdOf(options.schema);
+  return (eventClass: EventClass<T> & EventClass<Event<EventBrandOf<Type>>>): void => {
+    const metadata: EventTypeMetadata<T> = { type, version, eventClass, options, dataSchema };
     Object.defineProperty(eventClass, METADATA, { value: metadata, enumerable: false });
   };
 }
@@ -133,6 +182,13 @@ export function eventFromData<T extends object>(metadata: EventTypeMetadata<T>, 
     }
     current = upcaster(current);
   }
+  const schema = metadata.options.schema;
+  if (schema !== undefined) {
+    const issues = schemaIssues(schema, current, metadata.type);
+    if (issues !== undefined) {
+      throw new EventSchemaError(metadata.type, issues, `Data of '${metadata.type}' does not match its schema: ${describeIssues(issues)}.`);
+    }
+  }
   if (metadata.options.fromData !== undefined) return metadata.options.fromData(current);
   if (current === null || typeof current !== 'object' || Array.isArray(current) || current instanceof Uint8Array) {
     throw new InvalidCloudEventError(
@@ -146,7 +202,22 @@ export function eventFromData<T extends object>(metadata: EventTypeMetadata<T>, 
   return Object.assign(Object.create(metadata.eventClass.prototype as object) as T, current);
 }
 
-/** The data to publish for an event. */
+/**
+ * The data to publish for an event, checked against the event type's schema: data that fails it
+ * throws {@link EventSchemaError} naming the event type and the fields.
+ */
 export function dataFromEvent<T extends object>(metadata: EventTypeMetadata<T>, event: T): unknown {
-  return metadata.options.toData === undefined ? event : metadata.options.toData(event);
+  const data = metadata.options.toData === undefined ? event : metadata.options.toData(event);
+  const schema = metadata.options.schema;
+  if (schema !== undefined) {
+    const issues = schemaIssues(schema, data, metadata.type);
+    if (issues !== undefined) {
+      throw new EventSchemaError(
+        metadata.type,
+        issues,
+        `Cannot publish ${metadata.eventClass.name} ('${metadata.type}'): its data does not match the schema: ${describeIssues(issues)}. Nothing was published.`,
+      );
+    }
+  }
+  return data;
 }

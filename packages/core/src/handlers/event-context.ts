@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 import type { CloudEvent, ExtensionValue } from '../envelope/cloud-event.js';
+import type { Event } from '../events/event-type.js';
 
 /** Options of `publish`, on the bus and on the context. */
 export interface PublishOptions {
@@ -28,8 +29,9 @@ export interface EventPublisher {
   /**
    * Publishes one event or a batch; resolves once the transport durably accepted all of them.
    * Inside a handler, the events inherit its correlation id and get its event's id as causation id.
+   * Only instances of `@EventType` classes compile (and anything else is rejected at run time).
    */
-  publish(events: object | readonly object[], options?: PublishOptions): Promise<void>;
+  publish(events: Event | readonly Event[], options?: PublishOptions): Promise<void>;
 }
 
 /** What a handler receives next to its event. */

@@ -1,5 +1,6 @@
 import { InvalidHandlerError } from '../errors.js';
 import type { EventClass } from '../events/event-type.js';
+import type { EventContext } from './event-context.js';
 import type { ErrorClassification } from '../policies/error-classification.js';
 import type { RetryPolicy } from '../policies/retry.js';
 
@@ -84,12 +85,14 @@ export function EventHandler<T extends object>(eventClass: EventClass<T>, option
  * Declares a method as the handler of one event type, in a class that handles several.
  * Each method gets its own subscription, retry policy and dead letters.
  *
+ * The method's first parameter must accept the declared event class (checked at compile time).
  * A class with only `@On` methods has no class decorator, so TypeScript emits no constructor
  * metadata for it: add Inversify's `@injectable()` when its constructor takes dependencies.
  */
 export function On<T extends object>(eventClass: EventClass<T>, options: HandlerOptions = {}) {
   requireEventClass(eventClass, '@On');
-  return (prototype: object, method: string | symbol, descriptor: PropertyDescriptor): void => {
+  // The descriptor's type makes TypeScript check the method's first parameter against `T`.
+  return <M extends (event: T, ctx: EventContext) => unknown>(prototype: object, method: string | symbol, descriptor: TypedPropertyDescriptor<M>): void => {
     if (typeof descriptor.value !== 'function') {
       throw new InvalidHandlerError(`@On(${eventClass.name}) must decorate a method, not '${String(method)}'.`);
     }

@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../errors.js';
 import type { CloudEvent } from '../envelope/cloud-event.js';
 import type { EventContext } from '../handlers/event-context.js';
 
@@ -57,6 +58,24 @@ export interface Middleware {
   readonly name: string;
   publish?(context: PublishContext, next: Next): Promise<void>;
   consume?(context: ConsumeContext, next: Next): Promise<void>;
+}
+
+/**
+ * Refuses what is not middleware (`undefined` from a factory that returned nothing, a function
+ * instead of the object a factory builds), naming where it was given.
+ */
+export function assertMiddleware(middleware: unknown, where: string): asserts middleware is Middleware {
+  const candidate = middleware as Partial<Middleware> | null | undefined;
+  if (candidate === null || typeof candidate !== 'object') {
+    const factory = typeof candidate === 'function' ? (candidate as { name: string }).name || 'factory' : undefined;
+    const hint = factory === undefined ? '' : ` Pass what the factory returns: ${factory}(), not ${factory}.`;
+    throw new ConfigurationError(
+      `${where} takes a Middleware object ({ name, publish?, consume? }), got ${candidate === null ? 'null' : typeof candidate}.${hint}`,
+    );
+  }
+  if (typeof candidate.publish !== 'function' && typeof candidate.consume !== 'function') {
+    throw new ConfigurationError(`${where}: middleware '${String(candidate.name)}' has neither a publish nor a consume function.`);
+  }
 }
 
 type Step<C> = (context: C, next: Next) => Promise<void>;

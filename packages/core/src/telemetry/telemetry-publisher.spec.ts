@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 
-import {
-  EventBus,
-  EventHandler,
-  EventType,
-  MemoryBroker,
-  MemoryTransport,
-  TELEMETRY_EVENT_TYPE,
-  decodeCloudEvent,
-  retry,
-  silentLogger,
-  type TelemetryBatch,
-} from '../index.js';
+import { EventBus, EventHandler, EventType, MemoryBroker, MemoryTransport, TELEMETRY_EVENT_TYPE, decodeCloudEvent, eventBrand, retry, silentLogger, type TelemetryBatch } from '../index.js';
 
 @EventType('com.example.order.placed')
 class OrderPlaced {
+  declare readonly [eventBrand]: 'com.example.order.placed';
   constructor(readonly orderId: string) {}
 }
 

@@ -1,17 +1,18 @@
-import type { Container } from 'inversify';
+import { Container } from 'inversify';
 
 import { cloudbus } from '../bus/cloudbus-module.js';
 import { EventBus } from '../bus/event-bus.js';
 import type { CloudbusOptions } from '../bus/options.js';
 import { decodeDeadLetter, type DeadLetter } from '../dead-letter/dead-letter-message.js';
 import type { CloudEvent } from '../envelope/cloud-event.js';
-import { WaitTimeoutError } from '../errors.js';
-import { dataVersionOf, eventFromData, eventTypeOf, type EventClass } from '../events/event-type.js';
+import { ConfigurationError, WaitTimeoutError, type HandlerFailure } from '../errors.js';
+import { dataVersionOf, eventFromData, eventTypeOf, type Event, type EventClass } from '../events/event-type.js';
 import type { PublishOptions } from '../handlers/event-context.js';
-import type { TelemetryEvent } from '../telemetry/telemetry.js';
+import type { HandlerFailedTelemetry, TelemetryEvent } from '../telemetry/telemetry.js';
 import { MemoryBroker } from '../transport/memory/memory-broker.js';
 import { MemoryTransport } from '../transport/memory/memory-transport.js';
 import { canReadDeadLetters, type Transport } from '../transport/transport.js';
+import { withoutRetryDelays } from './without-retry-delays.js';
 
 /** Options of {@link createTestBus}: the bus options, with test-friendly defaults. */
 export interface TestBusOptions extends Omit<CloudbusOptions, 'transport' | 'service'> {
@@ -23,10 +24,25 @@ export interface TestBusOptions extends Omit<CloudbusOptions, 'transport' | 'ser
    * that does not survive JSON (a `Date`, a `Map`) the way production would
    */
   readonly transport?: Transport;
-  /** Resolve handlers from this container (loads `cloudbus(...)` into it). @default handlers are built with `new` */
+  /**
+   * Resolve handlers from this container (loads `cloudbus(...)` into it). Pass one when a handler
+   * depends on something that is not an `@injectable()` class (an interface token, a value).
+   * @default a new container with `autobind`, so `@injectable()` dependencies are built as needed
+   */
   readonly container?: Container;
-  /** @default 2_000 */
+  /**
+   * Longest wait of `waitFor`, `waitForDeadLetter` and `waitForTelemetry`, in ms. The default
+   * covers the default retry schedule (delays of about 200 + 400 + 800 + 1,600 ms).
+   * @default 5_000
+   */
   readonly timeoutMs?: number;
+  /**
+   * Redeliver failed events at once instead of after the retry policy's delay, so a test of a
+   * handler on a slow schedule dead-letters in milliseconds. The number of attempts is unchanged;
+   * telemetry still reports the delay the policy asked for.
+   * @default false
+   */
+  readonly skipRetryDelays?: boolean;
 }
 
 /** An event seen leaving the bus. */
@@ -44,7 +60,7 @@ export interface TestBus {
   /** Every telemetry record, in order. */
   readonly telemetry: readonly TelemetryEvent[];
   /** Publishes through the bus. */
-  publish(events: object | readonly object[], options?: PublishOptions): Promise<void>;
+  publish(events: Event | readonly Event[], options?: PublishOptions): Promise<void>;
   /** Resolves with the first event of the class (published before or after the call) that matches. */
   waitFor<T extends object>(eventClass: EventClass<T>, predicate?: (event: T, cloudEvent: CloudEvent) => boolean, timeoutMs?: number): Promise<T>;
   /** Dead letters stored by the transport so far. */
@@ -62,21 +78,63 @@ interface Waiter<T> {
   readonly resolve: (item: T) => void;
 }
 
-function waitOn<T>(seen: readonly T[], waiters: Set<Waiter<T>>, match: (item: T) => boolean, timeoutMs: number, what: () => string): Promise<T> {
+/** Handler failures, kept so that a timed-out wait can say what went wrong meanwhile. */
+class FailureLog {
+  readonly #failures: HandlerFailure[] = [];
+  /** Failures before this index were reported by (or happened before) a wait that has ended. */
+  #settledUpTo = 0;
+
+  record(event: HandlerFailedTelemetry): void {
+    this.#failures.push({
+      handler: event.handler,
+      eventType: event.eventType ?? '(not a CloudEvent)',
+      eventId: event.eventId,
+      attempt: event.attempt,
+      error: event.error,
+    });
+  }
+
+  /** Marks the start of a wait; the returned function lists the failures since the previous wait ended. */
+  begin(): () => HandlerFailure[] {
+    const from = this.#settledUpTo;
+    return () => this.#failures.slice(from);
+  }
+
+  /** A wait ended: later waits report only newer failures. */
+  settle(): void {
+    this.#settledUpTo = this.#failures.length;
+  }
+}
+
+function waitOn<T>(
+  seen: readonly T[],
+  waiters: Set<Waiter<T>>,
+  match: (item: T) => boolean,
+  timeoutMs: number,
+  what: () => string,
+  failures: FailureLog,
+): Promise<T> {
   const found = seen.find(match);
-  if (found !== undefined) return Promise.resolve(found);
+  if (found !== undefined) {
+    failures.settle();
+    return Promise.resolve(found);
+  }
+  const failedMeanwhile = failures.begin();
   return new Promise<T>((resolve, reject) => {
     const waiter: Waiter<T> = {
       match,
       resolve: (item) => {
         clearTimeout(timer);
         waiters.delete(waiter);
+        failures.settle();
         resolve(item);
       },
     };
     const timer = setTimeout(() => {
       waiters.delete(waiter);
-      reject(new WaitTimeoutError(`Nothing matched within ${timeoutMs} ms. ${what()}`));
+      const failed = failedMeanwhile();
+      failures.settle();
+      reject(new WaitTimeoutError(`Nothing matched within ${timeoutMs} ms. ${what()}`, failed));
     }, timeoutMs);
     waiters.add(waiter);
   });
@@ -91,6 +149,11 @@ function offer<T>(item: T, waiters: Set<Waiter<T>>): void {
  * decodes its copy, as over a broker) unless a transport is given, recording what is published,
  * dead-lettered and reported.
  *
+ * Handlers are resolved through an Inversify container, as in production: a new one with
+ * `autobind` unless `container` is given. Each handler class is resolved once here, so a
+ * dependency the container cannot build fails now, with its name, rather than at the first event.
+ * A wait that times out lists the handler failures that happened meanwhile.
+ *
  * @example
  * ```ts
  * const t = await createTestBus({ handlers: [Kitchen] });
@@ -100,19 +163,29 @@ function offer<T>(item: T, waiters: Set<Waiter<T>>): void {
  * ```
  */
 export async function createTestBus(options: TestBusOptions = {}): Promise<TestBus> {
-  const { container, timeoutMs: defaultTimeout = 2_000, transport, ...rest } = options;
+  const { container: given, timeoutMs: defaultTimeout = 5_000, transport: givenTransport, skipRetryDelays = false, ...rest } = options;
+  const transport = givenTransport ?? new MemoryTransport({ broker: new MemoryBroker(), isolate: true });
   const busOptions: CloudbusOptions = {
     service: 'test',
     ...rest,
-    transport: transport ?? new MemoryTransport({ broker: new MemoryBroker(), isolate: true }),
+    transport: skipRetryDelays ? withoutRetryDelays(transport) : transport,
   };
-  let bus: EventBus;
-  if (container === undefined) {
-    bus = new EventBus(busOptions);
-  } else {
-    container.load(cloudbus(busOptions));
-    bus = container.get(EventBus);
+  const container = given ?? new Container({ autobind: true });
+  container.load(cloudbus(busOptions));
+  for (const handler of busOptions.handlers ?? []) {
+    try {
+      container.get(handler);
+    } catch (error) {
+      throw new ConfigurationError(
+        `createTestBus: the container cannot build handler ${handler.name}: ${(error as Error).message}\n` +
+          (given === undefined
+            ? `Bind its dependencies in a container and pass it: createTestBus({ container, handlers: [${handler.name}] }).`
+            : `Bind its dependencies in the container passed to createTestBus.`),
+        { cause: error },
+      );
+    }
   }
+  const bus = container.get(EventBus);
 
   const published: PublishedEvent[] = [];
   const publishWaiters = new Set<Waiter<PublishedEvent>>();
@@ -129,8 +202,10 @@ export async function createTestBus(options: TestBusOptions = {}): Promise<TestB
       }
     },
   });
+  const failures = new FailureLog();
   bus.telemetry.on((event) => {
     telemetry.push(event);
+    if (event.kind === 'handler-failed') failures.record(event);
     offer(event, telemetryWaiters);
   });
   await bus.start();
@@ -167,20 +242,29 @@ export async function createTestBus(options: TestBusOptions = {}): Promise<TestB
         },
         timeoutMs,
         () => `Waited for ${eventClass.name}; published so far: ${published.map((p) => p.cloudEvent.type).join(', ') || 'nothing'}.`,
+        failures,
       ).then(() => found!);
     },
     deadLetters,
     async waitForDeadLetter(predicate = () => true, timeoutMs = defaultTimeout) {
       const deadline = Date.now() + timeoutMs;
+      const failedMeanwhile = failures.begin();
       for (;;) {
         const found = (await deadLetters()).find(predicate);
-        if (found !== undefined) return found;
-        if (Date.now() > deadline) throw new WaitTimeoutError(`No matching dead letter within ${timeoutMs} ms.`);
+        if (found !== undefined) {
+          failures.settle();
+          return found;
+        }
+        if (Date.now() > deadline) {
+          const failed = failedMeanwhile();
+          failures.settle();
+          throw new WaitTimeoutError(`No matching dead letter within ${timeoutMs} ms.`, failed);
+        }
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
     waitForTelemetry: (predicate, timeoutMs = defaultTimeout) =>
-      waitOn(telemetry, telemetryWaiters, predicate, timeoutMs, () => `Telemetry so far: ${telemetry.map((t) => t.kind).join(', ') || 'nothing'}.`),
+      waitOn(telemetry, telemetryWaiters, predicate, timeoutMs, () => `Telemetry so far: ${telemetry.map((t) => t.kind).join(', ') || 'nothing'}.`, failures),
     async stop() {
       if (bus.state === 'started' || bus.state === 'stopping') await bus.stop({ drainTimeoutMs: 1_000 });
     },

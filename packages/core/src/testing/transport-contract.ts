@@ -9,7 +9,7 @@ import { decodeDeadLetter, prepareReplay, type DeadLetter } from '../dead-letter
 import type { CloudEvent } from '../envelope/cloud-event.js';
 import { encodeCloudEvent, type WireMessage } from '../envelope/wire-codec.js';
 import { BusNotStartedError, MessageTooLargeError, PermanentError, TransportClosedError } from '../errors.js';
-import { EventType, eventTypeOf, type EventClass } from '../events/event-type.js';
+import { EventType, eventBrand, eventTypeOf, type EventClass } from '../events/event-type.js';
 import type { EventContext } from '../handlers/event-context.js';
 import { EventHandler, type HandlerClass, type HandlerOptions } from '../handlers/event-handler.js';
 import { retry } from '../policies/retry.js';
@@ -127,6 +127,7 @@ export function transportContract(name: string, factory: () => ContractHarness |
     function defineEvents() {
       const prefix = `dev.cloudbus.contract.${run}.t${++sequence}`;
       class OrderPlaced {
+        declare readonly [eventBrand]: string;
         constructor(
           readonly orderId: string,
           readonly total: string,
@@ -135,6 +136,7 @@ export function transportContract(name: string, factory: () => ContractHarness |
       }
       EventType(prefix + '.order.placed', { subject: (e: OrderPlaced) => e.orderId })(OrderPlaced);
       class BinaryBlob {
+        declare readonly [eventBrand]: string;
         constructor(readonly bytes: Uint8Array) {}
       }
       EventType(prefix + '.blob', {
@@ -142,6 +144,7 @@ export function transportContract(name: string, factory: () => ContractHarness |
         fromData: (data: Uint8Array) => new BinaryBlob(new Uint8Array(data)),
       })(BinaryBlob);
       class Followup {
+        declare readonly [eventBrand]: string;
         constructor(readonly orderId: string) {}
       }
       EventType(prefix + '.followup')(Followup);

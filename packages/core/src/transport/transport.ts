@@ -7,7 +7,7 @@ import type { ContentMode, WireMessage } from '../envelope/wire-codec.js';
  *
  * A transport carries {@link WireMessage}s; it maps them to its protocol per the CloudEvents
  * protocol binding (AMQP application properties, NATS headers, MQTT user properties) and back.
- * A transport is done when it passes `transportContract` from `@cloudbus/core/testing`.
+ * A transport is done when it passes `transportContract` from `@cloudbus/core/testing/contract`.
  */
 export interface Transport {
   /** Registry name: `memory`, `rabbitmq`, `nats`, `mqtt`. */

@@ -3,7 +3,7 @@
  * and never finishes handling, announcing each delivery on stdout, so that the test can kill it
  * mid-handle. Configured by the JSON in `CLOUDBUS_TEST_CONSUMER`: { type, service, options }.
  */
-import { EventBus, EventHandler, EventType, silentLogger, type EventContext } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, eventBrand, silentLogger, type EventContext } from '@cloudbus/core';
 
 import { RabbitMqTransport } from '../rabbitmq-transport.js';
 import type { RabbitMqTransportOptions } from '../rabbitmq-transport-options.js';
@@ -17,6 +17,8 @@ interface ConsumerConfig {
 const config = JSON.parse(process.env['CLOUDBUS_TEST_CONSUMER'] ?? '{}') as ConsumerConfig;
 
 class OrderPlaced {
+
+  declare readonly [eventBrand]: string;
   constructor(readonly orderId: string) {}
 }
 EventType(config.type)(OrderPlaced);

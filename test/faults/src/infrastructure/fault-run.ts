@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import {
   EventBus,
   EventType,
+  eventBrand,
   MemoryBroker,
   MemoryTransport,
   PublishError,
@@ -103,6 +104,7 @@ class ChildHandle implements FaultConsumerHandle {
 
 /** The fault event, as the test's publisher sees it. */
 export interface FaultEvent {
+  readonly [eventBrand]: string;
   readonly n: number;
   readonly pad?: string | undefined;
 }
@@ -163,6 +165,7 @@ export class FaultRun {
       this.memory = undefined;
     }
     class Event implements FaultEvent {
+      declare readonly [eventBrand]: string;
       constructor(
         readonly n: number,
         readonly pad?: string,

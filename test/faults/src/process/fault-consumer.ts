@@ -2,6 +2,7 @@ import {
   EventBus,
   EventHandler,
   EventType,
+  eventBrand,
   idempotency,
   inboxKey,
   retry,
@@ -136,6 +137,8 @@ export async function startFaultConsumer(config: FaultConsumerConfig, transport?
   let handled = 0;
 
   class FaultEvent implements FaultEventData {
+
+    declare readonly [eventBrand]: string;
     constructor(
       readonly n: number,
       readonly pad?: string,

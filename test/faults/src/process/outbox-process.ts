@@ -11,7 +11,7 @@ import '@cloudbus/transport-rabbitmq';
 import '@cloudbus/transport-nats';
 import '@cloudbus/transport-mqtt';
 
-import { EventBus, EventType, OutboxRelay, silentLogger, type CloudEvent, type OutboxEntry, type OutboxStore } from '@cloudbus/core';
+import { EventBus, EventType, OutboxRelay, eventBrand, silentLogger, type CloudEvent, type OutboxEntry, type OutboxStore } from '@cloudbus/core';
 import Database from 'libsql';
 
 import { Ledger } from '../infrastructure/ledger.js';
@@ -56,6 +56,8 @@ class SqliteOutboxStore implements OutboxStore {
 }
 
 class OrderPlaced {
+
+  declare readonly [eventBrand]: string;
   constructor(
     readonly n: number,
     readonly total: string,

@@ -1,4 +1,4 @@
-import { EventBus, EventType, On, retry, silentLogger, type EventContext, type Transport } from '@cloudbus/core';
+import { EventBus, EventType, On, eventBrand, retry, silentLogger, type EventContext, type Transport } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { MqttTransport } from '@cloudbus/transport-mqtt';
 import { NatsTransport } from '@cloudbus/transport-nats';
@@ -14,6 +14,7 @@ import { InspectorBackend } from '../inspector-backend.js';
 
 @EventType('com.example.tap.ping')
 class Ping {
+  declare readonly [eventBrand]: 'com.example.tap.ping';
   constructor(readonly n: string) {}
 }
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 
-import { EventBus, EventType, silentLogger } from '@cloudbus/core';
+import { EventBus, EventType, eventBrand, silentLogger } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { RabbitMqTransport } from '@cloudbus/transport-rabbitmq';
 import amqp from 'amqplib';
@@ -11,6 +11,7 @@ import { InspectorBackend } from '../inspector-backend.js';
 
 @EventType('com.example.tap.after-restart')
 class AfterRestart {
+  declare readonly [eventBrand]: 'com.example.tap.after-restart';
   constructor(readonly n: number) {}
 }
 

@@ -8,7 +8,7 @@ import { silentLogger } from '../../bus/logger.js';
 import type { CloudEvent } from '../../envelope/cloud-event.js';
 import { encodeCloudEvent, wireSize } from '../../envelope/wire-codec.js';
 import { MessageTooLargeError, PermanentError } from '../../errors.js';
-import { EventType } from '../../events/event-type.js';
+import { EventType, eventBrand } from '../../events/event-type.js';
 import { EventHandler } from '../../handlers/event-handler.js';
 import type { EventContext } from '../../handlers/event-context.js';
 import { createTestBus } from '../../testing/test-bus.js';
@@ -21,6 +21,7 @@ interface Line {
 
 @EventType('com.example.delivery.order.placed')
 class OrderPlaced {
+  declare readonly [eventBrand]: 'com.example.delivery.order.placed';
   constructor(
     readonly orderId: string,
     readonly lines: Line[],
@@ -31,6 +32,7 @@ class OrderPlaced {
 
 @EventType('com.example.delivery.receipt.printed')
 class ReceiptPrinted {
+  declare readonly [eventBrand]: 'com.example.delivery.receipt.printed';
   constructor(readonly orderId: string) {}
 
   toJSON(): unknown {
@@ -40,6 +42,7 @@ class ReceiptPrinted {
 
 @EventType('com.example.delivery.loop')
 class Loop {
+  declare readonly [eventBrand]: 'com.example.delivery.loop';
   self: Loop | undefined;
   constructor() {
     this.self = this;
