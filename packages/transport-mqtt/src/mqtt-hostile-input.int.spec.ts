@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { decodeDeadLetter, EventBus, EventHandler, EventType, silentLogger, type DeadLetter, type EventContext } from '@cloudbus/core';
+import { decodeDeadLetter, EventBus, EventHandler, EventType, silentLogger, type DeadLetter, type EventContext, eventBrand } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import { MqttTransport } from './mqtt-transport.js';
 const url = brokerUrl('mqtt');
 
 class ProbeRead {
+
+  declare readonly [eventBrand]: string;
   constructor(readonly celsius: number) {}
 }
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { EventBus, EventHandler, EventType, silentLogger, STRUCTURED_CONTENT_TYPE, type CloudEvent, type ContentMode, type EventContext } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, silentLogger, STRUCTURED_CONTENT_TYPE, type CloudEvent, type ContentMode, type EventContext, eventBrand } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { CloudEvent as SdkCloudEvent, MQTT, MQTTMessageFactory } from 'cloudevents';
 import mqtt, { type IPublishPacket } from 'mqtt';
@@ -12,6 +12,8 @@ import { MqttTransport } from './mqtt-transport.js';
 const url = brokerUrl('mqtt');
 
 class SomeEvent {
+
+  declare readonly [eventBrand]: string;
   constructor(readonly orderId: string) {}
 }
 

@@ -226,6 +226,7 @@ describe.skipIf(!url)('nats transport: publishing, deliveries and the wire forma
   it('hands a spec-exact binary message (ce-datacontenttype, quoted values) from a raw NATS client to the handler (finding 6)', async () => {
     const type = nextType();
     class Order {
+      declare readonly [eventBrand]: string;
       constructor(readonly id: string) {}
     }
     EventType(type)(Order);
@@ -273,6 +274,7 @@ describe.skipIf(!url)('nats transport: publishing, deliveries and the wire forma
   it('structured mode both ways: the bus writes only Content-Type and the JSON event; a raw client sending the spec example is handled', async () => {
     const type = nextType();
     class Order {
+      declare readonly [eventBrand]: string;
       constructor(readonly id: string) {}
     }
     EventType(type)(Order);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { EventBus, EventHandler, EventType, retry, silentLogger, type CloudEvent, type EventContext } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, retry, silentLogger, type CloudEvent, type EventContext, eventBrand } from '@cloudbus/core';
 import { MqttTopics } from '@cloudbus/transport-mqtt';
 import { subjectForType } from '@cloudbus/transport-nats';
 import { routingKeyOf } from '@cloudbus/transport-rabbitmq';
@@ -119,10 +119,13 @@ for (const kind of ['rabbitmq', 'nats', 'mqtt'] as const) {
     const shippedType = `com.example.cli.${run}.order.shipped`;
 
     class OrderPlaced {
+
+      declare readonly [eventBrand]: string;
       constructor(readonly orderId: string) {}
     }
     EventType(placedType)(OrderPlaced);
     class OrderShipped {
+      declare readonly [eventBrand]: string;
       constructor(readonly orderId: string) {}
     }
     EventType(shippedType)(OrderShipped);

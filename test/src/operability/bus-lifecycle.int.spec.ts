@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { EventHandler, EventType, type ConnectionState } from '@cloudbus/core';
+import { EventHandler, EventType, type ConnectionState, eventBrand } from '@cloudbus/core';
 import '@cloudbus/transport-mqtt';
 import '@cloudbus/transport-nats';
 import '@cloudbus/transport-rabbitmq';
@@ -18,6 +18,7 @@ import { eventually, proxiedService } from './service-rig.js';
 
 @EventType('com.example.operability.tick')
 class Tick {
+  declare readonly [eventBrand]: 'com.example.operability.tick';
   constructor(readonly n: number) {}
 }
 

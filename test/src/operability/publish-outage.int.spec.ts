@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { EventBus, EventHandler, EventType, silentLogger, type EventContext } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, silentLogger, type EventContext, eventBrand } from '@cloudbus/core';
 import '@cloudbus/transport-mqtt';
 import '@cloudbus/transport-nats';
 import '@cloudbus/transport-rabbitmq';
@@ -19,6 +19,7 @@ import { eventually, proxiedService, transportOptions } from './service-rig.js';
 
 @EventType('com.example.outage.order')
 class OrderPlaced {
+  declare readonly [eventBrand]: 'com.example.outage.order';
   constructor(readonly n: number) {}
 }
 

@@ -6,7 +6,7 @@ import { connect as connectAmqp } from 'amqplib';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { EventHandler, EventType, PermanentError } from '@cloudbus/core';
+import { EventHandler, EventType, PermanentError, eventBrand } from '@cloudbus/core';
 import '@cloudbus/transport-mqtt';
 import '@cloudbus/transport-nats';
 import '@cloudbus/transport-rabbitmq';
@@ -23,6 +23,7 @@ const DAY_MS = 86_400_000;
 
 @EventType('com.example.retention.order')
 class OrderPlaced {
+  declare readonly [eventBrand]: 'com.example.retention.order';
   constructor(readonly n: number) {}
 }
 

@@ -183,9 +183,8 @@ export class EventBus implements EventPublisher {
     this.#starting = new AbortController();
     let connected = false;
     try {
-import { redactCredentials } from '../dead-letter/redact-credentials.js';
-import { transportFactory } from '../transport/registry.js';
-import { reportsConnectionState, type ConnectionState, type OutgoingMessage, type Transport } from '../transport/transport.js';
+      const bindings = this.#bindHandlers();
+      const transport = this.#created;
       this.#transport = transport;
       await this.#connect(transport, this.#starting.signal);
       connected = true;

@@ -18,11 +18,13 @@ import {
   MemoryBroker,
   MemoryTransport,
   retry,
+  eventBrand,
 } from '../index.js';
 import { recordingLogger } from '../testing/index.js';
 
 @EventType('com.example.lifecycle.ping')
 class Ping {
+  declare readonly [eventBrand]: 'com.example.lifecycle.ping';
   constructor(readonly n: number) {}
 }
 

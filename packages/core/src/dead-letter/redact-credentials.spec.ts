@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { EventHandler, EventType, logging, PermanentError, type Logger, type TelemetryEvent } from '../index.js';
+import { EventHandler, EventType, logging, PermanentError, type Logger, type TelemetryEvent, eventBrand } from '../index.js';
 import { createTestBus, type TestBus } from '../testing/index.js';
 import { redactCredentials } from './redact-credentials.js';
 
@@ -11,6 +11,7 @@ const FAILURE = `cannot reach postgres://orders:${SECRET}@db.internal:5432/order
 
 @EventType('com.example.redaction.probe')
 class Probe {
+  declare readonly [eventBrand]: 'com.example.redaction.probe';
   constructor(readonly n: number) {}
 }
 

@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../bus/logger.js';
 import { decodeDeadLetter, headerBytes, toDeadLetterMessage } from '../dead-letter/dead-letter-message.js';
 import { DeadLetterExtensions, readDeadLetterRecord, type DeadLetterRecord } from '../dead-letter/dead-letter-record.js';
 import { InvalidCloudEventError, ReceiveLimitError } from '../errors.js';
-import { EventType } from '../events/event-type.js';
+import { EventType, eventBrand } from '../events/event-type.js';
 import { EventHandler } from '../handlers/event-handler.js';
 import { BookkeepingReader, MAX_BOOKKEEPING_FUTURE_MS } from '../transport/bookkeeping.js';
 import { SETTLED, type Delivery, type Subscription, type SubscriptionSpec, type Transport } from '../transport/transport.js';
@@ -185,6 +185,7 @@ class Outcome implements Delivery {
 describe('the decode-and-settle path is total (findings 1 and 2, core part)', () => {
   @EventType('dev.cloudbus.hostile.ping')
   class Ping {
+    declare readonly [eventBrand]: 'dev.cloudbus.hostile.ping';
     constructor(readonly n: number) {}
   }
   const handled: number[] = [];

@@ -6,7 +6,7 @@ import { EventBus } from '../bus/event-bus.js';
 import { silentLogger } from '../bus/logger.js';
 import type { DeadLetterEntry } from '../dead-letter/dead-letters.js';
 import { PermanentError } from '../errors.js';
-import { EventType } from '../events/event-type.js';
+import { EventType, eventBrand } from '../events/event-type.js';
 import type { EventContext } from '../handlers/event-context.js';
 import { EventHandler } from '../handlers/event-handler.js';
 import { retry } from '../policies/retry.js';
@@ -32,10 +32,12 @@ export function deadLetterContract(name: string, factory: () => ContractHarness 
     });
 
     class OrderPlaced {
+      declare readonly [eventBrand]: string;
       constructor(readonly orderId: string) {}
     }
     EventType(`dev.cloudbus.dlc.${run}.order.placed`)(OrderPlaced);
     class OrderCancelled {
+      declare readonly [eventBrand]: string;
       constructor(readonly orderId: string) {}
     }
     EventType(`dev.cloudbus.dlc.${run}.order.cancelled`)(OrderCancelled);

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { EventBus } from '../bus/event-bus.js';
 import { silentLogger, type Logger } from '../bus/logger.js';
 import { STRUCTURED_CONTENT_TYPE, type WireMessage } from '../envelope/wire-codec.js';
-import { EventType } from '../events/event-type.js';
+import { EventType, eventBrand } from '../events/event-type.js';
 import { EventHandler } from '../handlers/event-handler.js';
 import type { Delivery, OutgoingMessage, Subscription, SubscriptionSpec, Transport, TransportCapabilities } from '../transport/transport.js';
 
@@ -249,6 +249,7 @@ export async function wireFuzz(harness: FuzzHarness, options: WireFuzzOptions): 
   const run = `f${Date.now().toString(36)}${randomUUID().slice(0, 6)}`;
   const type = `dev.cloudbus.fuzz.${run}.order.placed`;
   class FuzzOrder {
+    declare readonly [eventBrand]: string;
     constructor(
       readonly orderId: string,
       readonly total: string,

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 
 import { MemoryBroker, MemoryTransport, type WireMessage } from '@cloudbus/core';
-import { FUZZ_SEED_VARIABLE, fuzzRuns, fuzzSeed, wireFuzz, type ForgedBookkeeping, type FuzzHarness } from '@cloudbus/core/testing';
+import { FUZZ_SEED_VARIABLE, fuzzRuns, fuzzSeed, wireFuzz, type ForgedBookkeeping, type FuzzHarness } from '@cloudbus/core/testing/contract';
 import { uniqueName } from '@cloudbus/test/brokers';
 import { escapeLevel, MqttTopics } from '@cloudbus/transport-mqtt';
 import { PrivateHeaders, routingKeyOf } from '@cloudbus/transport-rabbitmq';
