@@ -19,18 +19,26 @@ function isLogLevel(value: unknown): value is LogLevel {
   return LEVELS.includes(value as LogLevel);
 }
 
+/** The fields of a line as compact JSON; never throws (a cycle or a BigInt is shown as text). */
+function fieldsText(fields: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  } catch {
+    return String(fields);
+  }
+}
+
 /**
- * Writes to the console from `level` up, as `[cloudbus] message {fields}`: debug and info to
- * standard output, warn and error to standard error.
+ * Writes to the console from `level` up, one line each, as `[cloudbus] message {"field":...}`:
+ * debug and info to standard output, warn and error to standard error.
  */
 export function consoleLoggerAt(level: LogLevel): Logger {
   const from = LEVELS.indexOf(level);
   const write =
-    (at: Exclude<LogLevel, 'silent'>, sink: (...args: unknown[]) => void) =>
+    (at: Exclude<LogLevel, 'silent'>, sink: (line: string) => void) =>
     (message: string, fields?: Record<string, unknown>): void => {
       if (LEVELS.indexOf(at) < from) return;
-      if (fields === undefined) sink(`[cloudbus] ${message}`);
-      else sink(`[cloudbus] ${message}`, fields);
+      sink(fields === undefined ? `[cloudbus] ${message}` : `[cloudbus] ${message} ${fieldsText(fields)}`);
     };
   return {
     debug: write('debug', console.debug),
