@@ -142,13 +142,31 @@ export class TransportClosedError extends CloudbusError {
   override name = 'TransportClosedError';
 }
 
+/** Options of {@link BrokerConnectionError}. */
+export interface BrokerConnectionErrorOptions extends ErrorOptions {
+  /**
+   * Trying again cannot help: the port speaks another protocol, the virtual host does not exist.
+   * `bus.start()` gives up at once instead of waiting for the broker.
+   * @default false
+   */
+  readonly permanent?: boolean;
+}
+
 /**
  * A transport could not connect to its broker (refused, unreachable, TLS or login failed). Each
  * transport raises its own subclass; the message names the endpoint without credentials and says
- * what to check. Catch this class to handle any broker's connection failure.
+ * what to check. Catch this class to handle any broker's connection failure. `bus.start()` tries
+ * again while the broker may still come up, unless the error is `permanent`.
  */
 export class BrokerConnectionError extends CloudbusError {
   override name = 'BrokerConnectionError';
+  /** Trying again cannot help (see {@link BrokerConnectionErrorOptions.permanent}). */
+  readonly permanent: boolean;
+
+  constructor(message: string, options?: BrokerConnectionErrorOptions) {
+    super(message, options);
+    this.permanent = options?.permanent === true;
+  }
 }
 
 /**

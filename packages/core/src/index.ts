@@ -172,6 +172,7 @@ export { MemoryBroker } from './transport/memory/memory-broker.js';
 // Errors
 export {
   BrokerConnectionError,
+  type BrokerConnectionErrorOptions,
   BusNotStartedError,
   BusStateError,
   DeadLettersUnsupportedError,

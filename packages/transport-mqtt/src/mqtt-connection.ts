@@ -104,7 +104,7 @@ export function openConnection(options: ResolvedMqttOptions, spec: ConnectionSpe
               ? `mqtt transport: cannot connect to ${options.url} as client '${spec.clientId}': ${reason}. ` +
                   `Check that the broker runs and the URL, credentials and TLS settings are right.`
               : `mqtt transport: ${options.url} is not an MQTT broker: ${foreign}. Point the URL at the MQTT broker (mqtt://host:1883).`,
-            cause === undefined ? undefined : { cause },
+            { ...(cause === undefined ? {} : { cause }), permanent: foreign !== undefined },
           ),
         ),
       );

@@ -19,6 +19,7 @@ export async function connectUnlessForeign<C extends { close(): Promise<void> }>
     connecting.then((nc) => nc.close()).catch(() => {});
     throw new NatsConnectionError(
       `nats transport: ${options.endpoint} is not a NATS server: ${reason}. Point the URL at nats-server (nats://host:4222).`,
+      { permanent: true },
     );
   });
   return Promise.race([connecting, foreign]);

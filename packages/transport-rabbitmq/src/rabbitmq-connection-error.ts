@@ -1,4 +1,4 @@
-import { BrokerConnectionError } from '@cloudbus/core';
+import { BrokerConnectionError, type BrokerConnectionErrorOptions } from '@cloudbus/core';
 
 /**
  * The transport could not connect to RabbitMQ (refused, timed out, TLS failed, login refused).
@@ -11,7 +11,7 @@ export class RabbitMqConnectionError extends BrokerConnectionError {
     /** `amqp://host:port/vhost`, without credentials. */
     readonly endpoint: string,
     message: string,
-    options?: ErrorOptions,
+    options?: BrokerConnectionErrorOptions,
   ) {
     super(message, options);
   }

@@ -250,7 +250,7 @@ export class RabbitMqConnection {
         throw new RabbitMqConnectionError(
           node.endpoint,
           `rabbitmq transport: cannot connect to ${node.endpoint}: virtual host '${node.vhost}' does not exist or access is refused. Create it (rabbitmqctl add_vhost) or give the user permissions on it (rabbitmqctl set_permissions -p <vhost> <user> ".*" ".*" ".*"), or fix the path of the URL.`,
-          { cause },
+          { cause, permanent: true },
         );
       }
       const foreign = node.protocol === 'amqp' && isHandshakeFailure(error) ? await foreignProtocolAt(`amqp://${node.hostname}:${node.port}`, 5672, 'AMQP') : undefined;
@@ -258,7 +258,7 @@ export class RabbitMqConnection {
         throw new RabbitMqConnectionError(
           node.endpoint,
           `rabbitmq transport: ${node.endpoint} is not an AMQP 0-9-1 broker: ${foreign}. Point the URL at RabbitMQ (amqp://host:5672).`,
-          { cause },
+          { cause, permanent: true },
         );
       }
       throw new RabbitMqConnectionError(

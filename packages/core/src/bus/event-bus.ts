@@ -171,7 +171,8 @@ export class EventBus implements EventPublisher {
    *
    * A broker that refuses or does not answer is tried again with backoff (250 ms doubling up to
    * 5 s), each attempt logged, until `startTimeoutMs` (60 s by default) runs out; then `start()`
-   * rejects with the last connection error. A failed start can be called again.
+   * rejects with the last connection error. A permanent one (another protocol on the port, a
+   * virtual host that does not exist) rejects at once. A failed start can be called again.
    */
   async start(): Promise<void> {
     if (this.#state !== 'created') {
@@ -243,7 +244,7 @@ export class EventBus implements EventPublisher {
         return;
       } catch (error) {
         const wait = Math.min(delay, deadline - Date.now());
-        if (!(error instanceof BrokerConnectionError) || wait <= 0 || signal.aborted) throw error;
+        if (!(error instanceof BrokerConnectionError) || error.permanent || wait <= 0 || signal.aborted) throw error;
         logger.warn(`cannot reach the ${transport.name} broker (attempt ${attempt}); trying again in ${wait} ms`, {
           service: this.#options.service,
           url,
