@@ -312,22 +312,22 @@ export class HandlerRunner {
       return;
     }
     const delayMs = outcome.delayMs;
-    delivery.nack(delayMs).then(
-      () => {
-        this.env.logger.debug(`retry of ${cloudEvent.type} ${cloudEvent.id} scheduled in ${delayMs} ms`, {
-          handler,
-          eventId: cloudEvent.id,
-          attempt: delivery.attempt,
-          nextAttempt: delivery.attempt + 1,
-          delayMs,
-          error: errorRecordOf(error).message,
-        });
-        if (telemetry.active) {
-          telemetry.emit({ kind: 'retry-scheduled', handler, nextAttempt: delivery.attempt + 1, delayMs, ...this.#about(cloudEvent) });
-        }
-      },
-      (nackError: unknown) => this.#settleFailed('nack', cloudEvent, nackError),
-    );
+    // Reported before the nack: its settling can take longer than the delay, and the retry must
+    // never show up (in the log or the inspector) before the failure that scheduled it. A nack that
+    // fails leaves the message with the broker, which redelivers it: a retry all the same.
+    this.env.logger.debug(`retry of ${cloudEvent.type} ${cloudEvent.id} scheduled in ${delayMs} ms`, {
+      handler,
+      eventId: cloudEvent.id,
+      attempt: delivery.attempt,
+      nextAttempt: delivery.attempt + 1,
+      delayMs,
+      error: errorRecordOf(error).message,
+    });
+    if (telemetry.active) {
+      telemetry.emit({ kind: 'retry-scheduled', handler, nextAttempt: delivery.attempt + 1, delayMs, ...this.#about(cloudEvent) });
+    }
+    const nacked = delivery.nack(delayMs);
+    if (nacked !== SETTLED) nacked.catch((nackError: unknown) => this.#settleFailed('nack', cloudEvent, nackError));
   }
 
   /** A replayed dead letter meant for another handler of the same event type: acked, not run. */
