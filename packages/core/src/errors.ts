@@ -177,6 +177,14 @@ export class DeadLettersUnsupportedError extends CloudbusError {
   override name = 'DeadLettersUnsupportedError';
 }
 
+/**
+ * The transport keeps no registry of the subscriptions on its broker (a custom transport without
+ * `listSubscriptions()` and `removeSubscription()`). Every built-in transport has both.
+ */
+export class SubscriptionAdminUnsupportedError extends CloudbusError {
+  override name = 'SubscriptionAdminUnsupportedError';
+}
+
 /** The transport could not durably accept some messages of a batch. `unconfirmed` lists their ids. */
 export class PublishError extends CloudbusError {
   override name = 'PublishError';

@@ -92,6 +92,17 @@ export {
   type ReplayOptions,
   type ReplayReport,
 } from './dead-letter/dead-letters.js';
+export { Subscriptions, type RemovedSubscriptions, type SubscriptionFilter } from './bus/subscriptions.js';
+export {
+  byName,
+  decodeSubscriptionRecord,
+  encodeSubscriptionRecord,
+  removedTypes,
+  subscriptionInfo,
+  subscriptionRecord,
+  type BrokerSubscriptionView,
+  type SubscriptionRecord,
+} from './transport/subscription-record.js';
 
 // Middleware
 export { compose, type ConsumeContext, type FailureOutcome, type Middleware, type Next, type OutgoingCloudEvent, type PublishContext } from './middleware/middleware.js';
@@ -128,6 +139,7 @@ export {
 export {
   canReadDeadLetters,
   canRemoveDeadLetters,
+  canAdministerSubscriptions,
   reportsConnectionState,
   SETTLED,
   type ConnectionState,
@@ -139,6 +151,9 @@ export {
   type StoredDeadLetter,
   type Subscription,
   type SubscriptionSpec,
+  type SubscriptionAdmin,
+  type SubscriptionDescription,
+  type SubscriptionInfo,
   type Transport,
   type TransportCapabilities,
 } from './transport/transport.js';
@@ -176,6 +191,7 @@ export {
   BusNotStartedError,
   BusStateError,
   DeadLettersUnsupportedError,
+  SubscriptionAdminUnsupportedError,
   CloudbusError,
   ConfigurationError,
   InvalidCloudEventError,

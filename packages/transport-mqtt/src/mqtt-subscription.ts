@@ -188,6 +188,16 @@ export class MqttSubscription implements Subscription {
     }
   }
 
+  /**
+   * Leaves the shared subscriptions to `topics` that this session may still hold from an earlier
+   * start with other types (a persistent session keeps them). Filters it does not hold are fine.
+   */
+  async unsubscribeStale(topics: readonly string[]): Promise<void> {
+    if (topics.length === 0) return;
+    const group = safeName(this.spec.name);
+    await this.#client.unsubscribeAsync(topics.map((topic) => `$share/${group}/${topic}`));
+  }
+
   /** `$share/<subscription>/<filter>` for each type's topic and for the subscription's redeliveries. */
   #sharedFilters(): Record<string, { qos: 1 }> {
     const group = safeName(this.spec.name);

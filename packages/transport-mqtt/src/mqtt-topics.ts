@@ -8,7 +8,9 @@ import { BookkeepingReader } from '@cloudbus/core';
  * - redeliveries of one subscription (nack with a delay, attempt counting):
  *   `cloudbus-redeliver/<subscription>/<attempt>/<first attempt ms>/<not before ms>/<original topic>`;
  * - dead letters, one retained message each:
- *   `cloudbus-deadletter/<subscription>/<time ms, 13 digits>-<random id>`.
+ *   `cloudbus-deadletter/<subscription>/<time ms, 13 digits>-<random id>`;
+ * - the subscription registry, one retained record (JSON) per subscription and session:
+ *   `cloudbus-registry/<subscription>/<client id>`.
  *
  * Each level is escaped so that it is never empty and never holds a wildcard or separator:
  * `%` -> `%25`, `/` -> `%2F`, `+` -> `%2B`, `#` -> `%23`, NUL -> `%00`, and an empty part becomes a
@@ -19,11 +21,31 @@ export class MqttTopics {
   readonly redeliverRoot: string;
   /** Root of the dead-letter topics, `<prefix>-deadletter`. */
   readonly deadLetterRoot: string;
+  /** Root of the subscription registry, `<prefix>-registry`. */
+  readonly registryRoot: string;
   readonly #typeCache = new Map<string, string>();
 
   constructor(readonly prefix: string) {
     this.redeliverRoot = `${prefix}-redeliver`;
     this.deadLetterRoot = `${prefix}-deadletter`;
+    this.registryRoot = `${prefix}-registry`;
+  }
+
+  /** Filter of the registry records of one subscription, or of all of them. */
+  registryFilter(subscription?: string): string {
+    return subscription === undefined ? `${this.registryRoot}/#` : `${this.registryRoot}/${escapeLevel(subscription)}/+`;
+  }
+
+  /** The registry record topic of one session of a subscription. */
+  registryTopic(subscription: string, clientId: string): string {
+    return `${this.registryRoot}/${escapeLevel(subscription)}/${escapeLevel(clientId)}`;
+  }
+
+  /** The client id a registry record topic names (its last level, unescaped); undefined for another topic. */
+  registryClientId(topic: string): string | undefined {
+    if (!topic.startsWith(`${this.registryRoot}/`)) return undefined;
+    const levels = topic.slice(this.registryRoot.length + 1).split('/');
+    return levels.length === 2 ? unescapeLevel(levels[1]!) : undefined;
   }
 
   /** The topic events of `type` are published to. Cached: a service publishes few types. */
@@ -110,6 +132,25 @@ const ESCAPES: Readonly<Record<string, string>> = { '%': '%25', '/': '%2F', '+':
 export function escapeLevel(part: string): string {
   if (part === '') return '%';
   return part.replace(UNSAFE, (char) => ESCAPES[char]!);
+}
+
+/** Reverses {@link escapeLevel}; undefined for a level escaping cannot produce. */
+export function unescapeLevel(level: string): string | undefined {
+  if (level === '%') return '';
+  let out = '';
+  for (let at = 0; at < level.length; at++) {
+    const char = level[at]!;
+    if (char !== '%') {
+      out += char;
+      continue;
+    }
+    const code = level.slice(at + 1, at + 3);
+    const original = Object.keys(ESCAPES).find((key) => ESCAPES[key] === `%${code}`);
+    if (original === undefined) return undefined;
+    out += original;
+    at += 2;
+  }
+  return out;
 }
 
 /** A name for a shared-subscription group or client id: letters, digits, `.`, `_` and `-`; other characters as `_xx` hex. */

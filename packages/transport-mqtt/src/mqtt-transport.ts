@@ -2,8 +2,16 @@ import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 
 import {
+  byName,
+  decodeSubscriptionRecord,
+  encodeSubscriptionRecord,
   MessageTooLargeError,
   PublishError,
+  subscriptionInfo,
+  subscriptionRecord,
+  type SubscriptionAdmin,
+  type SubscriptionInfo,
+  type SubscriptionRecord,
   STRUCTURED_CONTENT_TYPE,
   TransportClosedError,
   wireSize,
@@ -23,7 +31,7 @@ import {
 import type { IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 
 import { endConnection, openConnection } from './mqtt-connection.js';
-import { MqttSubscription, type PublishKind } from './mqtt-subscription.js';
+import { MqttSubscription, parkingClientId, type PublishKind } from './mqtt-subscription.js';
 import { MqttTopics, safeName } from './mqtt-topics.js';
 import { resolveMqttOptions, type MqttTransportOptions, type ResolvedMqttOptions } from './mqtt-transport-options.js';
 import { PendingPublish, type PublishContext } from './pending-publish.js';
@@ -57,7 +65,7 @@ const READ_TIMEOUT_MS = 10_000;
  *
  * See the package README for topics, sessions and what MQTT cannot guarantee.
  */
-export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter {
+export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter, SubscriptionAdmin {
   readonly name = 'mqtt';
   readonly capabilities: TransportCapabilities;
   /** The options in force (URL without credentials). */
@@ -250,6 +258,7 @@ export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRem
       throw new TransportClosedError('mqtt transport: closed while subscribing.');
     }
     this.#subscriptions.add(subscription);
+    await this.#register(spec, subscription);
     // A bus publishes events its own handlers consume: those topics have a subscriber (this one) from now on.
     for (const type of spec.types) this.#subscribers.subscribed(this.topics.forType(type));
     this.options.logger.info(`mqtt transport: ${spec.name} subscribed`, {
@@ -291,7 +300,7 @@ export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRem
    * (Mosquitto: Receive Maximum plus `max_queued_messages`).
    */
   async readDeadLetters(): Promise<readonly StoredDeadLetter[]> {
-    const found = await this.#readRetained();
+    const found = await this.#readDeadLetterTree();
     return [...found.entries()]
       .sort(([a], [b]) => compareByTime(a, b))
       .map(([, message]) => this.#storedDeadLetter(message));
@@ -308,7 +317,7 @@ export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRem
    * chosen ones are cleared: a failure midway leaves every letter not yet cleared stored.
    */
   async removeDeadLetters(select: (letter: StoredDeadLetter) => boolean): Promise<number> {
-    const found = await this.#readRetained();
+    const found = await this.#readDeadLetterTree();
     const chosen = [...found].filter(([, message]) => select(this.#storedDeadLetter(message))).map(([topic]) => topic);
     const empty: WireMessage = { headers: {}, body: new Uint8Array(0) };
     await Promise.all(chosen.map((topic) => this.#send(topic, empty, 'retained')));
@@ -319,15 +328,22 @@ export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRem
     return { message, destination: message.headers['deadlettersource'] ?? '' };
   }
 
+  async #readDeadLetterTree(): Promise<Map<string, WireMessage>> {
+    const found = await this.#readRetained(this.topics.deadLetterFilter(), 'dead letters');
+    const letters = new Map<string, WireMessage>();
+    for (const [topic, { payload, packet }] of found) letters.set(topic, this.#readStored(payload, packet));
+    return letters;
+  }
+
   /**
-   * Subscribes a short-lived clean session to the dead-letter tree and to a private marker topic,
-   * then publishes to the marker: the broker sends the retained messages before it, so its arrival
-   * means all of them are in.
+   * The retained messages under `filter`: subscribes a short-lived clean session to it and to a
+   * private marker topic, then publishes to the marker; the broker sends the retained messages
+   * before it, so its arrival means all of them are in.
    */
-  async #readRetained(): Promise<Map<string, WireMessage>> {
-    if (this.#state === 'closed') throw new TransportClosedError('mqtt transport: cannot read dead letters after close().');
+  async #readRetained(filter: string, what: string): Promise<Map<string, { payload: Buffer; packet: IPublishPacket }>> {
+    if (this.#state === 'closed') throw new TransportClosedError(`mqtt transport: cannot read ${what} after close().`);
     const marker = `${this.topics.deadLetterRoot}-sync/${randomUUID()}`;
-    const found = new Map<string, WireMessage>();
+    const found = new Map<string, { payload: Buffer; packet: IPublishPacket }>();
     const client = await openConnection(this.options, {
       clientId: `${safeName(this.options.topicPrefix)}--${this.options.service}--dlr--${randomUUID().slice(0, 8)}`,
       clean: true,
@@ -335,21 +351,18 @@ export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRem
     });
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`mqtt transport: the broker did not send the dead letters within ${READ_TIMEOUT_MS} ms.`)), READ_TIMEOUT_MS);
+        const timer = setTimeout(() => reject(new Error(`mqtt transport: the broker did not send the ${what} within ${READ_TIMEOUT_MS} ms.`)), READ_TIMEOUT_MS);
         client.on('message', (topic, payload, packet) => {
           if (topic === marker) {
             clearTimeout(timer);
             resolve();
             return;
           }
-          if (payload.byteLength === 0) {
-            found.delete(topic);
-            return;
-          }
-          found.set(topic, this.#readStored(payload, packet));
+          if (payload.byteLength === 0) found.delete(topic);
+          else found.set(topic, { payload, packet });
         });
         client
-          .subscribeAsync({ [this.topics.deadLetterFilter()]: { qos: 1 }, [marker]: { qos: 1 } })
+          .subscribeAsync({ [filter]: { qos: 1 }, [marker]: { qos: 1 } })
           .then(() => client.publishAsync(marker, Buffer.from('sync'), QOS1))
           .catch((error: unknown) => {
             clearTimeout(timer);
@@ -360,6 +373,108 @@ export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRem
       await endConnection(client);
     }
     return found;
+  }
+
+  /** The registry records under `filter`, by record topic; payloads that are not records are skipped. */
+  async #readRegistry(filter: string): Promise<Map<string, SubscriptionRecord>> {
+    const records = new Map<string, SubscriptionRecord>();
+    for (const [topic, { payload }] of await this.#readRetained(filter, 'subscription registry')) {
+      const record = decodeSubscriptionRecord(payload);
+      if (record !== undefined) records.set(topic, record);
+    }
+    return records;
+  }
+
+  /**
+   * Records this session of `spec` in the registry, after leaving the shared subscriptions of types
+   * any session of it was recorded with and `spec` no longer has (a persistent session keeps them:
+   * each session of the subscription drops them when it next starts). Logged; a failure here is
+   * logged, never fatal.
+   */
+  async #register(spec: SubscriptionSpec, subscription: MqttSubscription): Promise<void> {
+    try {
+      const records = await this.#readRegistry(this.topics.registryFilter(spec.name));
+      const current = new Set(spec.types.map((type) => this.topics.forType(type)));
+      const stale = new Set<string>();
+      for (const record of records.values()) {
+        if (record.name !== spec.name) continue;
+        for (const type of record.types) {
+          const topic = this.topics.forType(type);
+          if (!current.has(topic)) stale.add(topic);
+        }
+      }
+      if (stale.size > 0) {
+        await subscription.unsubscribeStale([...stale]);
+        this.options.logger.info(`mqtt transport: ${spec.name} no longer receives ${[...stale].join(', ')}: left those shared subscriptions`, {
+          subscription: spec.name,
+          clientId: subscription.clientId,
+          removed: [...stale],
+        });
+      }
+      const client = this.#client;
+      if (client === undefined) return;
+      const payload = Buffer.from(encodeSubscriptionRecord(subscriptionRecord(spec)));
+      await client.publishAsync(this.topics.registryTopic(spec.name, subscription.clientId), payload, { qos: 1, retain: true });
+    } catch (error) {
+      this.options.logger.warn(`mqtt transport: could not update the subscription registry for ${spec.name}; shared subscriptions to types it no longer handles stay until a later start`, {
+        subscription: spec.name,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  /**
+   * The subscriptions in the registry under this prefix: one entry per subscription, from its
+   * newest session record. Bindings are its shared topic filters; MQTT tells neither pending
+   * messages nor connected consumers.
+   */
+  async listSubscriptions(): Promise<readonly SubscriptionInfo[]> {
+    const newest = new Map<string, SubscriptionRecord>();
+    for (const record of (await this.#readRegistry(this.topics.registryFilter())).values()) {
+      const known = newest.get(record.name);
+      if (known === undefined || record.updatedAt >= known.updatedAt) newest.set(record.name, record);
+    }
+    const found: SubscriptionInfo[] = [];
+    for (const record of newest.values()) {
+      const group = safeName(record.name);
+      found.push(
+        subscriptionInfo(
+          {
+            name: record.name,
+            bindings: [...record.types.map((type) => this.topics.forType(type)), this.topics.redeliverFilter(record.name)].map((topic) => `$share/${group}/${topic}`),
+            destination: `$share/${group}`,
+          },
+          record,
+        ),
+      );
+    }
+    return byName(found);
+  }
+
+  /**
+   * Removes a subscription: ends each recorded session of it and its group's parking session (a
+   * clean connection with the session's client id discards what the broker kept for it), then
+   * clears its registry records. Sessions of instances that never recorded themselves are left to
+   * the broker's session expiry.
+   */
+  async removeSubscription(name: string): Promise<boolean> {
+    const records = await this.#readRegistry(this.topics.registryFilter(name));
+    const sessions = new Set<string>([parkingClientId(this.topics.prefix, name)]);
+    for (const topic of records.keys()) {
+      const clientId = this.topics.registryClientId(topic);
+      if (clientId !== undefined && clientId !== '') sessions.add(clientId);
+    }
+    for (const clientId of sessions) {
+      const client = await openConnection(this.options, { clientId, clean: true });
+      await endConnection(client);
+    }
+    const client = this.#client;
+    if (client === undefined) throw new TransportClosedError('mqtt transport: call connect() before removeSubscription().');
+    for (const topic of records.keys()) await client.publishAsync(topic, Buffer.alloc(0), { qos: 1, retain: true });
+    if (records.size > 0) {
+      this.options.logger.info(`mqtt transport: removed subscription ${name} (${sessions.size} session(s))`, { subscription: name, sessions: [...sessions] });
+    }
+    return records.size > 0;
   }
 
   #readStored(payload: Buffer, packet: IPublishPacket): WireMessage {

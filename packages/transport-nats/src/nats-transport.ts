@@ -1,6 +1,14 @@
 import {
+  byName,
+  decodeSubscriptionRecord,
+  encodeSubscriptionRecord,
   MessageTooLargeError,
+  subscriptionInfo,
+  subscriptionRecord,
   TransportClosedError,
+  type SubscriptionAdmin,
+  type SubscriptionInfo,
+  type SubscriptionRecord,
   type DeadLetterReader,
   type DeadLetterRemover,
   type Delivery,
@@ -70,7 +78,7 @@ export interface NatsTransportStats {
  * letters go to the stream `deadLetterStream`. See the package README for the layout and the
  * wire format.
  */
-export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter {
+export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter, SubscriptionAdmin {
   readonly name = 'nats';
   readonly options: ResolvedNatsOptions;
   #capabilities: TransportCapabilities;
@@ -270,6 +278,50 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
     return removed;
   }
 
+  /**
+   * The cloudbus durable consumers of the events stream (those whose description holds a
+   * subscription record), with their filter subjects and what is waiting in them.
+   */
+  async listSubscriptions(): Promise<readonly SubscriptionInfo[]> {
+    const jsm = this.#jsm;
+    if (jsm === undefined || this.#state === 'closed') throw new TransportClosedError('nats transport: listSubscriptions() needs a connected transport.');
+    const found: SubscriptionInfo[] = [];
+    for await (const consumer of await jsm.consumers.list(this.options.stream)) {
+      const record = recordOf(consumer.config.description);
+      if (record === undefined || consumer.config.durable_name === undefined) continue;
+      found.push(
+        subscriptionInfo(
+          {
+            name: record.name,
+            bindings: filtersOf(consumer.config),
+            destination: `${this.options.stream}/${consumer.config.durable_name}`,
+            pending: consumer.num_pending,
+            concurrency: consumer.config.max_ack_pending,
+          },
+          record,
+        ),
+      );
+    }
+    return byName(found);
+  }
+
+  /** Deletes the subscription's durable consumer (and with it its place in the stream). */
+  async removeSubscription(name: string): Promise<boolean> {
+    const jsm = this.#jsm;
+    if (jsm === undefined || this.#state === 'closed') throw new TransportClosedError('nats transport: removeSubscription() needs a connected transport.');
+    const durable = durableName(name);
+    try {
+      const info = await jsm.consumers.info(this.options.stream, durable);
+      if (recordOf(info.config.description)?.name !== name) return false;
+      await jsm.consumers.delete(this.options.stream, durable);
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound) return false;
+      throw error;
+    }
+    this.options.logger.info(`nats transport: removed subscription ${name} (durable ${durable} of stream ${this.options.stream})`, { subscription: name, durable });
+    return true;
+  }
+
   /** Read through a method: `close()` may change the state while `connect()` awaits. */
   #isClosed(): boolean {
     return this.#state === 'closed';
@@ -356,7 +408,7 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
     const filters = spec.types.map((type) => subjectForType(options.subjectPrefix, type));
     const config: Partial<ConsumerConfig> = {
       durable_name: durable,
-      description: `cloudbus subscription ${spec.name}`,
+      description: consumerDescription(spec),
       ack_policy: AckPolicy.Explicit,
       deliver_policy: options.startFrom === 'all' ? DeliverPolicy.All : DeliverPolicy.New,
       ack_wait: nanos(options.ackWaitMs),
@@ -393,6 +445,7 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
   async #ensureConsumer(durable: string, config: Partial<ConsumerConfig>, subscription: string): Promise<void> {
     const jsm = this.#jsm!;
     const stream = this.options.stream;
+    const filters = filtersOf(config);
     for (let attempt = 0; ; attempt++) {
       let existing;
       try {
@@ -405,18 +458,15 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
           await jsm.consumers.add(stream, config);
           return;
         }
-        const current = existing.config;
-        const sameFilter =
-          config.filter_subject !== undefined
-            ? current.filter_subject === config.filter_subject
-            : JSON.stringify(current.filter_subjects ?? []) === JSON.stringify(config.filter_subjects);
-        if (
-          sameFilter &&
-          current.ack_wait === config.ack_wait &&
-          current.max_deliver === config.max_deliver &&
-          current.max_ack_pending === config.max_ack_pending
-        ) {
-          return;
+        // Always brought to this configuration: the description holds the subscription record.
+        const removed = filtersOf(existing.config).filter((filter) => !filters.includes(filter));
+        if (removed.length > 0) {
+          this.options.logger.info(`nats transport: ${subscription} no longer receives ${removed.join(', ')}: the filter of durable ${durable} is updated`, {
+            subscription,
+            stream,
+            durable,
+            removed,
+          });
         }
         const { deliver_policy: _start, durable_name: _name, ...update } = config;
         await jsm.consumers.update(stream, durable, update);
@@ -480,6 +530,33 @@ function capabilitiesFor(maxMessageBytes: number): TransportCapabilities {
     ordered: true,
     durable: true,
   };
+}
+
+/** Consumer descriptions start with this, then the subscription record as JSON. */
+const DESCRIPTION_PREFIX = 'cloudbus subscription ';
+/** NATS refuses longer consumer descriptions. */
+const MAX_DESCRIPTION_CHARS = 4096;
+
+/** The consumer description: the prefix and the subscription record (without the types when it would be too long). */
+function consumerDescription(spec: SubscriptionSpec): string {
+  const record = subscriptionRecord(spec);
+  const full = DESCRIPTION_PREFIX + encodeSubscriptionRecord(record);
+  if (full.length <= MAX_DESCRIPTION_CHARS) return full;
+  return (DESCRIPTION_PREFIX + encodeSubscriptionRecord({ ...record, types: [], handler: undefined, retry: undefined })).slice(0, MAX_DESCRIPTION_CHARS);
+}
+
+/** The record in a consumer description; for one written before records (`cloudbus subscription <name>`), a record with the name only. */
+function recordOf(description: string | undefined): SubscriptionRecord | undefined {
+  if (description === undefined || !description.startsWith(DESCRIPTION_PREFIX)) return undefined;
+  const rest = description.slice(DESCRIPTION_PREFIX.length);
+  if (rest.startsWith('{')) return decodeSubscriptionRecord(rest);
+  if (rest === '' || rest.length > 1024) return undefined;
+  return { name: rest, service: undefined, handler: undefined, types: [], concurrency: undefined, retry: undefined, updatedAt: new Date(0).toISOString() };
+}
+
+function filtersOf(config: Partial<ConsumerConfig>): string[] {
+  if (config.filter_subject !== undefined && config.filter_subject !== '') return [config.filter_subject];
+  return [...(config.filter_subjects ?? [])];
 }
 
 function describe(error: unknown): string {

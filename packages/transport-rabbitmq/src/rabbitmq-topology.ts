@@ -28,6 +28,9 @@ export interface DeclaredTopology {
  *   node of a cluster: while it is down, the broker confirms dead letters and drops them), with
  *   no delivery limit, so that reading dead letters (get, then return) never drops one. A
  *   dead-letter queue declared by an earlier version (classic) is kept as it is.
+ * - `<exchange>/subscriptions` (durable queue, of `queueType`): the subscription registry, one
+ *   message per subscription (its record, JSON), rewritten on each `subscribe`; read to reconcile
+ *   bindings, to describe and to remove subscriptions (AMQP cannot list queues or bindings).
  * Every declaration is idempotent, and repeated after each reconnection.
  */
 export class RabbitMqTopology {
@@ -53,6 +56,11 @@ export class RabbitMqTopology {
 
   get retryExchange(): string {
     return this.#options.retryPrefix;
+  }
+
+  /** The subscription registry queue. */
+  get registryQueue(): string {
+    return `${this.#options.exchange}/subscriptions`;
   }
 
   /** The queue of a subscription. */
@@ -87,20 +95,35 @@ export class RabbitMqTopology {
    * arguments may be an earlier version's, which a declaration with other ones would fail on.
    */
   async declareDeadLetterQueue(channel: Channel, exists: boolean): Promise<void> {
-    const { deadLetterQueue, queueType, deadLetterTtlMs } = this.#options;
-    if (!exists) {
-      const quorum = queueType === 'quorum';
-      await channel.assertQueue(deadLetterQueue, {
-        durable: true,
-        arguments: {
-          'x-queue-type': queueType,
-          ...(quorum ? { 'x-delivery-limit': NO_DELIVERY_LIMIT } : {}),
-          ...(deadLetterTtlMs > 0 ? { 'x-message-ttl': deadLetterTtlMs } : {}),
-        },
-      });
-    }
+    const { deadLetterQueue, deadLetterTtlMs } = this.#options;
+    if (!exists) await this.#declareStore(channel, deadLetterQueue, deadLetterTtlMs);
     this.#queues.add(deadLetterQueue);
     await channel.bindQueue(deadLetterQueue, deadLetterQueue, '');
+  }
+
+  /** Declares the subscription registry queue when `exists` is false (an existing one is kept as it is, as the dead-letter queue). */
+  async declareRegistryQueue(channel: Channel, exists: boolean): Promise<void> {
+    if (!exists) await this.#declareStore(channel, this.registryQueue, 0);
+    this.#queues.add(this.registryQueue);
+  }
+
+  /** A queue that is browsed (get, then return): of `queueType`, and without a delivery limit when quorum. */
+  async #declareStore(channel: Channel, queue: string, ttlMs: number): Promise<void> {
+    const { queueType } = this.#options;
+    const quorum = queueType === 'quorum';
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: {
+        'x-queue-type': queueType,
+        ...(quorum ? { 'x-delivery-limit': NO_DELIVERY_LIMIT } : {}),
+        ...(ttlMs > 0 ? { 'x-message-ttl': ttlMs } : {}),
+      },
+    });
+  }
+
+  /** Removes the bindings of `queue` to the routing keys of `types`. */
+  async unbindTypes(channel: Channel, queue: string, types: readonly string[]): Promise<void> {
+    for (const type of types) await channel.unbindQueue(queue, this.#options.exchange, routingKeyOf(type));
   }
 
   /** A subscription queue and its bindings to the routing keys of `types`. */

@@ -1,8 +1,20 @@
+import { Buffer } from 'node:buffer';
+import { randomUUID } from 'node:crypto';
+
 import {
+  byName,
   ConfigurationError,
+  decodeSubscriptionRecord,
+  encodeSubscriptionRecord,
   MessageTooLargeError,
+  removedTypes,
+  subscriptionInfo,
+  subscriptionRecord,
   TransportClosedError,
   wireSize,
+  type SubscriptionAdmin,
+  type SubscriptionInfo,
+  type SubscriptionRecord,
   type DeadLetterReader,
   type DeadLetterRemover,
   type Delivery,
@@ -38,7 +50,7 @@ const RETURN_WAIT_MS = 10_000;
  * confirm channel. The connection comes back by itself, re-declares the topology and resumes the
  * consumers. See the package README for the topology, the wire format and the guarantees.
  */
-export class RabbitMqTransport implements ConnectionStateReporter, Transport, DeadLetterReader, DeadLetterRemover {
+export class RabbitMqTransport implements ConnectionStateReporter, Transport, DeadLetterReader, DeadLetterRemover, SubscriptionAdmin {
   readonly name = 'rabbitmq';
   readonly capabilities: TransportCapabilities;
   /** The options in force, defaults applied. */
@@ -153,6 +165,7 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
             routingKeys: spec.types.map(routingKeyOf),
             queueType: this.options.queueType,
           });
+          await this.#register(spec, queue);
           return subscription;
         } catch (error) {
           // A lost connection is retried (the reconnection restarts this subscription); anything else is a real failure.
@@ -215,12 +228,21 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
     return removed;
   }
 
-  /**
-   * Fetches every message of the dead-letter queue unacked, one at a time, and acks those `visit`
-   * returns true for; closing the channel then returns the rest. Browses of this transport run one
-   * after the other.
-   */
+  /** Browses the dead-letter queue (see {@link #browse}), each message read as a dead letter. */
   #browseDeadLetters(what: string, visit: (letter: StoredDeadLetter) => boolean): Promise<void> {
+    return this.#browse(this.#topology.deadLetterQueue, what, (raw) => {
+      const headers = raw.properties.headers as Record<string, unknown> | undefined;
+      const destination = headers?.[PrivateHeaders.destination];
+      return visit({ message: toWireMessage(raw.properties, raw.content), destination: typeof destination === 'string' ? destination : raw.fields.routingKey });
+    });
+  }
+
+  /**
+   * Fetches every message of `queue` unacked, one at a time, and acks those `visit` returns true
+   * for; closing the channel then returns the rest, in their places. Browses of this transport
+   * run one after the other. `visit` must not throw.
+   */
+  #browse(queue: string, what: string, visit: (raw: GetMessage) => boolean): Promise<void> {
     const run = this.#browsing.then(async () => {
       if (this.#state !== 'connected') throw this.#notConnected(what);
       await this.#connection.whenConnected();
@@ -228,7 +250,6 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
       if (model === undefined) throw new TransportClosedError('rabbitmq transport: closed.');
       const channel = await model.createChannel();
       channel.on('error', () => {});
-      const queue = this.#topology.deadLetterQueue;
       let fetched = 0;
       let removed = 0;
       try {
@@ -237,11 +258,8 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
         for (let i = 0; i < messageCount; i++) {
           const raw: GetMessage | false = await channel.get(queue, { noAck: false });
           if (raw === false) break;
-          const headers = raw.properties.headers as Record<string, unknown> | undefined;
-          const destination = headers?.[PrivateHeaders.destination];
-          const letter = { message: toWireMessage(raw.properties, raw.content), destination: typeof destination === 'string' ? destination : raw.fields.routingKey };
           fetched++;
-          if (visit(letter)) {
+          if (visit(raw)) {
             channel.ack(raw);
             acked = true;
             removed++;
@@ -253,28 +271,128 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
         // Closing the channel returns every fetched message not acked to its place in the queue.
         await closeChannel(channel);
       }
-      await this.#untilReturned(model, fetched - removed);
+      await this.#untilReturned(model, queue, fetched - removed);
     });
     this.#browsing = run.catch(() => {});
     return run;
   }
 
   /**
-   * Waits (up to {@link RETURN_WAIT_MS}) until the dead-letter queue has `count` messages ready
-   * again: a quorum queue puts returned messages back asynchronously, and a browse started before
-   * they are back would miss them.
+   * Waits (up to {@link RETURN_WAIT_MS}) until `queue` has `count` messages ready again: a quorum
+   * queue puts returned messages back asynchronously, and a browse started before they are back
+   * would miss them.
    */
-  async #untilReturned(model: ChannelModel, count: number): Promise<void> {
+  async #untilReturned(model: ChannelModel, queue: string, count: number): Promise<void> {
     if (count === 0) return;
     const deadline = Date.now() + RETURN_WAIT_MS;
     for (;;) {
-      const ready = await this.#withChannel(model, (channel) => channel.checkQueue(this.#topology.deadLetterQueue)).then(
+      const ready = await this.#withChannel(model, (channel) => channel.checkQueue(queue)).then(
         ({ messageCount }) => messageCount,
         () => count,
       );
       if (ready >= count || Date.now() > deadline) return;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  }
+
+  /**
+   * Records `spec` in the subscription registry, then reconciles: the bindings of types the
+   * previous record had and `spec` has not are removed, and logged. The new record is confirmed
+   * before older ones are removed, so a crash midway leaves two, of which the newest counts. A
+   * failure here is logged, never fatal: the subscription runs, and the next start tries again.
+   */
+  async #register(spec: SubscriptionSpec, queue: string): Promise<void> {
+    try {
+      const record = subscriptionRecord(spec);
+      const id = `${spec.name}@${record.updatedAt}#${randomUUID()}`;
+      await this.#publisher.publish([
+        {
+          id,
+          exchange: '',
+          routingKey: this.#topology.registryQueue,
+          content: Buffer.from(encodeSubscriptionRecord(record)),
+          properties: { messageId: id, persistent: true, contentType: 'application/json' },
+        },
+      ]);
+      let previous: SubscriptionRecord | undefined;
+      await this.#browse(this.#topology.registryQueue, 'update the subscription registry', (raw) => {
+        if (raw.properties.messageId === id) return false;
+        const older = decodeSubscriptionRecord(raw.content);
+        if (older?.name !== spec.name) return false;
+        if (previous === undefined || older.updatedAt > previous.updatedAt) previous = older;
+        return true;
+      });
+      const removed = removedTypes(previous, spec);
+      if (removed.length === 0) return;
+      const model = this.#connection.current;
+      if (model === undefined) throw new TransportClosedError('rabbitmq transport: connection lost while reconciling bindings.');
+      await this.#withChannel(model, (channel) => this.#topology.unbindTypes(channel, queue, removed));
+      this.options.logger.info(`rabbitmq transport: ${spec.name} no longer receives ${removed.join(', ')}: unbound queue ${queue} from ${this.options.exchange}`, {
+        subscription: spec.name,
+        queue,
+        exchange: this.options.exchange,
+        removed: removed.map(routingKeyOf),
+      });
+    } catch (error) {
+      this.options.logger.warn(`rabbitmq transport: could not update the subscription registry for ${spec.name}; bindings of types it no longer handles stay until a later start`, {
+        subscription: spec.name,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  /** The newest record of each subscription in the registry, read without consuming it. */
+  async #registryRecords(): Promise<Map<string, SubscriptionRecord>> {
+    const records = new Map<string, SubscriptionRecord>();
+    await this.#browse(this.#topology.registryQueue, 'read the subscription registry', (raw) => {
+      const record = decodeSubscriptionRecord(raw.content);
+      const known = record === undefined ? undefined : records.get(record.name);
+      if (record !== undefined && (known === undefined || record.updatedAt >= known.updatedAt)) records.set(record.name, record);
+      return false;
+    });
+    return records;
+  }
+
+  /**
+   * The subscriptions in the registry, each with its queue's ready messages and consumers.
+   * Bindings are the routing keys of the recorded types (AMQP cannot list bindings); a record
+   * whose queue is gone is listed with no counts.
+   */
+  async listSubscriptions(): Promise<readonly SubscriptionInfo[]> {
+    const records = await this.#registryRecords();
+    const model = this.#connection.current;
+    if (model === undefined) throw this.#notConnected('list subscriptions');
+    const found: SubscriptionInfo[] = [];
+    for (const record of records.values()) {
+      const queue = this.#topology.queueOf(record.name);
+      const counts = await this.#withChannel(model, (channel) => channel.checkQueue(queue)).catch(() => undefined);
+      found.push(
+        subscriptionInfo(
+          { name: record.name, bindings: record.types.map(routingKeyOf), destination: queue, pending: counts?.messageCount, consumers: counts?.consumerCount },
+          record,
+        ),
+      );
+    }
+    return byName(found);
+  }
+
+  /** Deletes the subscription's queue (with its bindings and messages) and its registry records. */
+  async removeSubscription(name: string): Promise<boolean> {
+    let recorded = false;
+    await this.#browse(this.#topology.registryQueue, 'remove a subscription', (raw) => {
+      const match = decodeSubscriptionRecord(raw.content)?.name === name;
+      recorded ||= match;
+      return match;
+    });
+    const model = this.#connection.current;
+    if (model === undefined) throw this.#notConnected('remove a subscription');
+    const queue = this.#topology.queueOf(name);
+    const exists = await this.#queueExists(model, queue);
+    if (exists) await this.#withChannel(model, (channel) => channel.deleteQueue(queue));
+    if (exists || recorded) {
+      this.options.logger.info(`rabbitmq transport: removed subscription ${name} (queue ${queue})`, { subscription: name, queue });
+    }
+    return exists || recorded;
   }
 
   /** The exchanges and queues this transport declared so far (for tooling and test clean-up). */
@@ -293,8 +411,10 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
         await this.#withChannel(model, (channel) => this.#topology.declareExchanges(channel));
         const exists = await this.#queueExists(model, this.#topology.deadLetterQueue);
         await this.#withChannel(model, (channel) => this.#topology.declareDeadLetterQueue(channel, exists));
+        const registry = await this.#queueExists(model, this.#topology.registryQueue);
+        await this.#withChannel(model, (channel) => this.#topology.declareRegistryQueue(channel, registry));
       })(),
-      'the declaration of the exchanges and the dead-letter queue',
+      'the declaration of the exchanges, the dead-letter queue and the subscription registry',
     );
     this.#throwIfClosed();
     await step(this.#publisher.attach(model), 'the opening of the publishing channel');

@@ -81,9 +81,9 @@ export async function proxiedService(
   kind: BrokerKind,
   url: string,
   cleanups: (() => Promise<void>)[],
-  options: { readonly handlers: readonly HandlerClass[]; readonly startTimeoutMs?: number },
+  options: { readonly handlers: readonly HandlerClass[]; readonly startTimeoutMs?: number; readonly run?: string },
 ): Promise<ProxiedService> {
-  const run = uniqueName(`ops-${kind}`);
+  const run = options.run ?? uniqueName(`ops-${kind}`);
   const { proxy, url: proxied } = await TcpProxy.inFrontOf(url, DEFAULT_PORTS[kind]);
   cleanups.push(() => proxy.cut());
   const logger = recordingLogger();

@@ -17,6 +17,7 @@ import { reportsConnectionState, type ConnectionState, type OutgoingMessage, typ
 import { HandlerRunner, type HandlerBinding, type HandlerResolver } from './handler-runner.js';
 import { resolveOptions, type CloudbusOptions, type ResolvedOptions } from './options.js';
 import { buildBatch } from './outgoing-event.js';
+import { Subscriptions } from './subscriptions.js';
 // Registers the built-in 'memory' transport.
 import '../transport/memory/memory-transport.js';
 
@@ -119,6 +120,7 @@ export class EventBus implements EventPublisher {
   readonly #startSettled: (() => void)[] = [];
   #telemetryPublisher: TelemetryPublisher | undefined;
   #deadLetters: DeadLetters | undefined;
+  #subscriptions: Subscriptions | undefined;
 
   constructor(options: CloudbusOptions, resolve: HandlerResolver = instantiate) {
     this.#options = resolveOptions(options);
@@ -155,6 +157,14 @@ export class EventBus implements EventPublisher {
       () => this.transport,
       (events) => this.publishPrepared(events),
     ));
+  }
+
+  /**
+   * The subscriptions on the broker, the same on every built-in transport: list them (all, or one
+   * service's) as the broker has them, and remove them. Usable once `start()` has resolved.
+   */
+  get subscriptions(): Subscriptions {
+    return (this.#subscriptions ??= new Subscriptions(() => this.transport));
   }
 
   /** Adds middleware (outermost first). Only before `start()`. */

@@ -128,7 +128,13 @@ export class HandlerRunner {
   ) {}
 
   get spec(): SubscriptionSpec {
-    return { name: this.binding.subscription, types: [this.binding.eventType.type], concurrency: this.binding.concurrency };
+    const { subscription, eventType, concurrency, handlerClass, method, retry } = this.binding;
+    return {
+      name: subscription,
+      types: [eventType.type],
+      concurrency,
+      description: { service: this.env.service, handler: `${handlerClass.name}.${String(method)}`, retry: retry.description },
+    };
   }
 
   attach(subscription: Subscription): void {

@@ -67,6 +67,20 @@ export interface SubscriptionSpec {
   readonly types: readonly string[];
   /** Most deliveries unsettled at once for this subscriber (prefetch, max ack pending, receive maximum). */
   readonly concurrency: number;
+  /**
+   * What a transport that keeps a registry of subscriptions ({@link SubscriptionAdmin}) records
+   * beside the types, for `describe`: the service, the handler and its retry policy. Optional.
+   */
+  readonly description?: SubscriptionDescription;
+}
+
+/** Who a subscription is for, as recorded in a transport's subscription registry. */
+export interface SubscriptionDescription {
+  readonly service: string;
+  /** The handler, `<class>.<method>`. */
+  readonly handler: string;
+  /** The retry policy's description, e.g. `exponential(5, 100ms..5000ms)`. */
+  readonly retry: string;
 }
 
 /**
@@ -201,4 +215,56 @@ export interface ConnectionStateReporter {
 /** Type guard for {@link ConnectionStateReporter}. */
 export function reportsConnectionState(transport: Transport): transport is Transport & ConnectionStateReporter {
   return typeof (transport as Partial<ConnectionStateReporter>).connectionState === 'string';
+}
+
+/**
+ * A subscription as the broker has it, from {@link SubscriptionAdmin.listSubscriptions}: what the
+ * broker binds to it, and what cloudbus recorded when a service last subscribed it.
+ */
+export interface SubscriptionInfo {
+  /** The subscription, `<service>.<handler>`. */
+  readonly name: string;
+  /** The service that last subscribed it (from the registry; undefined when not recorded). */
+  readonly service: string | undefined;
+  /** The handler, `<class>.<method>` (from the registry). */
+  readonly handler: string | undefined;
+  /** The CloudEvent types it receives, as recorded when it was last subscribed. */
+  readonly types: readonly string[];
+  /** What the broker routes to it: routing keys (RabbitMQ), filter subjects (NATS), topic filters (MQTT). */
+  readonly bindings: readonly string[];
+  /** Where its messages wait: the queue (RabbitMQ), the durable consumer (NATS), the shared group (MQTT). */
+  readonly destination: string;
+  /** Deliveries unsettled at once per consumer, as configured when last subscribed. */
+  readonly concurrency: number | undefined;
+  /** The retry policy's description, as recorded when last subscribed. */
+  readonly retry: string | undefined;
+  /** Messages waiting to be delivered, where the broker says (undefined otherwise). */
+  readonly pending: number | undefined;
+  /** Consumers connected now, where the broker says. */
+  readonly consumers: number | undefined;
+  /** When a service last subscribed it (ISO 8601), from the registry. */
+  readonly updatedAt: string | undefined;
+}
+
+/**
+ * Optional: a transport that knows the subscriptions on its broker. Such a transport also
+ * reconciles, in `subscribe`, what the broker routes to a subscription with `spec.types`: bindings
+ * or filters of types the subscription no longer has are removed, and each removal is logged.
+ * Check with {@link canAdministerSubscriptions}.
+ */
+export interface SubscriptionAdmin {
+  /** The cloudbus subscriptions on the broker (under this transport's names: exchange, stream, topic prefix), sorted by name. */
+  listSubscriptions(): Promise<readonly SubscriptionInfo[]>;
+  /**
+   * Deletes a subscription from the broker: its queue, durable consumer or sessions, its bindings
+   * and its registry record. Messages waiting in it are dropped (dead letters are kept). Resolves
+   * false when there was no such subscription. Consumers still running on it lose it.
+   */
+  removeSubscription(name: string): Promise<boolean>;
+}
+
+/** Type guard for {@link SubscriptionAdmin}. */
+export function canAdministerSubscriptions(transport: Transport): transport is Transport & SubscriptionAdmin {
+  const admin = transport as Partial<SubscriptionAdmin>;
+  return typeof admin.listSubscriptions === 'function' && typeof admin.removeSubscription === 'function';
 }

@@ -1,5 +1,6 @@
 import type { WireMessage } from '../../envelope/wire-codec.js';
-import { SETTLED, type Delivery, type StoredDeadLetter, type SubscriptionSpec } from '../transport.js';
+import { byName, removedTypes, subscriptionInfo, subscriptionRecord, type SubscriptionRecord } from '../subscription-record.js';
+import { SETTLED, type Delivery, type StoredDeadLetter, type SubscriptionInfo, type SubscriptionSpec } from '../transport.js';
 
 /**
  * An in-process broker with the semantics cloudbus expects of a real one: durable named
@@ -26,6 +27,7 @@ export class MemoryBroker {
   readonly #queues = new Map<string, MemoryQueue>();
   readonly #bindings = new Map<string, Set<MemoryQueue>>();
   readonly #deadLetters: StoredDeadLetter[] = [];
+  readonly #records = new Map<string, SubscriptionRecord>();
 
   /**
    * Routes a message to every subscription bound to `type`, published at `now` (ms since the
@@ -37,13 +39,18 @@ export class MemoryBroker {
     for (const queue of queues) queue.enqueue(new MemoryDelivery(message, type, 1, now, queue));
   }
 
-  /** Declares a subscription (idempotent) and binds it to the spec's types. */
+  /**
+   * Declares a subscription (idempotent) and binds it to the spec's types, and to those only: the
+   * bindings of types an earlier declaration had and this one has not are removed.
+   */
   declare(spec: SubscriptionSpec): MemoryQueue {
     let queue = this.#queues.get(spec.name);
     if (queue === undefined) {
       queue = new MemoryQueue(spec.name, this);
       this.#queues.set(spec.name, queue);
     }
+    for (const type of removedTypes(this.#records.get(spec.name), spec)) this.#bindings.get(type)?.delete(queue);
+    this.#records.set(spec.name, subscriptionRecord(spec));
     for (const type of spec.types) {
       let bound = this.#bindings.get(type);
       if (bound === undefined) this.#bindings.set(type, (bound = new Set()));
@@ -75,11 +82,33 @@ export class MemoryBroker {
     return this.#queues.get(subscription)?.depth ?? 0;
   }
 
+  /** The declared subscriptions, with their pending messages and consumers. */
+  subscriptions(): SubscriptionInfo[] {
+    const found: SubscriptionInfo[] = [];
+    for (const [name, queue] of this.#queues) {
+      const record = this.#records.get(name);
+      found.push(subscriptionInfo({ name, bindings: record?.types ?? [], destination: name, pending: queue.depth, consumers: queue.consumers }, record));
+    }
+    return byName(found);
+  }
+
+  /** Deletes a subscription, its bindings and its pending messages; false when there was none. */
+  remove(subscription: string): boolean {
+    const queue = this.#queues.get(subscription);
+    if (queue === undefined) return false;
+    queue.clear();
+    this.#queues.delete(subscription);
+    this.#records.delete(subscription);
+    for (const bound of this.#bindings.values()) bound.delete(queue);
+    return true;
+  }
+
   /** Forgets every subscription, binding, pending message and dead letter. */
   reset(): void {
     for (const queue of this.#queues.values()) queue.clear();
     this.#queues.clear();
     this.#bindings.clear();
+    this.#records.clear();
     this.#deadLetters.length = 0;
   }
 }
@@ -157,6 +186,11 @@ export class MemoryQueue {
     readonly name: string,
     readonly broker: MemoryBroker,
   ) {}
+
+  /** Consumers attached now. */
+  get consumers(): number {
+    return this.#consumers.length;
+  }
 
   get depth(): number {
     let unacked = 0;

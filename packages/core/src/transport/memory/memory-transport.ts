@@ -9,6 +9,8 @@ import type {
   OutgoingMessage,
   StoredDeadLetter,
   Subscription,
+  SubscriptionAdmin,
+  SubscriptionInfo,
   SubscriptionSpec,
   Transport,
   TransportCapabilities,
@@ -58,7 +60,7 @@ export interface MemoryTransportOptions {
  * (`capabilities.inProcess`); `isolate: true` makes every handler decode its own copy, as from a
  * broker. See {@link MemoryTransportOptions.isolate}.
  */
-export class MemoryTransport implements Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter {
+export class MemoryTransport implements Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter, SubscriptionAdmin {
   readonly name = 'memory';
   readonly capabilities: TransportCapabilities;
   readonly broker: MemoryBroker;
@@ -123,6 +125,16 @@ export class MemoryTransport implements Transport, DeadLetterReader, DeadLetterR
     };
     this.#subscriptions.add(subscription);
     return Promise.resolve(subscription);
+  }
+
+  /** The subscriptions declared on the broker. */
+  listSubscriptions(): Promise<readonly SubscriptionInfo[]> {
+    return Promise.resolve(this.broker.subscriptions());
+  }
+
+  /** Deletes a subscription from the broker, with its pending messages. */
+  removeSubscription(name: string): Promise<boolean> {
+    return Promise.resolve(this.broker.remove(name));
   }
 
   async close(): Promise<void> {
