@@ -117,6 +117,16 @@ export async function openBus(connection: Connection, output: Output): Promise<E
   return bus;
 }
 
+/** Opens a bus on the connection the flags and environment name, runs `work`, stops the bus. */
+export async function withBus<T>(flags: ConnectionFlags, context: { readonly env: NodeJS.ProcessEnv }, output: Output, work: (bus: EventBus) => Promise<T>): Promise<T> {
+  const bus = await openBus(resolveConnection(flags, context.env), output);
+  try {
+    return await work(bus);
+  } finally {
+    await bus.stop();
+  }
+}
+
 /** Whether `error` means the broker was out of reach. */
 export function isUnreachable(error: unknown): boolean {
   return error instanceof BrokerConnectionError;

@@ -8,7 +8,7 @@ export const ExitCode = {
   failed: 1,
   /** Bad command line: an unknown command or option, a missing argument, invalid JSON, a bad date or reason. */
   usage: 2,
-  /** A dead-letter id matches no stored dead letter. */
+  /** A dead-letter id matches no stored dead letter; `prune` found no subscription of the service. */
   notFound: 3,
   /** The broker could not be reached (within `--timeout`), or refused the login. */
   unreachable: 4,

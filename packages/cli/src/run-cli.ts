@@ -4,6 +4,7 @@ import { UsageError } from './cli-errors.js';
 import type { Command, CommandContext } from './commands/command.js';
 import { deadLetterCommands } from './commands/dead-letters-command.js';
 import { publishCommand } from './commands/publish-command.js';
+import { describeCommand, pruneCommand } from './commands/subscriptions-command.js';
 import { tailCommand } from './commands/tail-command.js';
 import { isUnreachable } from './connection.js';
 import { ExitCode } from './exit-codes.js';
@@ -12,11 +13,8 @@ import { consoleOutput } from './output.js';
 export { ExitCode } from './exit-codes.js';
 export type { Command, CommandContext } from './commands/command.js';
 
-/**
- * The command table: one entry per command, found by its first one or two words. `describe` and
- * `prune` join it as they are built.
- */
-export const COMMANDS: readonly Command[] = [tailCommand, ...deadLetterCommands, publishCommand];
+/** The command table: one entry per command, found by its first one or two words. */
+export const COMMANDS: readonly Command[] = [describeCommand, tailCommand, ...deadLetterCommands, publishCommand, pruneCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
@@ -28,7 +26,7 @@ ${COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}
 Every command takes --transport rabbitmq|nats|mqtt and --url (or CLOUDBUS_TRANSPORT, CLOUDBUS_URL),
 and --json for machine-readable output. 'cloudbus <command> --help' tells more.
 
-Exit codes: 0 done, 1 failed, 2 bad command line, 3 dead letter not found, 4 broker out of reach.`;
+Exit codes: 0 done, 1 failed, 2 bad command line, 3 not found (a dead letter, a service to prune), 4 broker out of reach.`;
 }
 
 /** Finds the command named by the first words of `argv`. */

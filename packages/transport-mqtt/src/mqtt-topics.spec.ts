@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { escapeLevel, isValidPrefix, MqttTopics } from './mqtt-topics.js';
+import { escapeLevel, isValidPrefix, MqttTopics, unescapeLevel } from './mqtt-topics.js';
 
 describe('MQTT topics', () => {
   const topics = new MqttTopics('cloudbus');
@@ -50,5 +50,20 @@ describe('MQTT topics', () => {
     expect(isValidPrefix('stores/rome-1/cloudbus')).toBe(true);
     for (const bad of ['', '$SYS', 'a/+', 'a/#', 'a//b', '/a', 'a/']) expect(isValidPrefix(bad)).toBe(false);
     expect(escapeLevel('')).toBe('%');
+  });
+});
+
+describe('registry topics', () => {
+  it('name the session a record belongs to, and read back only what escaping produces', () => {
+    const topics = new MqttTopics('shop');
+    const topic = topics.registryTopic('shop.kitchen/#1', 'shop--kitchen--host--0');
+    expect(topic).toBe('shop-registry/shop.kitchen%2F%231/shop--kitchen--host--0');
+    expect(topics.registryClientId(topic)).toBe('shop--kitchen--host--0');
+    expect(topics.registryClientId('shop-registry/a/b/c')).toBeUndefined();
+    expect(topics.registryClientId('elsewhere/a/b')).toBeUndefined();
+    for (const level of ['a%2Fb', '%', '%25%2B%23%00', 'plain']) expect(unescapeLevel(level)).toBeDefined();
+    expect(unescapeLevel('a%2F%2B')).toBe('a/+');
+    expect(unescapeLevel('%zz')).toBeUndefined();
+    expect(unescapeLevel('bad%')).toBeUndefined();
   });
 });

@@ -286,5 +286,42 @@ for (const kind of ['rabbitmq', 'nats', 'mqtt'] as const) {
       expect(all[0]).toMatchObject({ kind: 'event', error: expect.any(String) });
       expect(all[1]).toMatchObject({ kind: 'event', event: { type: placedType } });
     });
+
+    it('describe shows the service\'s subscription as the broker has it, for a person and as JSON', async () => {
+      const text = await cli(['describe', '--service', service], env);
+      expect(text.stderr).toBe('');
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain(`${service}.Billing`);
+      expect(text.stdout).toMatch(/handler Billing\.handle/);
+      expect(text.stdout).toContain(placedType);
+      expect(text.stdout).toMatch(/retry\s+none/);
+      const json = await cli(['describe', '--service', service, '--json'], env);
+      const listed = JSON.parse(json.stdout) as { name: string; types: string[]; bindings: string[]; concurrency: number }[];
+      expect(listed).toHaveLength(1);
+      expect(listed[0]).toMatchObject({ name: `${service}.Billing`, types: [placedType] });
+      expect(listed[0]!.bindings.length).toBeGreaterThan(0);
+      expect(listed[0]!.concurrency).toBeGreaterThan(0);
+      const other = await cli(['describe', '--service', `${run}-nobody`], env);
+      expect(other.code).toBe(0);
+      expect(other.stdout).toMatch(/No subscriptions of service/);
+    });
+
+    it('prune --dry-run lists a stopped service\'s subscriptions; prune removes them; pruning again exits 3', async () => {
+      await bus.deadLetters.delete({ service });
+      await bus.stop();
+      const dry = await cli(['prune', '--service', service, '--dry-run'], env);
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toContain(`would remove ${service}.Billing`);
+      const pruned = await cli(['prune', '--service', service, '--json'], env);
+      expect(pruned.code).toBe(0);
+      expect(JSON.parse(pruned.stdout)).toEqual({ removed: [`${service}.Billing`], missing: [] });
+      const after = await cli(['describe', '--service', service, '--json'], env);
+      expect(JSON.parse(after.stdout)).toEqual([]);
+      const again = await cli(['prune', '--service', service], env);
+      expect(again.code).toBe(3);
+      const bare = await cli(['prune'], env);
+      expect(bare.code).toBe(2);
+      expect(bare.stderr).toMatch(/--service/);
+    });
   });
 }

@@ -1,12 +1,12 @@
-import type { DeadLetterEntry, DeadLetterSelection, EventBus } from '@cloudbus/core';
+import type { DeadLetterEntry, DeadLetterSelection } from '@cloudbus/core';
 
 import { UsageError } from '../cli-errors.js';
-import { CONNECTION_OPTIONS, openBus, resolveConnection } from '../connection.js';
+import { CONNECTION_OPTIONS, withBus } from '../connection.js';
 import { dataText, deadLetterJson, withoutRecord } from '../event-view.js';
 import { ExitCode } from '../exit-codes.js';
 import { FILTER_OPTIONS, FILTER_USAGE, toFilter } from '../filters.js';
 import { oneLine, table, type Output } from '../output.js';
-import { COMMON_OPTIONS, COMMON_USAGE, outputOrHelp, type Command, type CommandContext } from './command.js';
+import { COMMON_OPTIONS, COMMON_USAGE, outputOrHelp, type Command } from './command.js';
 import { parse } from './parse.js';
 
 const LIST_OPTIONS = { ...COMMON_OPTIONS, ...CONNECTION_OPTIONS, ...FILTER_OPTIONS, limit: { type: 'string' } } as const;
@@ -15,16 +15,6 @@ const SELECT_OPTIONS = { ...COMMON_OPTIONS, ...CONNECTION_OPTIONS, ...FILTER_OPT
 const REPLAY_OPTIONS = { ...SELECT_OPTIONS, keep: { type: 'boolean' } } as const;
 
 const ID_HELP = 'A dead letter\'s id is <service>.<handler>:<event id> (see `cloudbus dead-letters list`).';
-
-/** Opens the bus, runs `work`, stops the bus. */
-async function withBus(args: Parameters<typeof resolveConnection>[0], context: CommandContext, output: Output, work: (bus: EventBus) => Promise<ExitCode>): Promise<ExitCode> {
-  const bus = await openBus(resolveConnection(args, context.env), output);
-  try {
-    return await work(bus);
-  } finally {
-    await bus.stop();
-  }
-}
 
 /** Ids given, or the filter flags (`--all` for every dead letter); never an empty selection by accident. */
 function selection(positionals: readonly string[], flags: Parameters<typeof toFilter>[0] & { readonly all?: boolean | undefined }, verb: string): DeadLetterSelection {
