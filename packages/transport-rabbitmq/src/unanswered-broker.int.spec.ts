@@ -116,7 +116,7 @@ describe.skipIf(!url)('rabbitmq transport against a broker that stops answering'
     const began = Date.now();
     const error = await within(connecting.connect(), 15_000);
     expect(error).toBeInstanceOf(RabbitMqConnectionError);
-    expect((error as Error).message).toMatch(/did not answer the declaration of the exchanges and the dead-letter queue within 1000 ms \(setupTimeoutMs\)/);
+    expect((error as Error).message).toMatch(/did not answer the declaration of the exchanges, the dead-letter queue and the subscription registry within 1000 ms \(setupTimeoutMs\)/);
     // Liveness with a margin for a loaded machine: the bound, then closeTimeoutMs for the connection at most.
     expect(Date.now() - began).toBeLessThan(setupTimeoutMs + base.closeTimeoutMs + 3_000);
     expect(proxy.held).toBeGreaterThan(0);
