@@ -1,4 +1,4 @@
-import type { ContentMode } from '@cloudbus/core';
+import { silentLogger, type ContentMode } from '@cloudbus/core';
 import { MqttTransport, parkingClientId } from '@cloudbus/transport-mqtt';
 import mqtt from 'mqtt';
 
@@ -74,7 +74,7 @@ export function cloudbusMqtt(url: string, contentMode?: ContentMode, style: Publ
   return cloudbusContender('mqtt', contentMode, () => {
     const prefix = uniqueName('bench-cb');
     return {
-      transport: new MqttTransport({ url, topicPrefix: prefix, service: 'bench', instanceId: 'bench' }),
+      transport: new MqttTransport({ url, topicPrefix: prefix, service: 'bench', instanceId: 'bench', logger: silentLogger }),
       // The subscription's session (<prefix>--<subscription>--<instanceId>--<slot>) and its group's
       // parking session, which the consumer subscribes when it stops as the group's last member.
       cleanup: () => deleteSessions(url, [`${prefix}--bench.Counter--bench--0`, parkingClientId(prefix, 'bench.Counter')]),
