@@ -72,6 +72,31 @@ describe('publishing one event per call', () => {
     expect(received).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  it('still merges the calls when publish middleware awaits before passing them on', async () => {
+    const transport = new RecordingTransport({ broker: new MemoryBroker() });
+    const seen: number[] = [];
+    bus = new EventBus({
+      service: 'coalesce',
+      transport,
+      handlers: [Recorder],
+      logger: silentLogger,
+      middleware: [
+        {
+          name: 'counts-and-awaits',
+          async publish(context, next) {
+            seen.push(context.events.length);
+            await Promise.resolve();
+            await next();
+          },
+        },
+      ],
+    });
+    await bus.start();
+    await Promise.all(['a', 'b', 'c'].map((id) => bus!.publish(new OrderPlaced(id), { id })));
+    expect(seen).toEqual([1, 1, 1]);
+    expect(transport.batches).toEqual([['a', 'b', 'c']]);
+  });
+
   it('keeps calls of different turns in different batches', async () => {
     const transport = await startBus();
     await bus!.publish(new OrderPlaced('first'), { id: 'first' });
