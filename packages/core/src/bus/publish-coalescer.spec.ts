@@ -158,6 +158,22 @@ describe('publishing one event per call', () => {
     }
   });
 
+  it('settles every call, and throws nothing, when a transport throws or returns no promise', async () => {
+    const transport = await startBus();
+    const original = transport.publish.bind(transport);
+    transport.publish = () => {
+      throw new Error('thrown by the transport');
+    };
+    const thrown = await Promise.allSettled(['a', 'b'].map((id) => bus!.publish(new OrderPlaced(id), { id })));
+    expect(thrown.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    expect(((thrown[0] as PromiseRejectedResult).reason as Error).message).toBe('thrown by the transport');
+    transport.publish = (messages) => {
+      void original(messages);
+      return undefined as unknown as Promise<void>;
+    };
+    await expect(Promise.all(['c', 'd'].map((id) => bus!.publish(new OrderPlaced(id), { id })))).resolves.toEqual([undefined, undefined]);
+  });
+
   it('passes a one-call batch error through unchanged', async () => {
     const transport = await startBus();
     transport.refuse.add('solo');

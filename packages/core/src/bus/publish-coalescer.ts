@@ -52,6 +52,8 @@ export class PublishCoalescer {
     let accepted: Promise<void>;
     try {
       accepted = this.#transport.publish(messages);
+      // A custom transport returning a thenable or nothing must not throw in this microtask.
+      if (!(accepted instanceof Promise)) accepted = Promise.resolve(accepted);
     } catch (error) {
       // A transport must reject, not throw; one that throws still fails only this turn's callers.
       accepted = Promise.reject(error);
