@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { EventBus, EventHandler, EventType, MemoryBroker, MemoryTransport, PublishError, TransportClosedError, eventBrand, silentLogger, type OutgoingMessage } from '../index.js';
+import { EventBus, EventHandler, EventType, MemoryBroker, MemoryTransport, MessageTooLargeError, PublishError, TransportClosedError, eventBrand, silentLogger, type OutgoingMessage } from '../index.js';
 
 @EventType('com.example.coalesce.order-placed', { version: 1 })
 class OrderPlaced {
@@ -18,11 +18,15 @@ class OrderPlaced {
 class RecordingTransport extends MemoryTransport {
   readonly batches: string[][] = [];
   readonly refuse = new Set<string>();
+  /** Ids the transport finds too large itself, before sending anything (as NATS does with its headers counted). */
+  readonly tooLarge = new Set<string>();
   failWith: Error | undefined;
 
   override publish(messages: readonly OutgoingMessage[]): Promise<void> {
     this.batches.push(messages.map((message) => message.id));
     if (this.failWith !== undefined) return Promise.reject(this.failWith);
+    const oversize = messages.find((message) => this.tooLarge.has(message.id));
+    if (oversize !== undefined) return Promise.reject(new MessageTooLargeError(oversize.id, 2_000_000, 1_000_000));
     const refused = messages.filter((message) => this.refuse.has(message.id));
     const accepted = messages.filter((message) => !this.refuse.has(message.id));
     const stored = super.publish(accepted);
@@ -146,6 +150,18 @@ describe('publishing one event per call', () => {
     expect(arrayError.message).toMatch(/1 of 3 event\(s\) of this publish/);
     expect(((otherOutcome as PromiseRejectedResult).reason as PublishError).unconfirmed).toEqual(['other']);
     expect(lastOutcome.status).toBe('fulfilled');
+  });
+
+  it('fails only its own call when the transport refuses one event of the batch before sending any', async () => {
+    const transport = await startBus();
+    transport.tooLarge.add('big');
+    const outcomes = await Promise.allSettled(['a', 'big', 'c'].map((id) => bus!.publish(new OrderPlaced(id), { id })));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(MessageTooLargeError);
+    // The merged batch, then each call alone.
+    expect(transport.batches).toEqual([['a', 'big', 'c'], ['a'], ['big'], ['c']]);
+    await settle();
+    expect(received.sort()).toEqual(['a', 'c']);
   });
 
   it('fails every call of the batch when the transport fails the batch as a whole', async () => {

@@ -1,4 +1,4 @@
-import { PublishError } from '../errors.js';
+import { PublishError, TransportClosedError } from '../errors.js';
 import type { OutgoingMessage, Transport } from '../transport/transport.js';
 
 /** One `publish` call waiting for the flush: its messages are `messages[from, to)` of the merged batch. */
@@ -21,7 +21,11 @@ class Caller {
  * Each caller still settles on its own messages only: when the merged batch fails with a
  * {@link PublishError} listing the ids the broker did not accept, a caller none of whose messages
  * is listed resolves, and the others reject with a `PublishError` naming only their own ids. Any
- * other error (a closed transport) rejects every caller, as it would have rejected each batch.
+ * other error comes, by the transport contract, before anything of the batch was sent (one
+ * message over a limit the transport checks itself, a header it cannot encode): each caller's
+ * messages are then published again as a batch of their own, so the error reaches only the
+ * caller it belongs to. A closed transport ({@link TransportClosedError}) rejects every caller at
+ * once, and so does a `PublishError` naming no ids, which cannot be attributed.
  */
 export class PublishCoalescer {
   readonly #transport: Transport;
@@ -67,15 +71,37 @@ export class PublishCoalescer {
       () => {
         for (const caller of callers) caller.resolve();
       },
-      (error: unknown) => settleEach(error, messages, callers),
+      (error: unknown) => this.#settleEach(error, messages, callers),
     );
+  }
+
+  /** The merged batch failed: each caller gets its own outcome (see the class comment). */
+  #settleEach(error: unknown, messages: readonly OutgoingMessage[], callers: readonly Caller[]): void {
+    if (error instanceof PublishError) {
+      settleByIds(error, messages, callers);
+      return;
+    }
+    if (error instanceof TransportClosedError) {
+      for (const caller of callers) caller.reject(error);
+      return;
+    }
+    // Nothing was sent: each call alone, so one caller's bad message fails only that caller.
+    for (const caller of callers) {
+      let alone: Promise<void>;
+      try {
+        alone = Promise.resolve(this.#transport.publish(messages.slice(caller.from, caller.to)));
+      } catch (thrown) {
+        alone = Promise.reject(thrown);
+      }
+      alone.then(caller.resolve, caller.reject);
+    }
   }
 }
 
-/** The merged batch failed: each caller gets its own outcome (see {@link PublishCoalescer}). */
-function settleEach(error: unknown, messages: readonly OutgoingMessage[], callers: readonly Caller[]): void {
-  if (!(error instanceof PublishError) || error.unconfirmed.length === 0) {
-    // Not attributable to single messages: every message of the batch failed.
+/** The merged batch failed with a PublishError: each caller checks its own ids against `unconfirmed`. */
+function settleByIds(error: PublishError, messages: readonly OutgoingMessage[], callers: readonly Caller[]): void {
+  if (error.unconfirmed.length === 0) {
+    // Not attributable to single messages: every caller failed.
     for (const caller of callers) caller.reject(error);
     return;
   }
