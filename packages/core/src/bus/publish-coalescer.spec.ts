@@ -190,6 +190,17 @@ describe('publishing one event per call', () => {
     await expect(Promise.all(['c', 'd'].map((id) => bus!.publish(new OrderPlaced(id), { id })))).resolves.toEqual([undefined, undefined]);
   });
 
+  it('does not merge calls while the transport is not connected, so each is held or refused on its own', async () => {
+    const transport = await startBus();
+    Object.defineProperty(transport, 'connectionState', { configurable: true, get: () => 'reconnecting' });
+    const calls = ['a', 'b'].map((id) => bus!.publish(new OrderPlaced(id), { id }));
+    expect(transport.batches).toEqual([['a'], ['b']]);
+    await Promise.all(calls);
+    Object.defineProperty(transport, 'connectionState', { configurable: true, get: () => 'connected' });
+    await Promise.all(['c', 'd'].map((id) => bus!.publish(new OrderPlaced(id), { id })));
+    expect(transport.batches).toEqual([['a'], ['b'], ['c', 'd']]);
+  });
+
   it('passes a one-call batch error through unchanged', async () => {
     const transport = await startBus();
     transport.refuse.add('solo');

@@ -1,5 +1,5 @@
 import { PublishError, TransportClosedError } from '../errors.js';
-import type { OutgoingMessage, Transport } from '../transport/transport.js';
+import { reportsConnectionState, type OutgoingMessage, type Transport } from '../transport/transport.js';
 
 /** One `publish` call waiting for the flush: its messages are `messages[from, to)` of the merged batch. */
 class Caller {
@@ -26,6 +26,10 @@ class Caller {
  * messages are then published again as a batch of their own, so the error reaches only the
  * caller it belongs to. A closed transport ({@link TransportClosedError}) rejects every caller at
  * once, and so does a `PublishError` naming no ids, which cannot be attributed.
+ *
+ * While a transport that reports its connection state is not connected, calls are not merged:
+ * each goes to the transport as its own batch, as before, so a transport holding batches for the
+ * reconnection admits or refuses each call by its own size (`publishBufferSize`).
  */
 export class PublishCoalescer {
   readonly #transport: Transport;
@@ -39,6 +43,7 @@ export class PublishCoalescer {
 
   /** Queues a call's messages for this turn's batch; settles as described on the class. */
   publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.#messages.length === 0 && this.#disconnected()) return publishAlone(this.#transport, messages);
     return new Promise<void>((resolve, reject) => {
       const queued = this.#messages;
       if (queued.length === 0) queueMicrotask(this.#flush);
@@ -48,20 +53,17 @@ export class PublishCoalescer {
     });
   }
 
+  #disconnected(): boolean {
+    const transport = this.#transport;
+    return reportsConnectionState(transport) && transport.connectionState !== 'connected';
+  }
+
   #send(): void {
     const messages = this.#messages;
     const callers = this.#callers;
     this.#messages = [];
     this.#callers = [];
-    let accepted: Promise<void>;
-    try {
-      accepted = this.#transport.publish(messages);
-      // A custom transport returning a thenable or nothing must not throw in this microtask.
-      if (!(accepted instanceof Promise)) accepted = Promise.resolve(accepted);
-    } catch (error) {
-      // A transport must reject, not throw; one that throws still fails only this turn's callers.
-      accepted = Promise.reject(error);
-    }
+    const accepted = publishAlone(this.#transport, messages);
     if (callers.length === 1) {
       const only = callers[0]!;
       accepted.then(only.resolve, only.reject);
@@ -86,15 +88,20 @@ export class PublishCoalescer {
       return;
     }
     // Nothing was sent: each call alone, so one caller's bad message fails only that caller.
-    for (const caller of callers) {
-      let alone: Promise<void>;
-      try {
-        alone = Promise.resolve(this.#transport.publish(messages.slice(caller.from, caller.to)));
-      } catch (thrown) {
-        alone = Promise.reject(thrown);
-      }
-      alone.then(caller.resolve, caller.reject);
-    }
+    for (const caller of callers) publishAlone(this.#transport, messages.slice(caller.from, caller.to)).then(caller.resolve, caller.reject);
+  }
+}
+
+/**
+ * `transport.publish(messages)`, as a promise that settles: a transport that throws (it must
+ * reject) or returns a thenable or nothing must not throw in a microtask.
+ */
+function publishAlone(transport: Transport, messages: readonly OutgoingMessage[]): Promise<void> {
+  try {
+    const accepted = transport.publish(messages);
+    return accepted instanceof Promise ? accepted : Promise.resolve(accepted);
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 
