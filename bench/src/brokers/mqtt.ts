@@ -1,9 +1,9 @@
-import type { ContentMode } from '@cloudbus/core';
+import { silentLogger, type ContentMode } from '@cloudbus/core';
 import { MqttTransport, parkingClientId } from '@cloudbus/transport-mqtt';
 import mqtt from 'mqtt';
 
 import { uniqueName, type Contender } from '../contender.js';
-import { cloudbusContender } from './cloudbus-contender.js';
+import { cloudbusContender, type PublishStyle } from './cloudbus-contender.js';
 import { cloudEventAttributes, orderBytes, type OrderPayload } from '../order-placed.js';
 import { WindowedRun } from '../windowed-run.js';
 
@@ -70,14 +70,14 @@ export function rawMqtt(url: string, attributes = false): Contender {
  * cloudbus on @cloudbus/transport-mqtt with its defaults (MQTT 5, QoS 1, persistent session, shared
  * subscription, PUBACK after the handler, structured content mode: the transport's preferred mode).
  */
-export function cloudbusMqtt(url: string, contentMode?: ContentMode): Contender {
+export function cloudbusMqtt(url: string, contentMode?: ContentMode, style: PublishStyle = 'batch'): Contender {
   return cloudbusContender('mqtt', contentMode, () => {
     const prefix = uniqueName('bench-cb');
     return {
-      transport: new MqttTransport({ url, topicPrefix: prefix, service: 'bench', instanceId: 'bench' }),
+      transport: new MqttTransport({ url, topicPrefix: prefix, service: 'bench', instanceId: 'bench', logger: silentLogger }),
       // The subscription's session (<prefix>--<subscription>--<instanceId>--<slot>) and its group's
       // parking session, which the consumer subscribes when it stops as the group's last member.
       cleanup: () => deleteSessions(url, [`${prefix}--bench.Counter--bench--0`, parkingClientId(prefix, 'bench.Counter')]),
     };
-  });
+  }, style);
 }

@@ -4,7 +4,7 @@ import { AckPolicy, DeliverPolicy, StorageType, jetstream, jetstreamManager } fr
 import { connect, headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 
 import { uniqueName, type Contender } from '../contender.js';
-import { cloudbusContender } from './cloudbus-contender.js';
+import { cloudbusContender, type PublishStyle } from './cloudbus-contender.js';
 import { cloudEventAttributes, orderBytes, type OrderPayload } from '../order-placed.js';
 import { WindowedRun } from '../windowed-run.js';
 
@@ -86,7 +86,7 @@ function ceHeaders(attributes: Record<string, string>): MsgHdrs {
 }
 
 /** cloudbus on @cloudbus/transport-nats with its defaults (file stream, acked de-duplicated publishes, durable pull consumer, explicit ack). */
-export function cloudbusNats(url: string, contentMode?: ContentMode): Contender {
+export function cloudbusNats(url: string, contentMode?: ContentMode, style: PublishStyle = 'batch'): Contender {
   return cloudbusContender('nats', contentMode, () => {
     const name = natsName(uniqueName('bench_cb'));
     return {
@@ -96,5 +96,5 @@ export function cloudbusNats(url: string, contentMode?: ContentMode): Contender 
       ),
       cleanup: () => deleteStreams(url, [name, `${name}_DLQ`]),
     };
-  });
+  }, style);
 }

@@ -3,7 +3,7 @@ import { RabbitMqTransport } from '@cloudbus/transport-rabbitmq';
 import amqp from 'amqplib';
 
 import { uniqueName, type Contender } from '../contender.js';
-import { cloudbusContender } from './cloudbus-contender.js';
+import { cloudbusContender, type PublishStyle } from './cloudbus-contender.js';
 import { cloudEventAttributes, orderBytes, type OrderPayload } from '../order-placed.js';
 import { WindowedRun } from '../windowed-run.js';
 
@@ -88,7 +88,7 @@ function amqpHeaders(attributes: Record<string, string>): Record<string, string>
 }
 
 /** cloudbus on @cloudbus/transport-rabbitmq with its defaults (quorum queue, confirms, persistent, manual ack). */
-export function cloudbusRabbitMq(url: string, contentMode?: ContentMode): Contender {
+export function cloudbusRabbitMq(url: string, contentMode?: ContentMode, style: PublishStyle = 'batch'): Contender {
   return cloudbusContender('rabbitmq', contentMode, () => {
     const prefix = uniqueName('bench-cb');
     return {
@@ -103,5 +103,5 @@ export function cloudbusRabbitMq(url: string, contentMode?: ContentMode): Conten
       }),
       cleanup: () => deleteAll(url, [`${prefix}.bench.Counter`, `${prefix}.deadletter`], [`${prefix}.events`, `${prefix}.deadletter`, `${prefix}.retry`]),
     };
-  });
+  }, style);
 }

@@ -15,6 +15,7 @@ import { redactCredentials } from '../dead-letter/redact-credentials.js';
 import { transportFactory } from '../transport/registry.js';
 import { reportsConnectionState, type ConnectionState, type OutgoingMessage, type Transport } from '../transport/transport.js';
 import { HandlerRunner, type HandlerBinding, type HandlerResolver } from './handler-runner.js';
+import { PublishCoalescer } from './publish-coalescer.js';
 import { resolveOptions, type CloudbusOptions, type ResolvedOptions } from './options.js';
 import { buildBatch } from './outgoing-event.js';
 import { Subscriptions } from './subscriptions.js';
@@ -107,6 +108,8 @@ export class EventBus implements EventPublisher {
   /** The transport the next start connects: built at construction, built anew after a start that failed once connected. */
   #created: Transport;
   #transport: Transport | undefined;
+  /** Merges the publish calls of one turn into one transport batch (set with {@link #transport} at start). */
+  #coalescer: PublishCoalescer | undefined;
   #runners: HandlerRunner[] = [];
   #contentMode: ContentMode = 'binary';
   #maxMessageBytes = 0;
@@ -201,6 +204,7 @@ export class EventBus implements EventPublisher {
       connected = true;
       // After connect: a transport may learn its limits from the broker (NATS max_payload).
       this.#configureWire(transport);
+      this.#coalescer = new PublishCoalescer(transport);
       this.#buildChains();
       if (this.#options.publishTelemetry !== undefined) {
         this.#telemetryPublisher = new TelemetryPublisher(
@@ -488,7 +492,8 @@ export class EventBus implements EventPublisher {
       // Data JSON cannot encode (a cycle, a BigInt): publish rejects, it never throws.
       return Promise.reject(error);
     }
-    const accepted = this.#transport!.publish(outgoing);
+    // Calls of the same turn leave as one transport batch; each settles on its own events.
+    const accepted = this.#coalescer!.publish(outgoing);
     if (!this.telemetry.active) return accepted;
     return accepted.then(() => {
       for (const { cloudEvent } of context.events) {
