@@ -14,6 +14,7 @@ import {
   type SagaContext,
   type SagaTelemetry,
 } from '../index.js';
+import { sagaStoreContract } from '../testing/contract.js';
 import { createTestBus, type TestBus } from '../testing/index.js';
 import { MemoryBroker } from '../transport/memory/memory-broker.js';
 import { MemoryTransport } from '../transport/memory/memory-transport.js';
@@ -229,3 +230,5 @@ describe('bus.schedule on the memory transport', () => {
     expect(Date.now() - scheduledAt).toBeGreaterThanOrEqual(300);
   });
 });
+
+sagaStoreContract('MemorySagaStore', () => new MemorySagaStore());
