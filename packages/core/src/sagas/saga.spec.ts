@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import {
+  carrierTypeOf,
   EventType,
   MemorySagaStore,
   On,
@@ -219,6 +220,20 @@ describe('bus.schedule on the memory transport', () => {
     buses.push(s);
     await expect(s.bus.schedule(new PaymentOverdue('x'), { delayMs: -1 })).rejects.toThrow(/delayMs/);
     await expect(s.bus.schedule(new PaymentOverdue('x'), { at: 'not a time' })).rejects.toThrow(/not a valid time/);
+  });
+
+  it('dead-letters a forged carrier (no valid due time, or no CloudEvent inside) without publishing anything', async () => {
+    const t = await createTestBus({ scheduler: true });
+    buses.push(t);
+    const carrier = (id: string, extra: Record<string, unknown>) => ({ specversion: '1.0' as const, id, source: '/forger', type: carrierTypeOf('test'), datacontenttype: 'application/json', ...extra });
+    await t.bus.publishPrepared([
+      carrier('no-due', { data: { specversion: '1.0', id: 'x', source: '/s', type: 'com.example.saga.payment-overdue' } }),
+      carrier('bad-inner', { scheduledue: new Date().toISOString(), data: { hello: 'world' } }),
+    ]);
+    const letters = await Promise.all(['no-due', 'bad-inner'].map((id) => t.waitForDeadLetter((d) => d.cloudEvent?.id === id)));
+    expect(letters.map((l) => l.record?.reason)).toEqual(['invalid', 'invalid']);
+    expect(letters.map((l) => l.record?.handler)).toEqual(['test.cloudbus-scheduler', 'test.cloudbus-scheduler']);
+    expect(t.published.filter((p) => p.cloudEvent.type === 'com.example.saga.payment-overdue')).toHaveLength(0);
   });
 
   it('publishes on real time too', async () => {
