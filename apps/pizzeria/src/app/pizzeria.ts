@@ -25,6 +25,7 @@ import { OrderRepository } from '../persistence/order-repository.js';
 import { SqlInbox } from '../persistence/sql-inbox.js';
 import { SqlOutbox } from '../persistence/sql-outbox.js';
 import { SqlSagaStore } from '../persistence/sql-saga-store.js';
+import { SqlScheduleCancellations } from '../persistence/sql-schedule-cancellations.js';
 import { LIFECYCLE_SETTINGS, OrderLifecycle, type LifecycleSettings } from '../lifecycle/order-lifecycle.js';
 import { PaymentExpiry } from '../lifecycle/payment-expiry.js';
 import { TimelineRecorder } from '../timeline/timeline-recorder.js';
@@ -106,6 +107,8 @@ export async function createPizzeria(options: PizzeriaOptions = {}): Promise<Piz
     const inbox = new SqlInbox(db);
     const sagaStore = new SqlSagaStore(db);
     await sagaStore.migrate();
+    const scheduleCancellations = new SqlScheduleCancellations(db);
+    await scheduleCancellations.migrate();
     const telemetry = options.publishTelemetry === undefined ? {} : { publishTelemetry: options.publishTelemetry };
     const common = { drainTimeoutMs, ...telemetry, ...(logger === undefined ? {} : { logger }) };
     const bus = new EventBus(
@@ -117,6 +120,7 @@ export async function createPizzeria(options: PizzeriaOptions = {}): Promise<Piz
         handlers: [KitchenWorkflow, CustomerCommunication, InventoryProjection, AnalyticsProjection, OrderLifecycle, PaymentExpiry],
         middleware: [idempotency({ inbox })],
         sagaStore,
+        scheduleCancellations,
         ...common,
       },
       resolve,
