@@ -63,6 +63,12 @@ export { OrderRepository, type EventPreparer } from './persistence/order-reposit
 export { OrderConflictError } from './persistence/order-conflict-error.js';
 export { SqlOutbox, type SqlOutboxOptions } from './persistence/sql-outbox.js';
 export { SqlInbox, type SqlInboxOptions } from './persistence/sql-inbox.js';
+export { SqlSagaStore } from './persistence/sql-saga-store.js';
+export { SqlScheduleCancellations } from './persistence/sql-schedule-cancellations.js';
+export { LIFECYCLE_SETTINGS, OrderLifecycle, PaymentDue, DeliveryDue, type LifecycleSettings, type OrderLifecycleState } from './lifecycle/order-lifecycle.js';
+export { PaymentExpiry, nonPaymentReason } from './lifecycle/payment-expiry.js';
+export { PaymentWindowExpired } from './events/payment-window-expired.js';
+export { DeliveryDelayed } from './events/delivery-delayed.js';
 export { InventoryStore, type ReservationResult, type StockAlert, type StockLine } from './persistence/inventory-store.js';
 export { AnalyticsStore, type AnalyticsReport, type Metric } from './persistence/analytics-store.js';
 

@@ -210,6 +210,42 @@ export class PermanentError extends CloudbusError {
   override name = 'PermanentError';
 }
 
+/**
+ * A saga's state changed between load and save (another event for the same instance was handled
+ * meanwhile), or two starters created the same instance at once. The bus reloads the state and
+ * runs the handler again a few times; after that, the event is retried by its retry policy.
+ */
+export class SagaConflictError extends CloudbusError {
+  override name = 'SagaConflictError';
+  constructor(
+    readonly saga: string,
+    readonly key: string,
+    readonly expectedVersion: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Saga ${saga} '${key}' was changed by someone else (expected version ${expectedVersion}): reload it and handle the event again.`,
+      options,
+    );
+  }
+}
+
+/**
+ * An event for a saga instance that does not exist, on a handler declared `onMissing: 'retry'`
+ * (retried by the retry policy, then dead-lettered) or `onMissing: 'dead-letter'` (dead-lettered
+ * at once). Make the events that can arrive first `@StartedBy` starters to avoid it.
+ */
+export class SagaNotFoundError extends CloudbusError {
+  override name = 'SagaNotFoundError';
+  constructor(
+    readonly saga: string,
+    readonly key: string,
+    options?: ErrorOptions,
+  ) {
+    super(`No ${saga} saga with key '${key}' exists (yet): the event did not start one. Declare it with @StartedBy if it may come first.`, options);
+  }
+}
+
 /** A handler failure seen by the test harness while it waited. */
 export interface HandlerFailure {
   /** The subscription, `<service>.<handler>`. */

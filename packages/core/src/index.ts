@@ -33,6 +33,7 @@ export {
   type HandlerClass,
   type HandlerDeclaration,
   type HandlerOptions,
+  type SagaMethodRole,
 } from './handlers/event-handler.js';
 export {
   currentEventContext,
@@ -40,6 +41,15 @@ export {
   type EventPublisher,
   type PublishOptions,
 } from './handlers/event-context.js';
+
+// Scheduling and sagas
+export { systemClock, VirtualClock, type Clock } from './scheduling/clock.js';
+export { MemoryScheduleCancellations, type ScheduleCancellations } from './scheduling/schedule-cancellations.js';
+export { carrierTypeOf, ScheduleExtensions, schedulerSubscriptionOf, type ScheduleTime } from './scheduling/scheduled-message.js';
+export { OnTimeout, Saga, StartedBy, sagaOf, type OnMissing, type SagaContext, type SagaMetadata, type SagaOptions, type StartedByOptions } from './sagas/saga.js';
+export { SagaExtensions, type SagaAction } from './sagas/saga-invoker.js';
+export { MemorySagaStore } from './sagas/memory-saga-store.js';
+export type { SagaOutgoing, SagaRecord, SagaStore, SagaTimeoutRecord } from './sagas/saga-store.js';
 
 // Policies
 export { retry, type ExponentialRetryOptions, type FixedRetryOptions, type RetryPolicy } from './policies/retry.js';
@@ -125,6 +135,7 @@ export {
   type HandlerSucceededTelemetry,
   type PublishedTelemetry,
   type RetryScheduledTelemetry,
+  type SagaTelemetry,
   type TelemetryEvent,
   type TelemetryListener,
 } from './telemetry/telemetry.js';
@@ -200,6 +211,8 @@ export {
   PermanentError,
   PublishError,
   ReceiveLimitError,
+  SagaConflictError,
+  SagaNotFoundError,
   TransportClosedError,
   UnknownTransportError,
   UnregisteredEventError,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { EventSummary } from '../shared/captured-event.js';
 import type { TelemetryRecord } from '../shared/telemetry-record.js';
-import { buildFlowGraph } from './build-flow-graph.js';
+import { buildFlowGraph, sagaInstances } from './build-flow-graph.js';
 
 let seq = 0;
 function event(id: string, type: string, causationId = '', time = seq * 10, correlationId = 'c-1'): { summary: EventSummary; replayed: boolean } {
@@ -79,5 +79,23 @@ describe('building the causation graph of a correlation', () => {
   it('survives a causation cycle in foreign data', () => {
     const graph = buildFlowGraph('c-1', [event('a', 't', 'b'), event('b', 't', 'a')], []);
     expect(graph.nodes).toHaveLength(2);
+  });
+});
+
+describe('saga instances of a flow', () => {
+  const record = (action: string, time: number, detail?: string, key = 'o-1') =>
+    ({ kind: 'saga', time, service: 'pizzeria', correlationId: 'flow', saga: 'OrderLifecycle', key, action, handler: 'pizzeria.OrderLifecycle.placed', ...(detail === undefined ? {} : { detail }) }) as const;
+
+  it('shows an active instance with the timeouts still ahead, and none once it completed', () => {
+    const now = Date.parse('2030-01-01T00:00:00.000Z');
+    const active = sagaInstances([record('started', 1), record('timeout-requested', 2, '2030-01-01T00:15:00.000Z'), record('timeout-requested', 3, '2029-12-31T23:00:00.000Z')], now);
+    expect(active).toEqual([expect.objectContaining({ saga: 'OrderLifecycle', key: 'o-1', status: 'active', lastAction: 'timeout-requested', pendingTimeouts: [Date.parse('2030-01-01T00:15:00.000Z')] })]);
+    const done = sagaInstances([record('started', 1), record('timeout-requested', 2, '2030-01-01T00:15:00.000Z'), record('completed', 3)], now);
+    expect(done).toEqual([expect.objectContaining({ status: 'completed', pendingTimeouts: [] })]);
+  });
+
+  it('reaches the flow graph from telemetry', () => {
+    const graph = buildFlowGraph('flow', [], [record('started', 1), record('timeout-dropped', 2, 'stale', 'o-2')]);
+    expect(graph.sagas?.map((s) => `${s.key}:${s.lastAction}`)).toEqual(['o-1:started', 'o-2:timeout-dropped']);
   });
 });

@@ -1,5 +1,5 @@
 import type { EventSummary } from '../shared/captured-event.js';
-import type { FlowEdge, FlowGraph, FlowNode, HandlerLane, HandlerStep } from '../shared/flow-graph.js';
+import type { FlowEdge, FlowGraph, FlowNode, HandlerLane, HandlerStep, SagaInstanceView } from '../shared/flow-graph.js';
 import { compareNumber, compareText } from './compare.js';
 import type { TelemetryRecord } from '../shared/telemetry-record.js';
 
@@ -87,8 +87,13 @@ export function buildFlowGraph(correlationId: string, events: Iterable<FlowEvent
   }
   const stepsByHandler = new Map<string, HandlerStep[]>();
   const seenSteps = new Set<string>();
+  const sagaRecords: TelemetryRecord[] = [];
   for (const record of telemetry) {
     if (record.correlationId !== correlationId) continue;
+    if (record.kind === 'saga') {
+      sagaRecords.push(record);
+      continue;
+    }
     if (record.kind === 'published') {
       if (record.eventId !== undefined && !drafts.has(record.eventId)) {
         drafts.set(record.eventId, {
@@ -194,5 +199,43 @@ export function buildFlowGraph(correlationId: string, events: Iterable<FlowEvent
   }
   lanes.sort((a, b) => compareNumber(a.steps[0]?.time, b.steps[0]?.time) || compareText(a.handler, b.handler));
   if (start === Number.POSITIVE_INFINITY) start = end = 0;
-  return { correlationId, nodes, edges, lanes, start, end };
+  return { correlationId, nodes, edges, lanes, sagas: sagaInstances(sagaRecords, Date.now()), start, end };
+}
+
+/**
+ * Saga instances from `saga` telemetry records: status, last action, and the due times of the
+ * timeouts requested (`timeout-requested`, detail: the due time) that are still ahead of `now`.
+ */
+export function sagaInstances(records: readonly TelemetryRecord[], now: number): SagaInstanceView[] {
+  const byInstance = new Map<string, TelemetryRecord[]>();
+  for (const record of [...records].sort((a, b) => compareNumber(a.time, b.time))) {
+    if (record.saga === undefined || record.key === undefined || record.action === undefined) continue;
+    const id = `${record.saga}\u001f${record.key}`;
+    let list = byInstance.get(id);
+    if (list === undefined) byInstance.set(id, (list = []));
+    list.push(record);
+  }
+  const views: SagaInstanceView[] = [];
+  for (const list of byInstance.values()) {
+    const first = list[0]!;
+    const last = list[list.length - 1]!;
+    const completed = list.some((r) => r.action === 'completed');
+    const pending = completed
+      ? []
+      : list
+          .filter((r) => r.action === 'timeout-requested' && r.detail !== undefined)
+          .map((r) => Date.parse(r.detail!))
+          .filter((due) => Number.isFinite(due) && due > now)
+          .sort((a, b) => a - b);
+    views.push({
+      saga: first.saga!,
+      key: first.key!,
+      status: completed ? 'completed' : 'active',
+      lastAction: last.action!,
+      lastDetail: last.detail,
+      pendingTimeouts: pending,
+      actions: list.map((r) => ({ action: r.action!, detail: r.detail, time: r.time })),
+    });
+  }
+  return views.sort((a, b) => compareText(a.saga, b.saga) || compareText(a.key, b.key));
 }

@@ -15,9 +15,10 @@ const KINDS: ReadonlySet<TelemetryRecord['kind']> = new Set([
   'handler-failed',
   'retry-scheduled',
   'dead-lettered',
+  'saga',
 ]);
 
-const TEXT_FIELDS = ['eventId', 'eventType', 'correlationId', 'causationId', 'source', 'subject', 'handler', 'reason'] as const;
+const TEXT_FIELDS = ['eventId', 'eventType', 'correlationId', 'causationId', 'source', 'subject', 'handler', 'reason', 'saga', 'key', 'action', 'detail'] as const;
 const COUNT_FIELDS = ['attempt', 'attempts', 'nextAttempt'] as const;
 const DURATION_FIELDS = ['durationMs', 'delayMs'] as const;
 

@@ -58,6 +58,28 @@ function HandlerLanes({ lanes }: { lanes: FlowGraph['lanes'] }): ReactElement {
   );
 }
 
+/** The saga instances of the flow: their status, last action and pending timeouts. */
+function SagaPanel({ sagas }: { sagas: NonNullable<FlowGraph['sagas']> }): ReactElement {
+  return (
+    <div className="sagas" data-testid="saga-instances">
+      {sagas.map((instance) => (
+        <div key={`${instance.saga}/${instance.key}`} className={`saga saga-${instance.status}`} data-testid="saga-instance" data-status={instance.status}>
+          <div className="saga-name">
+            {instance.saga} <span className="saga-key">{instance.key}</span> · {instance.status}
+          </div>
+          <div className="saga-last">
+            last: {instance.lastAction}
+            {instance.lastDetail === undefined ? '' : ` (${instance.lastDetail})`}
+          </div>
+          <div className="saga-timeouts" data-testid="saga-timeouts">
+            {instance.pendingTimeouts.length === 0 ? 'no pending timeouts' : `pending timeouts: ${instance.pendingTimeouts.map((due) => isoTime(due)).join(', ')}`}
+          </div>
+        </div>
+      ))}
+    </div>
+  );
+}
+
 /** The causation graph of one correlation, and a lane per handler. Refreshes while events arrive. */
 export function FlowView({
   client,
@@ -148,6 +170,11 @@ export function FlowView({
       {graph !== undefined && graph.lanes.length > 0 && (
         <ErrorBoundary name="handler lanes" resetKey={graph}>
           <HandlerLanes lanes={graph.lanes} />
+        </ErrorBoundary>
+      )}
+      {graph?.sagas !== undefined && graph.sagas.length > 0 && (
+        <ErrorBoundary name="saga instances" resetKey={graph}>
+          <SagaPanel sagas={graph.sagas} />
         </ErrorBoundary>
       )}
     </div>

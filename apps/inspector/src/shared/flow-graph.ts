@@ -49,12 +49,30 @@ export interface HandlerLane {
   readonly outcome: 'succeeded' | 'failed' | 'retrying' | 'dead-lettered' | 'running';
 }
 
+/** A saga instance the flow touched, from its `saga` telemetry records. */
+export interface SagaInstanceView {
+  /** The saga's stored name. */
+  readonly saga: string;
+  readonly key: string;
+  /** `completed` once a record said so. */
+  readonly status: 'active' | 'completed';
+  /** The latest thing that happened to it (`started`, `timeout-dropped`, ...), with its detail. */
+  readonly lastAction: string;
+  readonly lastDetail?: string | undefined;
+  /** Due times (ms since the epoch) of timeouts requested and not due yet, while active. */
+  readonly pendingTimeouts: readonly number[];
+  /** Every action seen, in time order. */
+  readonly actions: readonly { readonly action: string; readonly detail?: string | undefined; readonly time: number }[];
+}
+
 /** The causation graph of one correlation, and the handler lanes. */
 export interface FlowGraph {
   readonly correlationId: string;
   readonly nodes: readonly FlowNode[];
   readonly edges: readonly FlowEdge[];
   readonly lanes: readonly HandlerLane[];
+  /** Saga instances of the flow (absent from older backends). */
+  readonly sagas?: readonly SagaInstanceView[];
   /** First and last time seen in the flow, ms since the epoch. */
   readonly start: number;
   readonly end: number;

@@ -4,7 +4,7 @@
  * that core's records fit it.
  */
 export interface TelemetryRecord {
-  readonly kind: 'published' | 'handler-started' | 'handler-succeeded' | 'handler-skipped' | 'handler-failed' | 'retry-scheduled' | 'dead-lettered';
+  readonly kind: 'published' | 'handler-started' | 'handler-succeeded' | 'handler-skipped' | 'handler-failed' | 'retry-scheduled' | 'dead-lettered' | 'saga';
   readonly time: number;
   readonly service: string;
   readonly eventId?: string | undefined;
@@ -21,5 +21,10 @@ export interface TelemetryRecord {
   readonly delayMs?: number | undefined;
   readonly willRetry?: boolean | undefined;
   readonly reason?: string | undefined;
+  /** `saga` records: the saga's stored name, the instance's key, what happened, and its detail. */
+  readonly saga?: string | undefined;
+  readonly key?: string | undefined;
+  readonly action?: string | undefined;
+  readonly detail?: string | undefined;
   readonly error?: { readonly type: string; readonly message: string; readonly stack?: string | undefined } | undefined;
 }

@@ -12,6 +12,8 @@ describe('pizzeria configuration', () => {
         bakeTimeMs: 3000,
         database: 'pizzeria.db',
         smsFailureRate: 0,
+        paymentTimeoutMs: 900_000,
+        deliveryPromiseMs: 2_700_000,
         allowedHosts: ['127.0.0.1', 'localhost', '::1'],
       },
       port: 3000,

@@ -26,6 +26,8 @@ export const START_USAGE = `Mario's Pizzeria
   --kitchen-url <url>       its broker URL (default mqtt://localhost:1883)    env CLOUDBUS_KITCHEN_URL
   --kitchen <mode>          in-process (default: simulated devices here) or external (pnpm kitchen)
   --bake-time <ms>          how long a pizza bakes in the in-process devices (default 3000)
+  --payment-timeout <time> cancel an order left unpaid this long, e.g. 3s, 15m (default 15m)  env PIZZERIA_PAYMENT_TIMEOUT
+  --delivery-promise <time> promised delivery time; later earns an SMS and a voucher (default 45m)  env PIZZERIA_DELIVERY_PROMISE
   --sms-failure-rate <0-1>  share of SMS the gateway refuses (default 0), to watch retries and dead letters
   --service <name>          service name; instances with the same name share the work (default pizzeria)
   --allowed-hosts <names>   more host names the HTTP API answers to, comma-separated (always: 127.0.0.1,
@@ -41,6 +43,16 @@ function number(value: string | undefined, flag: string, fallback: number, check
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || !check(parsed)) throw new ConfigurationError(`${flag}: '${value}' is not valid. Run with --help.`);
   return parsed;
+}
+
+const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** Parses a duration: `500ms`, `3s`, `30m`, `1h`, or a number of ms. */
+export function duration(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (match === null) throw new ConfigurationError(`${flag}: '${value}' is not a duration; use e.g. 3s, 30m, 1h or 500ms.`);
+  return Math.round(Number(match[1]) * UNITS[match[2] ?? 'ms']!);
 }
 
 /** Parses a flag holding a JSON object. */
@@ -71,6 +83,8 @@ export function parsePizzeriaConfig(argv: readonly string[], env: NodeJS.Process
       kitchen: { type: 'string' },
       'bake-time': { type: 'string' },
       'sms-failure-rate': { type: 'string' },
+      'payment-timeout': { type: 'string' },
+      'delivery-promise': { type: 'string' },
       service: { type: 'string' },
       'transport-options': { type: 'string' },
       'kitchen-transport-options': { type: 'string' },
@@ -97,6 +111,8 @@ export function parsePizzeriaConfig(argv: readonly string[], env: NodeJS.Process
     kitchenDevices: kitchen,
     bakeTimeMs: number(values['bake-time'], '--bake-time', 3_000, (n) => n >= 0),
     database: values.db ?? (env['PIZZERIA_DB'] || 'pizzeria.db'),
+    paymentTimeoutMs: duration(values['payment-timeout'] ?? env['PIZZERIA_PAYMENT_TIMEOUT'], '--payment-timeout', 15 * 60_000),
+    deliveryPromiseMs: duration(values['delivery-promise'] ?? env['PIZZERIA_DELIVERY_PROMISE'], '--delivery-promise', 45 * 60_000),
     smsFailureRate: number(values['sms-failure-rate'], '--sms-failure-rate', 0, (n) => n >= 0 && n <= 1),
     ...(values.service === undefined ? {} : { service: values.service }),
     // Without the flag, the buses read CLOUDBUS_TELEMETRY themselves.

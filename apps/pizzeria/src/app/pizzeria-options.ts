@@ -52,6 +52,18 @@ export interface PizzeriaOptions {
    */
   readonly bakeTimeMs?: number;
   /**
+   * How long an order may stay unpaid before the `OrderLifecycle` saga has it cancelled for
+   * non-payment, in ms (`--payment-timeout 3s`, `PIZZERIA_PAYMENT_TIMEOUT`).
+   * @default 900_000 (15 minutes)
+   */
+  readonly paymentTimeoutMs?: number;
+  /**
+   * The delivery promise: an order not delivered this long after it was placed earns an apology
+   * SMS and a voucher (`--delivery-promise 30m`, `PIZZERIA_DELIVERY_PROMISE`), in ms.
+   * @default 2_700_000 (45 minutes)
+   */
+  readonly deliveryPromiseMs?: number;
+  /**
    * The database: a SQLite file path, `:memory:`, or a `postgres://` URL.
    * @default 'pizzeria.db' (in the working directory)
    */

@@ -24,6 +24,10 @@ import { openDatabase } from '../persistence/open-database.js';
 import { OrderRepository } from '../persistence/order-repository.js';
 import { SqlInbox } from '../persistence/sql-inbox.js';
 import { SqlOutbox } from '../persistence/sql-outbox.js';
+import { SqlSagaStore } from '../persistence/sql-saga-store.js';
+import { SqlScheduleCancellations } from '../persistence/sql-schedule-cancellations.js';
+import { LIFECYCLE_SETTINGS, OrderLifecycle, type LifecycleSettings } from '../lifecycle/order-lifecycle.js';
+import { PaymentExpiry } from '../lifecycle/payment-expiry.js';
 import { TimelineRecorder } from '../timeline/timeline-recorder.js';
 import { loadTransport } from './load-transport.js';
 import type { PizzeriaOptions } from './pizzeria-options.js';
@@ -82,6 +86,10 @@ export async function createPizzeria(options: PizzeriaOptions = {}): Promise<Piz
       `pizzeria: a kitchen transport instance cannot be shared with the in-process devices; set kitchenDevices: 'external' and start them with startKitchenDevices().`,
     );
   }
+  const lifecycle: LifecycleSettings = {
+    paymentTimeoutMs: positive(options.paymentTimeoutMs, 'paymentTimeoutMs', 15 * 60_000),
+    deliveryPromiseMs: positive(options.deliveryPromiseMs, 'deliveryPromiseMs', 45 * 60_000),
+  };
   const logger: Logger | undefined = options.logger;
   const smsFailureRate = options.smsFailureRate ?? 0;
   if (!(smsFailureRate >= 0 && smsFailureRate <= 1)) throw new ConfigurationError(`pizzeria: smsFailureRate must be between 0 and 1, got ${String(smsFailureRate)}.`);
@@ -97,6 +105,10 @@ export async function createPizzeria(options: PizzeriaOptions = {}): Promise<Piz
     const container = new Container();
     const resolve = (handlerClass: unknown) => container.get(handlerClass as new () => object);
     const inbox = new SqlInbox(db);
+    const sagaStore = new SqlSagaStore(db);
+    await sagaStore.migrate();
+    const scheduleCancellations = new SqlScheduleCancellations(db);
+    await scheduleCancellations.migrate();
     const telemetry = options.publishTelemetry === undefined ? {} : { publishTelemetry: options.publishTelemetry };
     const common = { drainTimeoutMs, ...telemetry, ...(logger === undefined ? {} : { logger }) };
     const bus = new EventBus(
@@ -105,8 +117,10 @@ export async function createPizzeria(options: PizzeriaOptions = {}): Promise<Piz
         transport,
         ...(url === undefined ? {} : { url }),
         transportOptions: options.transportOptions ?? {},
-        handlers: [KitchenWorkflow, CustomerCommunication, InventoryProjection, AnalyticsProjection],
+        handlers: [KitchenWorkflow, CustomerCommunication, InventoryProjection, AnalyticsProjection, OrderLifecycle, PaymentExpiry],
         middleware: [idempotency({ inbox })],
+        sagaStore,
+        scheduleCancellations,
         ...common,
       },
       resolve,
@@ -136,7 +150,8 @@ export async function createPizzeria(options: PizzeriaOptions = {}): Promise<Piz
     container.bind(EMAIL_SENDER).toConstantValue(options.emailSender ?? new RecordingEmailSender(notifications));
     container.bind(KITCHEN_BUS).toConstantValue(kitchenBus);
     container.bind(KITCHEN_OUTBOX).toConstantValue(kitchenOutbox);
-    const handlers: Newable<object>[] = [KitchenWorkflow, CustomerCommunication, InventoryProjection, AnalyticsProjection, KitchenReports];
+    container.bind(LIFECYCLE_SETTINGS).toConstantValue(lifecycle);
+    const handlers: Newable<object>[] = [KitchenWorkflow, CustomerCommunication, InventoryProjection, AnalyticsProjection, KitchenReports, OrderLifecycle, PaymentExpiry];
     for (const handler of handlers) container.bind(handler).toSelf();
 
     const timeline = new TimelineRecorder();

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { On } from '@cloudbus/core';
 import { inject, injectable } from 'inversify';
 
+import { DeliveryDelayed } from '../events/delivery-delayed.js';
 import { OrderPlaced } from '../events/order-placed.js';
 import { OrderReady } from '../events/order-ready.js';
 import { EMAIL_SENDER, type EmailSender } from '../notifications/email-sender.js';
@@ -53,6 +54,15 @@ export class CustomerCommunication {
       to: order.snapshot().phone,
       orderId: event.orderId,
       text: `Mario's Pizzeria: order ${event.orderId.slice(0, 8)} is ready and leaves with a courier soon.`,
+    });
+  }
+
+  @On(DeliveryDelayed, { retry: RetryPolicies.sms })
+  async apologiseBySms(event: DeliveryDelayed): Promise<void> {
+    await this.sms.send({
+      to: event.customerPhone,
+      orderId: event.orderId,
+      text: `Mario's Pizzeria: sorry, order ${event.orderId.slice(0, 8)} is running late. Voucher ${event.voucherCode}: ${event.voucherAmount} off your next order.`,
     });
   }
 }

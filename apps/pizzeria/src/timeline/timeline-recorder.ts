@@ -114,5 +114,7 @@ function toEntry(event: TelemetryEvent): TimelineEntry {
       return { ...base, handler: event.handler, attempt: event.nextAttempt, delayMs: event.delayMs };
     case 'dead-lettered':
       return { ...base, handler: event.handler, attempt: event.attempts, reason: event.reason, error: `${event.error.type}: ${event.error.message}` };
+    case 'saga':
+      return { ...base, handler: event.handler, reason: `${event.saga} ${event.action}${event.detail === undefined ? '' : ` (${event.detail})`}` };
   }
 }

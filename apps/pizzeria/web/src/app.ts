@@ -316,7 +316,9 @@ function track(order: Order): void {
   );
   const cancelled = $('tracker-cancelled');
   cancelled.hidden = order.status !== 'cancelled';
-  cancelled.textContent = order.status === 'cancelled' ? `Cancelled at ${clock(order.cancelledAt)}: ${order.cancellationReason ?? ''}` : '';
+  const nonPayment = order.cancellationReason?.startsWith('payment not received') === true;
+  cancelled.textContent =
+    order.status === 'cancelled' ? `${nonPayment ? 'Cancelled for non-payment' : 'Cancelled'} at ${clock(order.cancelledAt)}: ${order.cancellationReason ?? ''}` : '';
   void loadNotifications(order.id);
 }
 

@@ -19,6 +19,12 @@ import { PublishCoalescer } from './publish-coalescer.js';
 import { resolveOptions, type CloudbusOptions, type ResolvedOptions } from './options.js';
 import { buildBatch } from './outgoing-event.js';
 import { Subscriptions } from './subscriptions.js';
+import { SagaInvoker } from '../sagas/saga-invoker.js';
+import { sagaOf } from '../sagas/saga.js';
+import type { SagaRecord, SagaStore } from '../sagas/saga-store.js';
+import type { Clock } from '../scheduling/clock.js';
+import { buildCarrier, dueTimeOf, type ScheduleTime } from '../scheduling/scheduled-message.js';
+import { SchedulerRunner } from '../scheduling/scheduler-runner.js';
 // Registers the built-in 'memory' transport.
 import '../transport/memory/memory-transport.js';
 
@@ -124,6 +130,10 @@ export class EventBus implements EventPublisher {
   #telemetryPublisher: TelemetryPublisher | undefined;
   #deadLetters: DeadLetters | undefined;
   #subscriptions: Subscriptions | undefined;
+  #scheduler: SchedulerRunner | undefined;
+  /** Whether this bus runs its scheduler: the option, else whether a handler is a saga (set at start). */
+  #schedulerEnabled = false;
+  readonly #sagas = new Map<HandlerClass, SagaInvoker>();
 
   constructor(options: CloudbusOptions, resolve: HandlerResolver = instantiate) {
     this.#options = resolveOptions(options);
@@ -235,6 +245,22 @@ export class EventBus implements EventPublisher {
         runner.attach(await transport.subscribe(runner.spec, runner.onDelivery));
         this.#runners.push(runner);
       }
+      if (this.#schedulerEnabled) {
+        const scheduler = new SchedulerRunner({
+          service: this.#options.service,
+          clock: this.#options.clock,
+          cancellations: this.#options.scheduleCancellations,
+          logger: this.#options.logger,
+          inProcess: this.#inProcess,
+          maxMessageBytes: this.#maxMessageBytes,
+          receiveLimits: this.#options.receiveLimits,
+          deadLetterLimits: { maxMessageBytes: transport.capabilities.maxMessageBytes, maxHeaderBytes: transport.capabilities.maxHeaderBytes },
+          concurrency: this.#options.concurrency,
+          publish: (event) => this.publishPrepared([event]),
+        });
+        this.#scheduler = scheduler;
+        scheduler.attach(await transport.subscribe(scheduler.spec, scheduler.onDelivery));
+      }
       this.#state = 'started';
       this.#logStarted(transport, bindings);
     } catch (error) {
@@ -280,6 +306,8 @@ export class EventBus implements EventPublisher {
     const runners = this.#runners;
     this.#runners = [];
     await Promise.all(runners.map((runner) => runner.close().catch(() => {})));
+    await this.#scheduler?.close().catch(() => {});
+    this.#scheduler = undefined;
     await this.#telemetryPublisher?.stop().catch(() => {});
     this.#telemetryPublisher = undefined;
     const transport = this.#transport;
@@ -352,6 +380,81 @@ export class EventBus implements EventPublisher {
     return buildBatch(events, this.#options.source, options, currentEventContext()?.cloudEvent).map(
       ({ cloudEvent }) => cloudEvent as CloudEvent,
     );
+  }
+
+  /** The clock schedules and sagas read (the option `clock`, else the system clock). */
+  get clock(): Clock {
+    return this.#options.clock;
+  }
+
+  /** Where sagas keep their state (the option `sagaStore`). */
+  get sagaStore(): SagaStore {
+    return this.#options.sagaStore;
+  }
+
+  /**
+   * Publishes `event` when it is due, `{ at }` a time or `{ delayMs }` from now (the bus clock's
+   * now), and resolves with the schedule's id once the broker holds it. The delay is held by the
+   * broker: the event waits in this service's scheduler subscription (`<service>.cloudbus-scheduler`),
+   * handed back to the broker with a delay (as retries are) until it is due, so a schedule
+   * survives a restart of the app. It is never published early; it may be late by the broker's
+   * rounding of delays (well under a second on RabbitMQ) or while no instance of the service runs.
+   *
+   * Needs the scheduler (option `scheduler`, on by default when a handler is a saga). Inside a
+   * handler, the event is a child of the handled event, as with `publish`.
+   */
+  async schedule(event: Event, when: ScheduleTime, options?: PublishOptions): Promise<string> {
+    if (this.#state !== 'started' && this.#state !== 'stopping') throw new BusNotStartedError('Cannot schedule before bus.start() has resolved, or after stop().');
+    if (!this.#schedulerEnabled) {
+      throw new ConfigurationError(`bus.schedule(): this bus runs no scheduler; create it with { scheduler: true } (on by default with sagas).`);
+    }
+    const dueAt = dueTimeOf(when, this.#options.clock.now());
+    const [entry] = buildBatch(event, this.#options.source, options, currentEventContext()?.cloudEvent);
+    const carrier = buildCarrier(entry!.cloudEvent as CloudEvent, dueAt, this.#options.service, this.#options.source);
+    await this.publishPrepared([carrier]);
+    return carrier.id;
+  }
+
+  /**
+   * Cancels a schedule: it will not be published. Brokers cannot take back a message they hold,
+   * so the schedule is marked cancelled in `scheduleCancellations` and dropped when it comes due;
+   * that mark is exact across instances and restarts only with a shared durable implementation.
+   * Cancelling a schedule that fired already, or an unknown id, does nothing.
+   */
+  async cancelScheduled(scheduleId: string): Promise<void> {
+    if (typeof scheduleId !== 'string' || scheduleId === '') throw new ConfigurationError('bus.cancelScheduled() takes the id bus.schedule() resolved with.');
+    await this.#options.scheduleCancellations.cancel(scheduleId);
+  }
+
+  /** The stored instance of a saga class (or its stored name), or undefined. */
+  async sagaInstance(saga: HandlerClass | string, key: string): Promise<SagaRecord | undefined> {
+    const name = typeof saga === 'string' ? saga : sagaOf(saga)?.name;
+    if (name === undefined) throw new ConfigurationError(`sagaInstance(): ${(saga as HandlerClass).name} is not a @Saga class.`);
+    return this.#options.sagaStore.get(name, key);
+  }
+
+  /** Removes completed saga instances kept longer than their saga's `keepCompletedMs`; resolves with how many. */
+  async purgeCompletedSagas(): Promise<number> {
+    let purged = 0;
+    const now = this.#options.clock.now();
+    for (const invoker of this.#sagas.values()) {
+      purged += await this.#options.sagaStore.purgeCompleted(invoker.saga.name, new Date(now - invoker.saga.keepCompletedMs));
+    }
+    return purged;
+  }
+
+  #sagaEnvironment() {
+    return {
+      service: this.#options.service,
+      source: this.#options.source,
+      store: this.#options.sagaStore,
+      clock: this.#options.clock,
+      logger: this.#options.logger,
+      telemetry: this.telemetry,
+      prepare: (events: object | readonly object[], options: PublishOptions | undefined, parent: CloudEvent) =>
+        buildBatch(events, this.#options.source, options, parent).map((entry) => entry.cloudEvent),
+      publishPrepared: (events: readonly CloudEvent[]) => this.publishPrepared(events),
+    };
   }
 
   /**
@@ -445,17 +548,22 @@ export class EventBus implements EventPublisher {
   async #shutdown(drainTimeoutMs: number): Promise<void> {
     this.#state = 'stopping';
     try {
-      const handedBack = await Promise.all(this.#runners.map((runner) => runner.drain(drainTimeoutMs)));
+      const [handedBack] = await Promise.all([
+        Promise.all(this.#runners.map((runner) => runner.drain(drainTimeoutMs))),
+        this.#scheduler?.drain(drainTimeoutMs),
+      ]);
       const total = handedBack.reduce((sum, count) => sum + count, 0);
       if (total > 0) {
         this.#abort.abort(new BusStateError('The bus is stopping: this event goes back to the broker.'));
         this.#options.logger.warn(`stop: ${total} event(s) still in handlers after ${drainTimeoutMs} ms were handed back to the broker for redelivery`);
       }
       await Promise.all(this.#runners.map((runner) => runner.close()));
+      await this.#scheduler?.close();
       await this.#telemetryPublisher?.stop();
       await this.#transport?.close();
     } finally {
       this.#runners = [];
+      this.#scheduler = undefined;
       this.#state = 'stopped';
     }
   }
@@ -531,8 +639,15 @@ export class EventBus implements EventPublisher {
   #bindHandlers(): HandlerBinding[] {
     const bindings: HandlerBinding[] = [];
     const seen = new Map<string, HandlerClass>();
+    this.#sagas.clear();
     for (const handlerClass of this.#options.handlers) {
       const declarations = handlersOf(handlerClass);
+      const saga = sagaOf(handlerClass);
+      const sagaInvoker = saga === undefined ? undefined : new SagaInvoker(saga, this.#sagaEnvironment());
+      if (sagaInvoker !== undefined) this.#sagas.set(handlerClass, sagaInvoker);
+      if (saga === undefined && declarations.some((declaration) => declaration.saga !== undefined)) {
+        throw new InvalidHandlerError(`${handlerClass.name} has @StartedBy or @OnTimeout methods: decorate the class with @Saga(name, { key }).`);
+      }
       if (declarations.length === 0) {
         throw new InvalidHandlerError(`${handlerClass.name} is listed in 'handlers' but has no @EventHandler or @On declaration.`);
       }
@@ -553,7 +668,7 @@ export class EventBus implements EventPublisher {
         }
         seen.set(subscription, handlerClass);
         const options = declaration.options;
-        const concurrency = options.concurrency ?? this.#options.concurrency;
+        const concurrency = options.concurrency ?? saga?.concurrency ?? this.#options.concurrency;
         if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
           throw new InvalidHandlerError(`${name}: concurrency must be a positive integer, got ${String(concurrency)}.`);
         }
@@ -562,13 +677,15 @@ export class EventBus implements EventPublisher {
           handlerClass,
           method: declaration.method,
           eventType,
-          retry: options.retry ?? this.#options.retry,
+          retry: options.retry ?? saga?.retry ?? this.#options.retry,
           concurrency,
           retryOn: options.retryOn,
           deadLetterOn: options.deadLetterOn,
+          invoke: sagaInvoker?.invokerFor(declaration),
         });
       }
     }
+    this.#schedulerEnabled = this.#options.scheduler ?? this.#sagas.size > 0;
     return bindings;
   }
 

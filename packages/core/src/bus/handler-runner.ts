@@ -30,6 +30,8 @@ export interface HandlerBinding extends ErrorClassification {
   readonly eventType: EventTypeMetadata;
   readonly retry: RetryPolicy;
   readonly concurrency: number;
+  /** Calls the handler instead of `instance[method](event, ctx)` (saga methods load and save their state around the call). */
+  readonly invoke?: ((instance: object, event: object, context: EventContext) => Promise<void>) | undefined;
 }
 
 /** What a runner needs from its bus. */
@@ -234,7 +236,8 @@ export class HandlerRunner {
       telemetry.emit({ kind: 'handler-started', handler: this.binding.subscription, attempt: work.delivery.attempt, ...this.#about(work.cloudEvent) });
     }
     const instance = this.env.resolve(this.binding.handlerClass) as Record<string | symbol, (event: object, context: EventContext) => unknown>;
-    return instance[this.binding.method]!(event, context);
+    const invoke = this.binding.invoke;
+    return invoke === undefined ? instance[this.binding.method]!(event, context) : invoke(instance, event, context);
   }
 
   readonly #callFromChain = async (context: ConsumeContext): Promise<void> => {

@@ -4,6 +4,10 @@ import { ConfigurationError } from '../errors.js';
 import type { HandlerClass } from '../handlers/event-handler.js';
 import { assertMiddleware, type Middleware } from '../middleware/middleware.js';
 import { retry, type RetryPolicy } from '../policies/retry.js';
+import { MemorySagaStore } from '../sagas/memory-saga-store.js';
+import type { SagaStore } from '../sagas/saga-store.js';
+import { systemClock, type Clock } from '../scheduling/clock.js';
+import { MemoryScheduleCancellations, type ScheduleCancellations } from '../scheduling/schedule-cancellations.js';
 import type { TelemetryPublishingOptions } from '../telemetry/telemetry-publisher.js';
 import type { Transport } from '../transport/transport.js';
 import { asLogger, consoleLogger, type Logger } from './logger.js';
@@ -93,6 +97,30 @@ export interface CloudbusOptions {
    * @default the console, from the level in `CLOUDBUS_LOG_LEVEL` (info when unset)
    */
   readonly logger?: Logger | object;
+  /**
+   * Run this service's scheduler, so that `bus.schedule()` works: a subscription
+   * (`<service>.cloudbus-scheduler`) where scheduled events wait, held by the broker, until due.
+   * @default true when a handler is a `@Saga` (its timeouts are scheduled events), else false
+   */
+  readonly scheduler?: boolean;
+  /**
+   * Where `bus.cancelScheduled()` marks a schedule cancelled, checked when it comes due. Pass a
+   * durable one shared by the service's instances for cancellations that hold across them and
+   * across restarts.
+   * @default a new MemoryScheduleCancellations (this process only)
+   */
+  readonly scheduleCancellations?: ScheduleCancellations;
+  /**
+   * Where sagas keep their state.
+   * @default a new MemorySagaStore (this process only: use a durable one in production)
+   */
+  readonly sagaStore?: SagaStore;
+  /**
+   * The clock schedules and sagas read (`SagaContext.now()`, whether a schedule is due).
+   * `createTestBus({ clock: 'virtual' })` passes a virtual one.
+   * @default the system clock
+   */
+  readonly clock?: Clock;
 }
 
 /** Options after defaults, environment and validation. */
@@ -113,6 +141,11 @@ export interface ResolvedOptions {
   readonly middleware: readonly Middleware[];
   readonly publishTelemetry: TelemetryPublishingOptions | undefined;
   readonly logger: Logger;
+  /** Undefined: decided at start (on when a handler is a saga). */
+  readonly scheduler: boolean | undefined;
+  readonly scheduleCancellations: ScheduleCancellations;
+  readonly sagaStore: SagaStore;
+  readonly clock: Clock;
 }
 
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -208,5 +241,9 @@ export function resolveOptions(options: CloudbusOptions, env: NodeJS.ProcessEnv 
     middleware: options.middleware ?? [],
     publishTelemetry: telemetryPublishing(options.publishTelemetry, env['CLOUDBUS_TELEMETRY']),
     logger,
+    scheduler: options.scheduler,
+    scheduleCancellations: options.scheduleCancellations ?? new MemoryScheduleCancellations(),
+    sagaStore: options.sagaStore ?? new MemorySagaStore(options.clock),
+    clock: options.clock ?? systemClock,
   };
 }

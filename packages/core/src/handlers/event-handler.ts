@@ -1,6 +1,5 @@
 import { InvalidHandlerError } from '../errors.js';
 import type { EventClass } from '../events/event-type.js';
-import type { EventContext } from './event-context.js';
 import type { ErrorClassification } from '../policies/error-classification.js';
 import type { RetryPolicy } from '../policies/retry.js';
 
@@ -22,7 +21,20 @@ export interface HandlerOptions extends ErrorClassification {
    * @default the bus's `concurrency` option
    */
   readonly concurrency?: number;
+  /**
+   * On a `@Saga` class only: what an event for an instance that does not exist does. `discard`
+   * acks it (reported as `saga` telemetry, action `not-found`); `retry` fails it with
+   * `SagaNotFoundError`, so the retry policy tries again (it may have overtaken its starter) and
+   * then dead-letters it; `dead-letter` dead-letters it at once.
+   * @default the saga's `onMissing` (`discard`)
+   */
+  readonly onMissing?: 'discard' | 'retry' | 'dead-letter';
 }
+
+/** The part a method plays in a `@Saga` class: `@StartedBy`, `@On` (`handle`) or `@OnTimeout`. */
+export type SagaMethodRole =
+  | { readonly kind: 'start'; readonly init: (event: never) => unknown }
+  | { readonly kind: 'timeout' };
 
 /** What a decorator recorded: one handler method for one event class. */
 export interface HandlerDeclaration {
@@ -30,6 +42,8 @@ export interface HandlerDeclaration {
   readonly eventClass: EventClass;
   readonly method: string | symbol;
   readonly options: HandlerOptions;
+  /** Set by `@StartedBy` and `@OnTimeout` (saga classes); `@On` leaves it unset. */
+  readonly saga?: SagaMethodRole;
 }
 
 /** A class holding handler methods. */
@@ -38,7 +52,8 @@ export type HandlerClass<T = any> = abstract new (...args: any[]) => T;
 
 const DECLARATIONS = Symbol.for('cloudbus.handlers');
 
-function declare(handlerClass: HandlerClass, declaration: HandlerDeclaration): void {
+/** Records a handler declaration on its class (what `@EventHandler`, `@On` and the saga decorators do). */
+export function declareHandler(handlerClass: HandlerClass, declaration: HandlerDeclaration): void {
   let list = Object.hasOwn(handlerClass, DECLARATIONS)
     ? (handlerClass as unknown as Record<symbol, HandlerDeclaration[]>)[DECLARATIONS]
     : undefined;
@@ -49,7 +64,7 @@ function declare(handlerClass: HandlerClass, declaration: HandlerDeclaration): v
   list.push(declaration);
 }
 
-function requireEventClass(eventClass: unknown, where: string): asserts eventClass is EventClass {
+export function requireEventClass(eventClass: unknown, where: string): asserts eventClass is EventClass {
   if (typeof eventClass !== 'function') {
     throw new InvalidHandlerError(`${where} needs the event class it handles, e.g. @EventHandler(OrderPlaced).`);
   }
@@ -77,7 +92,7 @@ export function EventHandler<T extends object>(eventClass: EventClass<T>, option
         `@EventHandler(${eventClass.name}) on ${handlerClass.name}: the class needs a handle(event, ctx) method. Use @On(${eventClass.name}) on methods of a class that handles several events.`,
       );
     }
-    declare(handlerClass, { handlerClass, eventClass, method: 'handle', options });
+    declareHandler(handlerClass, { handlerClass, eventClass, method: 'handle', options });
   };
 }
 
@@ -92,11 +107,12 @@ export function EventHandler<T extends object>(eventClass: EventClass<T>, option
 export function On<T extends object>(eventClass: EventClass<T>, options: HandlerOptions = {}) {
   requireEventClass(eventClass, '@On');
   // The descriptor's type makes TypeScript check the method's first parameter against `T`.
-  return <M extends (event: T, ctx: EventContext) => unknown>(prototype: object, method: string | symbol, descriptor: TypedPropertyDescriptor<M>): void => {
+  // `ctx: never` lets a saga's methods take a SagaContext (an EventContext with more in it).
+  return <M extends (event: T, ctx: never) => unknown>(prototype: object, method: string | symbol, descriptor: TypedPropertyDescriptor<M>): void => {
     if (typeof descriptor.value !== 'function') {
       throw new InvalidHandlerError(`@On(${eventClass.name}) must decorate a method, not '${String(method)}'.`);
     }
-    declare(prototype.constructor as HandlerClass, {
+    declareHandler(prototype.constructor as HandlerClass, {
       handlerClass: prototype.constructor as HandlerClass,
       eventClass,
       method,

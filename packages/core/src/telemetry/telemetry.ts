@@ -79,6 +79,20 @@ export interface DeadLetteredTelemetry extends TelemetryBase {
   readonly error: ErrorRecord;
 }
 
+/** Something happened to a saga instance (see `SagaAction`); `eventId` is the event being handled. */
+export interface SagaTelemetry extends TelemetryBase {
+  readonly kind: 'saga';
+  /** The saga's stored name. */
+  readonly saga: string;
+  /** The instance's correlation key. */
+  readonly key: string;
+  readonly action: 'started' | 'completed' | 'conflict' | 'not-found' | 'duplicate' | 'ignored-completed' | 'timeout-requested' | 'timeout-dropped';
+  /** The subscription handling the event. */
+  readonly handler: string;
+  /** `timeout-dropped`: stale, completed or missing; `not-found`: the policy; `timeout-requested`: the due time. */
+  readonly detail?: string;
+}
+
 /** What the bus reports about each event and handler, for apps, metrics and the inspector. */
 export type TelemetryEvent =
   | PublishedTelemetry
@@ -87,7 +101,8 @@ export type TelemetryEvent =
   | HandlerSkippedTelemetry
   | HandlerFailedTelemetry
   | RetryScheduledTelemetry
-  | DeadLetteredTelemetry;
+  | DeadLetteredTelemetry
+  | SagaTelemetry;
 
 /** Receives telemetry. Called synchronously on the hot path: keep it quick, do not throw. */
 export type TelemetryListener = (event: TelemetryEvent) => void;

@@ -5,6 +5,7 @@
  */
 export { transportContract, type ContractHarness } from './transport-contract.js';
 export { deadLetterContract } from './dead-letter-contract.js';
+export { sagaStoreContract } from './saga-store-contract.js';
 export {
   FUZZ_RUNS_VARIABLE,
   FUZZ_SEED_VARIABLE,

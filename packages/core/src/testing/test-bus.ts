@@ -13,9 +13,19 @@ import { MemoryBroker } from '../transport/memory/memory-broker.js';
 import { MemoryTransport } from '../transport/memory/memory-transport.js';
 import { canReadDeadLetters, type Transport } from '../transport/transport.js';
 import { withoutRetryDelays } from './without-retry-delays.js';
+import type { HandlerClass } from '../handlers/event-handler.js';
+import type { SagaRecord } from '../sagas/saga-store.js';
+import { VirtualClock, type Clock } from '../scheduling/clock.js';
 
 /** Options of {@link createTestBus}: the bus options, with test-friendly defaults. */
-export interface TestBusOptions extends Omit<CloudbusOptions, 'transport' | 'service'> {
+export interface TestBusOptions extends Omit<CloudbusOptions, 'transport' | 'service' | 'clock'> {
+  /**
+   * `virtual`: time stands still until {@link TestBus.advanceTime} moves it; the memory broker
+   * holds delayed redeliveries, scheduled events and saga timeouts on it. Only with the default
+   * (memory) transport. A `Clock` is passed to the bus as it is.
+   * @default the system clock
+   */
+  readonly clock?: 'virtual' | Clock;
   /** @default 'test' */
   readonly service?: string;
   /**
@@ -69,6 +79,16 @@ export interface TestBus {
   waitForDeadLetter(predicate?: (deadLetter: DeadLetter) => boolean, timeoutMs?: number): Promise<DeadLetter>;
   /** Resolves with the first telemetry record that matches. */
   waitForTelemetry(predicate: (event: TelemetryEvent) => boolean, timeoutMs?: number): Promise<TelemetryEvent>;
+  /**
+   * With `clock: 'virtual'`: moves the clock `ms` forward, delivering what comes due on the way
+   * (delayed retries, scheduled events, saga timeouts) in due order, and resolves once the bus is
+   * idle again (nothing ready or being handled). Without a virtual clock it rejects.
+   */
+  advanceTime(ms: number): Promise<void>;
+  /** Resolves once nothing is ready or being handled on the test's memory broker. */
+  idle(): Promise<void>;
+  /** The stored instance of a saga, or undefined. */
+  saga(saga: HandlerClass | string, key: string): Promise<SagaRecord | undefined>;
   /** Stops the bus (idempotent here, for `afterEach`). */
   stop(): Promise<void>;
 }
@@ -163,11 +183,18 @@ function offer<T>(item: T, waiters: Set<Waiter<T>>): void {
  * ```
  */
 export async function createTestBus(options: TestBusOptions = {}): Promise<TestBus> {
-  const { container: given, timeoutMs: defaultTimeout = 5_000, transport: givenTransport, skipRetryDelays = false, ...rest } = options;
-  const transport = givenTransport ?? new MemoryTransport({ broker: new MemoryBroker(), isolate: true });
+  const { container: given, timeoutMs: defaultTimeout = 5_000, transport: givenTransport, skipRetryDelays = false, clock: clockOption, ...rest } = options;
+  if (clockOption === 'virtual' && givenTransport !== undefined) {
+    throw new ConfigurationError(`createTestBus: clock 'virtual' needs the default memory transport (a broker's delays run on real time).`);
+  }
+  const virtualClock = clockOption === 'virtual' ? new VirtualClock() : undefined;
+  const clock = virtualClock ?? (clockOption === 'virtual' ? undefined : clockOption);
+  const broker = givenTransport === undefined ? new MemoryBroker(virtualClock === undefined ? {} : { clock: virtualClock }) : undefined;
+  const transport = givenTransport ?? new MemoryTransport({ broker: broker!, isolate: true });
   const busOptions: CloudbusOptions = {
     service: 'test',
     ...rest,
+    ...(clock === undefined ? {} : { clock }),
     transport: skipRetryDelays ? withoutRetryDelays(transport) : transport,
   };
   const container = given ?? new Container({ autobind: true });
@@ -209,6 +236,17 @@ export async function createTestBus(options: TestBusOptions = {}): Promise<TestB
     offer(event, telemetryWaiters);
   });
   await bus.start();
+
+  /** Settled when the memory broker has had nothing ready or in a handler for a few turns of the event loop. */
+  const idle = async (): Promise<void> => {
+    if (broker === undefined) return;
+    const deadline = Date.now() + defaultTimeout;
+    for (let quiet = 0; quiet < 3; ) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      quiet = broker.busy() ? 0 : quiet + 1;
+      if (Date.now() > deadline) throw new WaitTimeoutError(`The bus was still busy after ${defaultTimeout} ms.`, []);
+    }
+  };
 
   const deadLetters = async (): Promise<DeadLetter[]> => {
     const current = bus.transport;
@@ -265,6 +303,22 @@ export async function createTestBus(options: TestBusOptions = {}): Promise<TestB
     },
     waitForTelemetry: (predicate, timeoutMs = defaultTimeout) =>
       waitOn(telemetry, telemetryWaiters, predicate, timeoutMs, () => `Telemetry so far: ${telemetry.map((t) => t.kind).join(', ') || 'nothing'}.`, failures),
+    async advanceTime(ms: number) {
+      if (virtualClock === undefined) throw new ConfigurationError(`advanceTime() needs createTestBus({ clock: 'virtual' }).`);
+      if (!(ms >= 0) || !Number.isFinite(ms)) throw new ConfigurationError(`advanceTime(): ms must be a finite number >= 0, got ${String(ms)}.`);
+      const target = virtualClock.now() + ms;
+      await idle();
+      for (;;) {
+        const next = virtualClock.nextDueAt();
+        if (next === undefined || next > target) break;
+        virtualClock.advanceTo(next);
+        await idle();
+      }
+      virtualClock.advanceTo(target);
+      await idle();
+    },
+    idle,
+    saga: (saga, key) => bus.sagaInstance(saga, key),
     async stop() {
       if (bus.state === 'started' || bus.state === 'stopping') await bus.stop({ drainTimeoutMs: 1_000 });
     },

@@ -1,5 +1,6 @@
 import type { WireMessage } from '../../envelope/wire-codec.js';
 import { byName, removedTypes, subscriptionInfo, subscriptionRecord, type SubscriptionRecord } from '../subscription-record.js';
+import type { VirtualClock } from '../../scheduling/clock.js';
 import { SETTLED, type Delivery, type StoredDeadLetter, type SubscriptionInfo, type SubscriptionSpec } from '../transport.js';
 
 /**
@@ -24,10 +25,20 @@ export class MemoryBroker {
     return broker;
   }
 
+  /**
+   * The clock delayed redeliveries wait on: a {@link VirtualClock} holds them until it is moved
+   * (tests), otherwise they wait on real timers.
+   */
+  readonly clock: VirtualClock | undefined;
   readonly #queues = new Map<string, MemoryQueue>();
   readonly #bindings = new Map<string, Set<MemoryQueue>>();
   readonly #deadLetters: StoredDeadLetter[] = [];
   readonly #records = new Map<string, SubscriptionRecord>();
+
+  /** @param options.clock hold delayed redeliveries on this virtual clock instead of real timers */
+  constructor(options: { readonly clock?: VirtualClock } = {}) {
+    this.clock = options.clock;
+  }
 
   /**
    * Routes a message to every subscription bound to `type`, published at `now` (ms since the
@@ -101,6 +112,15 @@ export class MemoryBroker {
     this.#records.delete(subscription);
     for (const bound of this.#bindings.values()) bound.delete(queue);
     return true;
+  }
+
+  /**
+   * Some subscription has a message ready or handed out and not settled yet (delayed ones not
+   * counted): the buses on this broker are still working.
+   */
+  busy(): boolean {
+    for (const queue of this.#queues.values()) if (queue.busy) return true;
+    return false;
   }
 
   /** Forgets every subscription, binding, pending message and dead letter. */
@@ -178,7 +198,7 @@ export class MemoryQueue {
   #ready: MemoryDelivery[] = [];
   #head = 0;
   readonly #consumers: MemoryConsumer[] = [];
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new Set<NodeJS.Timeout | (() => void)>();
   #next = 0;
   #scheduled = false;
 
@@ -198,6 +218,15 @@ export class MemoryQueue {
     return this.#ready.length - this.#head + unacked + this.#timers.size;
   }
 
+  /** A message is ready or handed out and not settled. */
+  get busy(): boolean {
+    // Nobody consumes it (a subscription of a bus that stopped): nothing will happen to it.
+    if (!this.#consumers.some((consumer) => consumer.active)) return false;
+    if (this.#ready.length > this.#head || this.#scheduled) return true;
+    for (const consumer of this.#consumers) if (consumer.inFlight.size > 0) return true;
+    return false;
+  }
+
   enqueue(delivery: MemoryDelivery): void {
     this.#ready.push(delivery);
     this.schedule();
@@ -205,6 +234,15 @@ export class MemoryQueue {
 
   redeliverLater(delivery: MemoryDelivery, delayMs: number): void {
     const next = delivery.again();
+    const clock = this.broker.clock;
+    if (clock !== undefined) {
+      const cancel = clock.setTimer(delayMs, () => {
+        this.#timers.delete(cancel);
+        this.enqueue(next);
+      });
+      this.#timers.add(cancel);
+      return;
+    }
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
       this.enqueue(next);
@@ -236,7 +274,10 @@ export class MemoryQueue {
   }
 
   clear(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
+    for (const timer of this.#timers) {
+      if (typeof timer === 'function') timer();
+      else clearTimeout(timer);
+    }
     this.#timers.clear();
     this.#ready = [];
     this.#head = 0;
