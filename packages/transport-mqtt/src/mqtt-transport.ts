@@ -459,10 +459,14 @@ export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRem
    */
   async removeSubscription(name: string): Promise<boolean> {
     const records = await this.#readRegistry(this.topics.registryFilter(name));
-    const sessions = new Set<string>([parkingClientId(this.topics.prefix, name)]);
+    const parking = parkingClientId(this.topics.prefix, name);
+    const sessions = new Set<string>([parking]);
+    // Only this subscription's own client ids (`<prefix>--<subscription>--...`): a record anyone
+    // could have written must not make prune end another client's session.
+    const own = parking.slice(0, parking.length - 'parking'.length);
     for (const topic of records.keys()) {
       const clientId = this.topics.registryClientId(topic);
-      if (clientId !== undefined && clientId !== '') sessions.add(clientId);
+      if (clientId !== undefined && clientId.startsWith(own) && clientId.length <= 256) sessions.add(clientId);
     }
     for (const clientId of sessions) {
       const client = await openConnection(this.options, { clientId, clean: true });

@@ -306,6 +306,24 @@ for (const kind of ['rabbitmq', 'nats', 'mqtt'] as const) {
       expect(other.stdout).toMatch(/No subscriptions of service/);
     });
 
+    it.skipIf(kind !== 'mqtt')('describe shows a forged registry record without its control characters', async () => {
+      const client = await mqtt.connectAsync(url!, { protocolVersion: 5, reconnectPeriod: 0 });
+      const prefix = String(options['topicPrefix']);
+      const forged = `${prefix}-registry/${service}.Forged/victim-client`;
+      const record = { name: `${service}.Forged\u001b[2J\u001b]0;owned\u0007`, service, types: ['evil\u001b[31m'], updatedAt: new Date().toISOString() };
+      await client.publishAsync(forged, Buffer.from(JSON.stringify(record)), { qos: 1, retain: true });
+      try {
+        const text = await cli(['describe', '--service', service], env);
+        expect(text.code).toBe(0);
+        expect(text.stdout).toContain(`${service}.Forged`);
+        // eslint-disable-next-line no-control-regex
+        expect(text.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+      } finally {
+        await client.publishAsync(forged, Buffer.alloc(0), { qos: 1, retain: true });
+        await client.endAsync();
+      }
+    });
+
     it('prune --dry-run lists a stopped service\'s subscriptions; prune removes them; pruning again exits 3', async () => {
       await bus.deadLetters.delete({ service });
       await bus.stop();

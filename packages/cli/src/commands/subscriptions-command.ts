@@ -3,26 +3,31 @@ import type { SubscriptionInfo } from '@cloudbus/core';
 import { UsageError } from '../cli-errors.js';
 import { CONNECTION_OPTIONS, withBus } from '../connection.js';
 import { ExitCode } from '../exit-codes.js';
-import type { Output } from '../output.js';
+import { oneLine, type Output } from '../output.js';
 import { COMMON_OPTIONS, COMMON_USAGE, outputOrHelp, type Command } from './command.js';
 import { parse } from './parse.js';
 
 const DESCRIBE_OPTIONS = { ...COMMON_OPTIONS, ...CONNECTION_OPTIONS, service: { type: 'string' } } as const;
 const PRUNE_OPTIONS = { ...COMMON_OPTIONS, ...CONNECTION_OPTIONS, service: { type: 'string' }, 'dry-run': { type: 'boolean' } } as const;
 
+/** A value read off the broker, on one line without control characters (a record anyone could write must not drive the terminal). */
 function shown(value: string | number | undefined): string {
-  return value === undefined ? '-' : String(value);
+  return value === undefined ? '-' : oneLine(String(value), 200);
+}
+
+function shownList(values: readonly string[]): string {
+  return oneLine(values.join(', '), 2_000);
 }
 
 /** One subscription as a block of labelled lines. */
 function describeText(info: SubscriptionInfo, output: Output): string[] {
   const label = (name: string) => `  ${output.paint('dim', name.padEnd(13))}`;
-  const who = [info.service === undefined ? undefined : `service ${info.service}`, info.handler === undefined ? undefined : `handler ${info.handler}`].filter(Boolean);
+  const who = [info.service === undefined ? undefined : `service ${shown(info.service)}`, info.handler === undefined ? undefined : `handler ${shown(info.handler)}`].filter(Boolean);
   return [
-    `${output.paint('bold', info.name)}${who.length > 0 ? output.paint('dim', `  (${who.join(', ')})`) : ''}`,
-    `${label('types')}${info.types.length > 0 ? info.types.join(', ') : output.paint('yellow', '(not recorded)')}`,
-    `${label('bindings')}${info.bindings.length > 0 ? info.bindings.join(', ') : output.paint('yellow', '(none)')}`,
-    `${label('destination')}${info.destination}`,
+    `${output.paint('bold', shown(info.name))}${who.length > 0 ? output.paint('dim', `  (${who.join(', ')})`) : ''}`,
+    `${label('types')}${info.types.length > 0 ? shownList(info.types) : output.paint('yellow', '(not recorded)')}`,
+    `${label('bindings')}${info.bindings.length > 0 ? shownList(info.bindings) : output.paint('yellow', '(none)')}`,
+    `${label('destination')}${shown(info.destination)}`,
     `${label('concurrency')}${shown(info.concurrency)}    ${output.paint('dim', 'retry')} ${shown(info.retry)}`,
     `${label('pending')}${shown(info.pending)}    ${output.paint('dim', 'consumers')} ${shown(info.consumers)}    ${output.paint('dim', 'updated')} ${shown(info.updatedAt)}`,
   ];
@@ -93,7 +98,7 @@ ${COMMON_USAGE}`,
         const found = await bus.subscriptions.list({ service });
         if (output.json) output.out(JSON.stringify({ wouldRemove: found.map((info) => info.name) }));
         else {
-          for (const info of found) output.out(`${output.paint('yellow', 'would remove')} ${info.name} (${info.destination}, ${shown(info.pending)} pending)`);
+          for (const info of found) output.out(`${output.paint('yellow', 'would remove')} ${shown(info.name)} (${shown(info.destination)}, ${shown(info.pending)} pending)`);
           output.out(output.paint('dim', `${found.length} subscription(s) of service '${service}'; nothing removed (--dry-run)`));
         }
         return found.length === 0 ? ExitCode.notFound : ExitCode.ok;
@@ -101,7 +106,7 @@ ${COMMON_USAGE}`,
       const report = await bus.subscriptions.remove({ service });
       if (output.json) output.out(JSON.stringify(report));
       else {
-        for (const name of report.removed) output.out(`${output.paint('green', 'removed')} ${name}`);
+        for (const name of report.removed) output.out(`${output.paint('green', 'removed')} ${shown(name)}`);
         output.out(report.removed.length === 0 ? `No subscriptions of service '${service}'.` : output.paint('dim', `${report.removed.length} subscription(s) removed`));
       }
       return report.removed.length === 0 ? ExitCode.notFound : ExitCode.ok;
