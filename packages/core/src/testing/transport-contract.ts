@@ -46,6 +46,12 @@ export interface ContractHarness {
    */
   restartBroker?(downMs: number): Promise<void>;
   /**
+   * Events published across the restart scenario (the broker must be able to hold them for a
+   * subscriber that is away).
+   * @default 10_000
+   */
+  readonly restartVolume?: number;
+  /**
    * Destructive (`transportScenarios` only): how a consumer in a process of its own reaches this
    * broker, so that the suite can SIGKILL it mid-handle. `module` is the built transport package
    * (its `dist/index.js`), which registers the transport `transport` when imported.

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { EventBus } from '../bus/event-bus.js';
+import { CloudbusError } from '../errors.js';
 import { EventType, eventBrand } from '../events/event-type.js';
 import type { EventContext } from '../handlers/event-context.js';
 import { EventHandler, type HandlerClass } from '../handlers/event-handler.js';
@@ -113,7 +114,7 @@ export function transportScenarios(name: string, factory: () => ContractHarness 
       EventHandler(OrderPlaced, { name: 'Counter', concurrency: 64 })(Counter);
       const bus = await startBus(service, [Counter]);
 
-      const total = given.volume ?? 10_000;
+      const total = given.restartVolume ?? 10_000;
       const batchSize = 100;
       let restart: Promise<void> | undefined;
       let rejected = 0;
@@ -126,7 +127,9 @@ export function transportScenarios(name: string, factory: () => ContractHarness 
             try {
               await bus.publish(batch);
               break;
-            } catch {
+            } catch (error) {
+              // A transport fails with its named errors, never a plain Error.
+              expect(error).toBeInstanceOf(CloudbusError);
               rejected++;
               await sleep(250);
             }
