@@ -223,7 +223,8 @@ export class SagaInvoker {
         id: ctx.sagaId,
         version: expected + 1,
         stateVersion: this.saga.version,
-        state: ctx.state,
+        // Completion removes the state: the tombstone keeps only what recognises late events.
+        state: ctx.completed ? null : ctx.state,
         status: ctx.completed ? 'completed' : 'active',
         completedAt: ctx.completed ? now : null,
         timeouts: ctx.completed ? {} : ctx.timeouts,
@@ -240,7 +241,7 @@ export class SagaInvoker {
         continue;
       }
       if (isNew) this.#report('started', key, context);
-      this.#report('updated', key, context, undefined, next.state);
+      if (!ctx.completed) this.#report('updated', key, context, undefined, next.state);
       for (const request of requested) this.#report('timeout-requested', key, context, new Date(request.dueAt).toISOString());
       if (ctx.completed) this.#report('completed', key, context);
       if (events.length > 0) await this.env.publishPrepared(events);
