@@ -14,10 +14,10 @@ export {
   type NatsTransportOptions,
   type ResolvedNatsOptions,
 } from './nats-transport-options.js';
-export { natsConnectionOptions } from './nats-connection-options.js';
-export { NatsConnectionError } from './nats-connection-error.js';
+export { natsConnectionOptions } from './nats-connection.js';
+export { NatsConnectionError } from './nats-errors.js';
 export { durableName, subjectForType } from './subject-naming.js';
-export { decodeHeaderValue, encodeHeaderValue, INVALID_ENCODING_MARKER, readWireMessage, writeHeaders } from './header-codec.js';
+export { decodeHeaderValue, encodeHeaderValue, INVALID_ENCODING_MARKER, readWireMessage, writeHeaders } from './nats-binding.js';
 
 registerTransport('nats', ({ url, service, options, logger }) => {
   const given = options as NatsTransportOptions;

@@ -4,7 +4,7 @@ import { DiscardPolicy, jetstreamManager, StorageType, type JetStreamManager } f
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { NatsConnectionError } from './nats-connection-error.js';
+import { NatsConnectionError } from './nats-errors.js';
 import { NatsTransport } from './nats-transport.js';
 import type { NatsTransportOptions } from './nats-transport-options.js';
 

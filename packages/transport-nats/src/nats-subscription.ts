@@ -1,7 +1,7 @@
 import type { Delivery, Logger, Subscription, SubscriptionSpec, WireMessage } from '@cloudbus/core';
 import { createInbox, MsgImpl, type Msg, type NatsConnection, type Subscription as NatsInbox } from '@nats-io/transport-node';
 
-import { readHeaderBlock, readWireMessage } from './header-codec.js';
+import { readHeaderBlock, readWireMessage } from './nats-binding.js';
 import { NatsDelivery, type DeliveryOwner } from './nats-delivery.js';
 
 /**
