@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 
 import { BrokerConnectionError, EventBus, redactCredentials, type Logger } from '@cloudbus/core';
+import { DEFAULT_URL as NATS_DEFAULT_URL } from '@cloudbus/transport-nats/wire';
 
 import { UsageError } from './cli-errors.js';
 import type { Output } from './output.js';
@@ -12,7 +13,7 @@ export type Broker = (typeof BROKERS)[number];
 /** Where each broker is when no `--url` or `CLOUDBUS_URL` is given (the transports' defaults). */
 const DEFAULT_URLS: Record<Broker, string> = {
   rabbitmq: 'amqp://localhost:5672',
-  nats: 'nats://localhost:4222',
+  nats: NATS_DEFAULT_URL,
   mqtt: 'mqtt://localhost:1883',
 };
 

@@ -5,6 +5,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { readWireMessage, writeHeaders } from './nats-binding.js';
 import type { NatsDelivery } from './nats-delivery.js';
 import type { ResolvedNatsOptions } from './nats-transport-options.js';
+import { deadLetterSubject } from './subject-naming.js';
 
 /** Dead letters fetched at once by `read`. */
 const READ_CHUNK = 256;
@@ -35,7 +36,7 @@ export class NatsDeadLetters {
     writeHeaders(message, headers);
     // One dead letter per message and consumer, even if the original is redelivered after a lost +TERM.
     const id = `${options.stream}.${durable}.${delivery.streamSequence}`;
-    await this.#js.publish(`${options.deadLetterSubjectPrefix}.${delivery.destination}`, message.body, {
+    await this.#js.publish(deadLetterSubject(options.deadLetterSubjectPrefix, delivery.destination), message.body, {
       msgID: id,
       headers,
       expect: { streamName: options.deadLetterStream },

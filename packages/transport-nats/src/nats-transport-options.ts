@@ -1,6 +1,6 @@
 import { asLogger, ConfigurationError, consoleLogger, type Logger } from '@cloudbus/core';
 
-import { isLiteralSubject, isStreamName } from './subject-naming.js';
+import { defaultDeadLetterSubjectPrefix, isLiteralSubject, isStreamName } from './subject-naming.js';
 
 /** TLS settings, passed to the NATS client (`tls` connection option). */
 export interface NatsTlsOptions {
@@ -194,6 +194,12 @@ export interface ResolvedNatsOptions {
 
 /** The default server URL, used only when none is given. */
 export const DEFAULT_URL = 'nats://localhost:4222';
+/** The default events stream (`stream`). */
+export const DEFAULT_STREAM = 'CLOUDBUS';
+/** The default dead-letter stream (`deadLetterStream`). */
+export const DEFAULT_DEAD_LETTER_STREAM = 'CLOUDBUS_DLQ';
+/** The default first subject token of events (`subjectPrefix`). */
+export const DEFAULT_SUBJECT_PREFIX = 'cloudbus';
 
 /** Most replicas JetStream allows for a stream. */
 const MAX_REPLICAS = 5;
@@ -309,13 +315,13 @@ export function resolveNatsOptions(options: NatsTransportOptions = {}): Resolved
   const url = text(options.url, 'url') ?? DEFAULT_URL;
   const parsed = parseUrls(url);
   const auth = checkAuth(options.auth) ?? parsed.auth;
-  const subjectPrefix = subjectPrefixOption(options.subjectPrefix, 'subjectPrefix', 'cloudbus');
-  const deadLetterSubjectPrefix = subjectPrefixOption(options.deadLetterSubjectPrefix, 'deadLetterSubjectPrefix', `${subjectPrefix}_dlq`);
+  const subjectPrefix = subjectPrefixOption(options.subjectPrefix, 'subjectPrefix', DEFAULT_SUBJECT_PREFIX);
+  const deadLetterSubjectPrefix = subjectPrefixOption(options.deadLetterSubjectPrefix, 'deadLetterSubjectPrefix', defaultDeadLetterSubjectPrefix(subjectPrefix));
   if (`${deadLetterSubjectPrefix}.`.startsWith(`${subjectPrefix}.`) || `${subjectPrefix}.`.startsWith(`${deadLetterSubjectPrefix}.`)) {
     fail(`deadLetterSubjectPrefix '${deadLetterSubjectPrefix}' overlaps subjectPrefix '${subjectPrefix}'; choose one outside it, such as '${subjectPrefix}_dlq'.`);
   }
-  const stream = streamOption(options.stream, 'stream', 'CLOUDBUS');
-  const deadLetterStream = streamOption(options.deadLetterStream, 'deadLetterStream', 'CLOUDBUS_DLQ');
+  const stream = streamOption(options.stream, 'stream', DEFAULT_STREAM);
+  const deadLetterStream = streamOption(options.deadLetterStream, 'deadLetterStream', DEFAULT_DEAD_LETTER_STREAM);
   if (stream === deadLetterStream) fail(`stream and deadLetterStream must differ; both are '${stream}'.`);
   const maxDeliver = integer(options.maxDeliver, 'maxDeliver', -1, -1);
   if (maxDeliver === 0) fail('maxDeliver must be -1 (no limit) or a positive integer, got 0.');
