@@ -1,5 +1,5 @@
 // @cloudbus/transport-nats: the NATS JetStream transport. Importing it registers the transport as 'nats'.
-import { registerTransport } from '@cloudbus/core';
+import { registerTransport } from '@cloudbus/core/transport';
 
 import type { NatsTransportOptions } from './nats-transport-options.js';
 import { NatsTransport } from './nats-transport.js';

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 
-import type { WireMessage } from '@cloudbus/core';
+import type { WireMessage } from '@cloudbus/core/transport';
 import { MsgHdrsImpl, MsgImpl, type Msg, type MsgHdrs } from '@nats-io/transport-node';
 
 /**

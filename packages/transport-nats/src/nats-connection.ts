@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 
-import { foreignProtocolAt, type ConnectionState } from '@cloudbus/core';
+import { foreignProtocolAt, type ConnectionState } from '@cloudbus/core/transport';
 import { connect, credsAuthenticator, nkeyAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 
 import { NatsConnectionError } from './nats-errors.js';

@@ -1,4 +1,4 @@
-import type { StoredDeadLetter, WireMessage } from '@cloudbus/core';
+import type { StoredDeadLetter, WireMessage } from '@cloudbus/core/transport';
 import { JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 

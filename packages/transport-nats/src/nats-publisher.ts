@@ -1,4 +1,4 @@
-import { PublishError, type Logger } from '@cloudbus/core';
+import { PublishError, type Logger } from '@cloudbus/core/transport';
 import { createInbox, type Msg, type NatsConnection, type Subscription as NatsInbox } from '@nats-io/transport-node';
 
 import type { EncodedHeaders } from './nats-binding.js';
@@ -103,7 +103,7 @@ export class NatsPublisher {
           nc.publish(message.subject, message.body, { reply: prefix + i, headers: message.headers });
         } catch (error) {
           // Closed or draining connection: nothing from here on was sent.
-          for (let j = i; j < messages.length; j++) this.#answer(batch, j, 2, error instanceof Error ? error : new Error(String(error)));
+          for (let j = i; j < messages.length; j++) this.#answer(batch, j, 2, error instanceof Error ? error : new JetStreamRefusal(String(error)));
           this.#finish(id, batch);
           return;
         }

@@ -1,4 +1,4 @@
-import type { Delivery, Logger, Subscription, SubscriptionSpec, WireMessage } from '@cloudbus/core';
+import type { Delivery, Logger, Subscription, SubscriptionSpec, WireMessage } from '@cloudbus/core/transport';
 import { createInbox, type Msg, type NatsConnection, type Subscription as NatsInbox } from '@nats-io/transport-node';
 
 import { readNatsMessage } from './nats-binding.js';

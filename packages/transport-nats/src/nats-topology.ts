@@ -4,10 +4,11 @@ import {
   encodeSubscriptionRecord,
   subscriptionInfo,
   subscriptionRecord,
+  TopologyConflictError,
   type SubscriptionInfo,
   type SubscriptionRecord,
   type SubscriptionSpec,
-} from '@cloudbus/core';
+} from '@cloudbus/core/transport';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -26,6 +27,8 @@ import type { ResolvedNatsOptions } from './nats-transport-options.js';
 import { durableName, subjectForType } from './subject-naming.js';
 
 const STREAM_NAME_IN_USE = 10058;
+/** JetStream API error: the subjects overlap those of an existing stream. */
+const SUBJECTS_OVERLAP = 10065;
 /**
  * JetStream API errors when a stream's replicas cannot be placed: replicas > 1 on a server that
  * is not clustered (10074), no suitable peers for placement (10005), insufficient resources (10023).
@@ -158,7 +161,9 @@ export class NatsTopology {
               { cause: error },
             );
           }
-          throw new NatsConnectionError(`nats transport: cannot create the stream '${name}' for subjects '${subject}': ${describe(error)}. Another stream may capture these subjects: choose other stream / subject prefix options, or delete that stream.`, { cause: error });
+          const message = `nats transport: cannot create the stream '${name}' for subjects '${subject}': ${describe(error)}. Another stream may capture these subjects: choose other stream / subject prefix options, or delete that stream.`;
+          if (isOverlap(error)) throw new TopologyConflictError(message, { cause: error });
+          throw new NatsConnectionError(message, { cause: error });
         }
       }
       const config = existing.config;
@@ -183,7 +188,9 @@ export class NatsTopology {
           max_age: maxAge,
         });
       } catch (error) {
-        throw new NatsConnectionError(`nats transport: cannot update the stream '${name}' to capture '${subject}': ${describe(error)}.`, { cause: error });
+        const message = `nats transport: cannot update the stream '${name}' to capture '${subject}': ${describe(error)}.`;
+        if (isOverlap(error)) throw new TopologyConflictError(`${message} Another stream captures these subjects: choose other stream / subject prefix options, or delete that stream.`, { cause: error });
+        throw new NatsConnectionError(message, { cause: error });
       }
       return;
     }
@@ -221,11 +228,12 @@ export class NatsTopology {
       } catch (error) {
         // Another instance created it meanwhile, with other settings: look again and update it.
         if (existing === undefined && attempt === 0 && error instanceof JetStreamApiError) continue;
-        throw new NatsConnectionError(
+        const message =
           `nats transport: cannot set up the durable consumer '${durable}' of stream '${stream}' for subscription '${subscription}': ${describe(error)}. ` +
-            `If its event types changed and the server is older than 2.10, delete the consumer (nats consumer rm ${stream} ${durable}) and start again.`,
-          { cause: error },
-        );
+          `If its event types changed and the server is older than 2.10, delete the consumer (nats consumer rm ${stream} ${durable}) and start again.`;
+        // The server refused to bring the consumer it holds to this configuration: a conflict, not a connection problem.
+        if (existing !== undefined && error instanceof JetStreamApiError) throw new TopologyConflictError(message, { cause: error });
+        throw new NatsConnectionError(message, { cause: error });
       }
     }
   }
@@ -251,6 +259,11 @@ function recordOf(description: string | undefined): SubscriptionRecord | undefin
   if (rest.startsWith('{')) return decodeSubscriptionRecord(rest);
   if (rest === '' || rest.length > 1024) return undefined;
   return { name: rest, service: undefined, handler: undefined, types: [], concurrency: undefined, retry: undefined, updatedAt: new Date(0).toISOString() };
+}
+
+/** True for JetStream's refusal of subjects another stream captures. */
+function isOverlap(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.code === SUBJECTS_OVERLAP;
 }
 
 function filtersOf(config: Partial<ConsumerConfig>): string[] {

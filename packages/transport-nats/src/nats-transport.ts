@@ -1,5 +1,9 @@
 import {
-  MessageTooLargeError,
+  checkMessageSize,
+  DeliveryLostError,
+  NotConnectedError,
+  PublishError,
+  TopologyConflictError,
   TransportClosedError,
   type SubscriptionAdmin,
   type SubscriptionInfo,
@@ -14,7 +18,7 @@ import {
   type TransportCapabilities,
   type ConnectionState,
   type ConnectionStateReporter,
-} from '@cloudbus/core';
+} from '@cloudbus/core/transport';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -97,7 +101,7 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
   }
 
   connect(): Promise<void> {
-    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('nats transport: closed, create a new one.'));
+    if (this.#state === 'closed') return Promise.reject(new NotConnectedError('nats transport: closed, create a new one.'));
     if (this.#state === 'connected') return Promise.resolve();
     this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
     return this.#connecting;
@@ -115,15 +119,15 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
     }
     let connected: Omit<Connected, 'publisher'>;
     try {
-      const jsm = await jetstreamManager(nc, { timeout: options.requestTimeoutMs });
-      const js = jetstream(nc, { timeout: options.requestTimeoutMs });
+      const jsm = await jetstreamManager(nc, { timeout: options.publishTimeoutMs });
+      const js = jetstream(nc, { timeout: options.publishTimeoutMs });
       const topology = new NatsTopology(jsm, options);
       await topology.declareStreams();
       connected = { nc, js, topology, deadLetters: new NatsDeadLetters(js, jsm, options) };
     } catch (error) {
       if (this.#state === 'connecting') this.#state = 'new';
       await nc.close().catch(() => {});
-      if (error instanceof NatsConnectionError) throw error;
+      if (error instanceof NatsConnectionError || error instanceof TopologyConflictError) throw error;
       throw new NatsConnectionError(
         `nats transport: connected to ${options.endpoint}, but could not set up JetStream: ${describe(error)}. Start nats-server with JetStream enabled (-js) and check the account's JetStream limits.`,
         { cause: error },
@@ -135,7 +139,7 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
     }
     const publisher = new NatsPublisher(nc, {
       stream: options.stream,
-      timeoutMs: options.requestTimeoutMs,
+      timeoutMs: options.publishTimeoutMs,
       logger: options.logger,
       onDuplicate: () => this.#duplicates++,
     });
@@ -154,9 +158,9 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
   }
 
   publish(messages: readonly OutgoingMessage[]): Promise<void> {
-    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('nats transport: cannot publish after close().'));
+    if (this.#state === 'closed') return Promise.reject(new NotConnectedError('nats transport: cannot publish after close().'));
     const publisher = this.#connected?.publisher;
-    if (publisher === undefined) return Promise.reject(new TransportClosedError('nats transport: not connected; call connect() first.'));
+    if (publisher === undefined) return Promise.reject(new NotConnectedError('nats transport: not connected; call connect() first.'));
     const limit = this.#capabilities.maxMessageBytes;
     const prefix = this.options.subjectPrefix;
     const stream = this.options.stream;
@@ -165,21 +169,22 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
       for (let i = 0; i < messages.length; i++) {
         const { id, type, message } = messages[i]!;
         const headers = encodePublishHeaders(message, id, stream);
-        const size = headers.bytes.byteLength + message.body.byteLength;
         // Nothing of the batch is sent when one message is too large (or cannot be encoded).
-        if (size > limit) return Promise.reject(new MessageTooLargeError(id, size, limit));
+        checkMessageSize(messages[i]!, limit, headers.bytes.byteLength + message.body.byteLength);
         outgoing[i] = { id, subject: this.#subject(prefix, type), headers, body: message.body };
       }
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(
+        error instanceof Error ? error : new PublishError(`nats transport: cannot encode the batch: ${String(error)}.`, messages.map((outgoing) => outgoing.id)),
+      );
     }
     return publisher.publish(outgoing);
   }
 
   subscribe(spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
-    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('nats transport: cannot subscribe after close().'));
+    if (this.#state === 'closed') return Promise.reject(new NotConnectedError('nats transport: cannot subscribe after close().'));
     const connected = this.#connected;
-    if (connected === undefined) return Promise.reject(new TransportClosedError('nats transport: not connected; call connect() first.'));
+    if (connected === undefined) return Promise.reject(new NotConnectedError('nats transport: not connected; call connect() first.'));
     return this.#subscribe(connected, spec, onDelivery);
   }
 
@@ -233,7 +238,7 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
   /** What exists once connected; throws unless connected and not closed. */
   #whileConnected(method: string): Connected {
     const connected = this.#connected;
-    if (connected === undefined || this.#state === 'closed') throw new TransportClosedError(`nats transport: ${method}() needs a connected transport.`);
+    if (connected === undefined || this.#state === 'closed') throw new NotConnectedError(`nats transport: ${method}() needs a connected transport.`);
     return connected;
   }
 
@@ -262,7 +267,7 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
         ackWaitMs: options.ackWaitMs,
         logger: options.logger,
         storeDeadLetter: (delivery, message) => {
-          if (this.#state === 'closed') return Promise.reject(new TransportClosedError('nats transport: cannot dead-letter after close().'));
+          if (this.#state === 'closed') return Promise.reject(new DeliveryLostError('nats transport: cannot dead-letter after close().'));
           return connected.deadLetters.store(delivery, message, durable);
         },
         closed: (closed) => this.#subscriptions.delete(closed),

@@ -1,4 +1,4 @@
-import type { WireMessage } from '@cloudbus/core';
+import type { WireMessage } from '@cloudbus/core/transport';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { TcpProxy } from '@cloudbus/test/tcp-proxy';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
