@@ -12,7 +12,7 @@ import { BrokerConnectionError,
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { RabbitMqConnectionError } from './rabbitmq-connection-error.js';
+import { RabbitMqConnectionError } from './rabbitmq-errors.js';
 import { RabbitMqTransport } from './rabbitmq-transport.js';
 import type { RabbitMqTransportOptions } from './rabbitmq-transport-options.js';
 import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';

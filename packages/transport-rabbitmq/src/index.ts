@@ -15,9 +15,9 @@ export {
   type RabbitMqTransportOptions,
   type ResolvedRabbitMqOptions,
 } from './rabbitmq-transport-options.js';
-export { RabbitMqConnectionError } from './rabbitmq-connection-error.js';
+export { RabbitMqConnectionError } from './rabbitmq-errors.js';
 export type { DeclaredTopology } from './rabbitmq-topology.js';
-export { ATTRIBUTE_PREFIX, headerText, PrivateHeaders, publishProperties, toWireMessage } from './amqp-binding.js';
+export { ATTRIBUTE_PREFIX, headerText, PrivateHeaders, publishProperties, toWireMessage } from './rabbitmq-binding.js';
 export { routingKeyOf } from './routing-key.js';
 export { retryBucketOf } from './retry-bucket.js';
 

@@ -3,7 +3,7 @@ import { connect, type ChannelModel } from 'amqplib';
 
 import { closeConnection, destroySocket, type ClosingSteps } from './closing-steps.js';
 import { coalesceWrites } from './coalesced-writes.js';
-import { connectionAdvice, isHandshakeFailure, isVhostRefusal, RabbitMqConnectionError, redact, safeCause } from './rabbitmq-connection-error.js';
+import { connectionAdvice, isHandshakeFailure, isVhostRefusal, RabbitMqConnectionError, redact, safeCause } from './rabbitmq-errors.js';
 import { toAmqpConnectArguments, type RabbitMqNode, type ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
 
 /** Called on every (re)connection, before the connection is handed out; a rejection drops it and retries. */

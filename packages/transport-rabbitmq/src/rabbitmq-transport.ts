@@ -29,7 +29,7 @@ import {
 } from '@cloudbus/core';
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 
-import { amqpHeaderBytes, bodyBuffer, MAX_AMQP_HEADER_BYTES, MAX_ATTRIBUTE_HEADER_BYTES, PrivateHeaders, publishProperties, toWireMessage } from './amqp-binding.js';
+import { amqpHeaderBytes, bodyBuffer, MAX_AMQP_HEADER_BYTES, MAX_ATTRIBUTE_HEADER_BYTES, PrivateHeaders, publishProperties, toWireMessage } from './rabbitmq-binding.js';
 import { closeChannel, ClosingSteps } from './closing-steps.js';
 import { RabbitMqConnection } from './rabbitmq-connection.js';
 import { RabbitMqPublisher, type PublishItem } from './rabbitmq-publisher.js';

@@ -2,7 +2,7 @@ import { EventBus, EventHandler, EventType, PublishError, eventBrand, silentLogg
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { RabbitMqConnectionError } from './rabbitmq-connection-error.js';
+import { RabbitMqConnectionError } from './rabbitmq-errors.js';
 import { RabbitMqTransport } from './rabbitmq-transport.js';
 import type { RabbitMqTransportOptions } from './rabbitmq-transport-options.js';
 import { routingKeyOf } from './routing-key.js';
