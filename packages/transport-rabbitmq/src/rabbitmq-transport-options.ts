@@ -211,6 +211,12 @@ export interface ResolvedRabbitMqOptions extends Omit<RabbitMqNode, 'endpoint'> 
 
 /** The default broker URL, used only when none is given. */
 export const DEFAULT_URL = 'amqp://localhost:5672';
+/** The default topic exchange of events (`exchange`). */
+export const DEFAULT_EXCHANGE = 'cloudbus.events';
+/** The default dead-letter queue, and fanout exchange of the same name (`deadLetterQueue`). */
+export const DEFAULT_DEAD_LETTER_QUEUE = 'cloudbus.deadletter';
+/** The default prefix of the retry exchange and queues (`retryPrefix`). */
+export const DEFAULT_RETRY_PREFIX = 'cloudbus.retry';
 
 const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'] as const;
 
@@ -340,10 +346,10 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
     frameMax,
     nodes,
     tls,
-    exchange: text(options.exchange, 'exchange', 'cloudbus.events'),
-    deadLetterQueue: text(options.deadLetterQueue, 'deadLetterQueue', 'cloudbus.deadletter'),
+    exchange: text(options.exchange, 'exchange', DEFAULT_EXCHANGE),
+    deadLetterQueue: text(options.deadLetterQueue, 'deadLetterQueue', DEFAULT_DEAD_LETTER_QUEUE),
     deadLetterTtlMs: ttl(options.deadLetterTtlMs),
-    retryPrefix: text(options.retryPrefix, 'retryPrefix', 'cloudbus.retry'),
+    retryPrefix: text(options.retryPrefix, 'retryPrefix', DEFAULT_RETRY_PREFIX),
     queuePrefix: text(options.queuePrefix, 'queuePrefix', '', true),
     queueType,
     maxMessageBytes: integer(options.maxMessageBytes, 'maxMessageBytes', 1024, 16 * 1024 * 1024),
