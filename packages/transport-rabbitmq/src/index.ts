@@ -1,5 +1,5 @@
 // @cloudbus/transport-rabbitmq: importing it registers the 'rabbitmq' transport. Everything is exported by name.
-import { registerTransport } from '@cloudbus/core';
+import { registerTransport } from '@cloudbus/core/transport';
 
 import { RabbitMqTransport } from './rabbitmq-transport.js';
 import type { RabbitMqTransportOptions } from './rabbitmq-transport-options.js';

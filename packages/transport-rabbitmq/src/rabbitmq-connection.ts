@@ -1,4 +1,4 @@
-import { foreignProtocolAt, TransportClosedError } from '@cloudbus/core';
+import { foreignProtocolAt, TransportClosedError } from '@cloudbus/core/transport';
 import { connect, type ChannelModel } from 'amqplib';
 
 import { closeConnection, destroySocket, type ClosingSteps } from './closing-steps.js';
@@ -339,7 +339,7 @@ export class RabbitMqConnection {
       }
       this.#pending = model;
       await this.#onConnected(model);
-      if (this.#lost.has(model)) throw new Error('the connection closed while setting up');
+      if (this.#lost.has(model)) throw new TransportClosedError('the connection closed while setting up');
     } catch (error) {
       if (model !== undefined) await this.#dispose(model, this.#closing.deadline());
       if (this.#closed) return;

@@ -3,10 +3,14 @@ import { randomUUID } from 'node:crypto';
 
 import {
   byName,
+  CloudbusError,
+  checkMessageSize,
   ConfigurationError,
+  DeliveryLostError,
+  NotConnectedError,
+  TopologyConflictError,
   decodeSubscriptionRecord,
   encodeSubscriptionRecord,
-  MessageTooLargeError,
   removedTypes,
   subscriptionInfo,
   subscriptionRecord,
@@ -26,7 +30,7 @@ import {
   type TransportCapabilities,
   type ConnectionState,
   type ConnectionStateReporter,
-} from '@cloudbus/core';
+} from '@cloudbus/core/transport';
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 
 import { amqpHeaderBytes, bodyBuffer, MAX_AMQP_HEADER_BYTES, MAX_ATTRIBUTE_HEADER_BYTES, PrivateHeaders, publishProperties, toWireMessage } from './rabbitmq-binding.js';
@@ -92,7 +96,7 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
   }
 
   connect(): Promise<void> {
-    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('rabbitmq transport: closed, create a new one.'));
+    if (this.#state === 'closed') return Promise.reject(new NotConnectedError('rabbitmq transport: closed, create a new one.'));
     this.#connecting ??= this.#connection.open().then(
       () => {
         if (this.#state === 'new') this.#state = 'connected';
@@ -115,12 +119,11 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
       for (let i = 0; i < messages.length; i++) {
         const { id, type, message } = messages[i]!;
         const size = wireSize(message);
-        if (size > limit) return Promise.reject(new MessageTooLargeError(id, size, limit));
+        checkMessageSize(messages[i]!, limit, size);
         const properties = publishProperties(id, message, timestamp);
         // Headers this large would make amqplib throw while encoding (see MAX_AMQP_HEADER_BYTES).
         if (size - message.body.byteLength > MAX_AMQP_HEADER_BYTES / 4) {
-          const headerSize = amqpHeaderBytes(properties.headers as Record<string, unknown>);
-          if (headerSize > MAX_AMQP_HEADER_BYTES) return Promise.reject(new MessageTooLargeError(id, headerSize, MAX_AMQP_HEADER_BYTES));
+          checkMessageSize(messages[i]!, MAX_AMQP_HEADER_BYTES, amqpHeaderBytes(properties.headers as Record<string, unknown>));
         }
         items[i] = { id, exchange, routingKey: routingKeyOf(type), content: bodyBuffer(message.body), properties };
       }
@@ -444,7 +447,7 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
     let declared = this.#retryQueues.get(bucketMs);
     if (declared === undefined) {
       const model = this.#connection.current;
-      if (model === undefined) return Promise.reject(new Error('rabbitmq transport: not connected; the broker delivers the message again.'));
+      if (model === undefined) return Promise.reject(new DeliveryLostError('rabbitmq transport: not connected; the broker delivers the message again.'));
       declared = this.#connection.setupStep(
         model,
         this.#withChannel(model, (channel) => this.#topology.declareRetryQueue(channel, bucketMs)),
@@ -493,18 +496,18 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
   #subscribeError(queue: string, error: unknown): Error {
     const message = error instanceof Error ? error.message : String(error);
     if (/PRECONDITION|inequivalent/i.test(message)) {
-      return new ConfigurationError(
+      return new TopologyConflictError(
         `rabbitmq transport: queue '${queue}' exists with other arguments than this transport declares (${message}). ` +
           `Delete the queue (its messages go with it) or set queueType to match it.`,
         { cause: error },
       );
     }
-    return error instanceof Error ? error : new Error(message);
+    return error instanceof Error ? error : new CloudbusError(`rabbitmq transport: cannot subscribe queue '${queue}': ${message}.`);
   }
 
   #notConnected(what: string): Error {
     return this.#state === 'closed'
-      ? new TransportClosedError(`rabbitmq transport: cannot ${what} after close().`)
-      : new TransportClosedError(`rabbitmq transport: cannot ${what} before connect() has resolved.`);
+      ? new NotConnectedError(`rabbitmq transport: cannot ${what} after close().`)
+      : new NotConnectedError(`rabbitmq transport: cannot ${what} before connect() has resolved.`);
   }
 }

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@cloudbus/core';
+import { ConfigurationError } from '@cloudbus/core/transport';
 
 import { fitsShortString } from './rabbitmq-binding.js';
 

@@ -199,7 +199,7 @@ describe.skipIf(!url)('rabbitmq transport against a broker that stops answering'
     expect(Date.now() - began).toBeLessThan(confirmTimeoutMs + 3_000);
     // Confirmed ones are never reported unconfirmed, and every unconfirmed one is.
     expect((outcome as PublishError).unconfirmed).toEqual(ids.slice(3));
-    expect((outcome as PublishError).message).toMatch(/did not confirm 7 of 10 message\(s\) \(no confirm from the broker within 1000 ms \(confirmTimeoutMs\)\)/);
+    expect((outcome as PublishError).message).toMatch(/did not confirm 7 of 10 message\(s\) \(no confirm from the broker within 1000 ms \(publishTimeoutMs\)\)/);
     expect(await admin.depth(tap)).toBe(3);
 
     // The stuck connection is dropped: once the broker answers again, publishing carries on.
