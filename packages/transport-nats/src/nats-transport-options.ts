@@ -165,17 +165,8 @@ export interface NatsTransportOptions extends BaseTransportOptions {
    * @default 1_000
    */
   readonly reconnectTimeWaitMs?: number | undefined;
-  /**
-   * Client name shown by the server's monitoring.
-   * @default the service name, when created through the registry
-   */
-  readonly connectionName?: string | undefined;
-  /**
-   * Where duplicate publishes (debug), reconnections and settle failures (warn) are reported,
-   * never with credentials; pino, winston and bunyan loggers work as they are.
-   * @default the bus's logger when created through the registry, else consoleLogger
-   */
-  readonly logger?: Logger | object | undefined;
+  // connectionName (default: the service name, through the registry) and logger (default: the
+  // bus's logger, else consoleLogger) are core's base options.
 }
 
 /** Options with defaults applied and checked. */

@@ -27,22 +27,7 @@ describe.skipIf(!url)('rabbitmq connection', () => {
   const transport = (options: RabbitMqTransportOptions = {}): RabbitMqTransport => fixture.transport(options);
   const proxiedUrl = () => fixture.proxiedUrl();
 
-  function defineEvent() {
-    const type = `dev.cloudbus.conn.${run}.e${++sequence}.order.placed`;
-    class OrderPlaced {
-      declare readonly [eventBrand]: string;
-      constructor(readonly orderId: string) {}
-    }
-    EventType(type)(OrderPlaced);
-    const seen: string[] = [];
-    class Kitchen {
-      handle(event: OrderPlaced, _context: EventContext): void {
-        seen.push(event.orderId);
-      }
-    }
-    EventHandler(OrderPlaced, { name: 'Kitchen' })(Kitchen);
-    return { type, OrderPlaced, Kitchen, seen, service: `${run}-s${sequence}` };
-  }
+  const defineEvent = () => fixture.defineKitchen('conn', ++sequence);
 
   afterEach(() => fixture.afterEach());
   afterAll(() => fixture.cleanup());

@@ -160,17 +160,8 @@ export interface RabbitMqTransportOptions extends BaseTransportOptions {
    * @default 5_000
    */
   readonly closeTimeoutMs?: number | undefined;
-  /**
-   * Connection name shown in the management UI.
-   * @default the service name, when created through the registry
-   */
-  readonly connectionName?: string | undefined;
-  /**
-   * Where connection losses, reconnections and settle failures are reported (never with
-   * credentials); pino, winston and bunyan loggers work as they are.
-   * @default the bus's logger when created through the registry, else consoleLogger
-   */
-  readonly logger?: Logger | object | undefined;
+  // connectionName (shown in the management UI; default: the service name, through the registry)
+  // and logger (default: the bus's logger, else consoleLogger) are core's base options.
 }
 
 /** One broker node of `url`: where to connect and as whom. */

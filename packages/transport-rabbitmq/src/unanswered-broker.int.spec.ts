@@ -1,4 +1,4 @@
-import { EventBus, EventHandler, EventType, PublishError, eventBrand, silentLogger, type EventContext, type OutgoingMessage } from '@cloudbus/core';
+import { EventBus, PublishError, silentLogger, type OutgoingMessage } from '@cloudbus/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { RabbitMqConnectionError } from './rabbitmq-errors.js';
@@ -35,23 +35,7 @@ describe.skipIf(!url)('rabbitmq transport against a broker that stops answering'
   const transport = (options: RabbitMqTransportOptions): RabbitMqTransport => fixture.transport(options);
   const proxiedUrl = () => fixture.proxiedUrl();
 
-  function defineKitchen() {
-    const type = `dev.cloudbus.unanswered.${run}.e${++sequence}.order.placed`;
-    class OrderPlaced {
-      declare readonly [eventBrand]: string;
-      constructor(readonly orderId: string) {}
-    }
-    EventType(type)(OrderPlaced);
-    const seen: string[] = [];
-    class Kitchen {
-      handle(event: OrderPlaced, _context: EventContext): void {
-        seen.push(event.orderId);
-      }
-    }
-    EventHandler(OrderPlaced, { name: 'Kitchen' })(Kitchen);
-    const service = `${run}-s${sequence}`;
-    return { type, OrderPlaced, Kitchen, seen, service, queue: `${base.queuePrefix}${service}.Kitchen` };
-  }
+  const defineKitchen = () => fixture.defineKitchen('unanswered', ++sequence);
 
   /** Settles with what `promise` settled with, or with a text saying it is still pending after `ms`. */
   function within<T>(promise: Promise<T>, ms: number): Promise<T | Error | string> {

@@ -1,5 +1,4 @@
-import { silentLogger, type WireMessage } from '@cloudbus/core';
-import type { EventBus } from '@cloudbus/core';
+import { EventHandler, EventType, eventBrand, silentLogger, type EventBus, type EventContext, type WireMessage } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 
 import { attributeHeaders, bodyBuffer, PrivateHeaders } from '../rabbitmq-binding.js';
@@ -104,6 +103,29 @@ export class RabbitMqFixture {
   track<B extends EventBus>(bus: B): B {
     this.#buses.push(bus);
     return bus;
+  }
+
+  /**
+   * A fresh event type `dev.cloudbus.<area>.<run>.e<number>.order.placed`, its class, and a
+   * `Kitchen` handler recording the order ids it saw, for the service `<run>-s<number>` (whose
+   * queue is `queue`). `number` must differ between calls (a counter of the spec's).
+   */
+  defineKitchen(area: string, number: number) {
+    const type = `dev.cloudbus.${area}.${this.run}.e${number}.order.placed`;
+    class OrderPlaced {
+      declare readonly [eventBrand]: string;
+      constructor(readonly orderId: string) {}
+    }
+    EventType(type)(OrderPlaced);
+    const seen: string[] = [];
+    class Kitchen {
+      handle(event: OrderPlaced, _context: EventContext): void {
+        seen.push(event.orderId);
+      }
+    }
+    EventHandler(OrderPlaced, { name: 'Kitchen' })(Kitchen);
+    const service = `${this.run}-s${number}`;
+    return { type, OrderPlaced, Kitchen, seen, service, queue: this.queueOf(`${service}.Kitchen`) };
   }
 
   /** The queue of a subscription `<service>.<handler>` on the fixture's names. */
