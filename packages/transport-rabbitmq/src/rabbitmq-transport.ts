@@ -250,7 +250,7 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
       if (this.#state !== 'connected') throw this.#notConnected(what);
       await this.#connection.whenConnected();
       const model = this.#connection.current;
-      if (model === undefined) throw new TransportClosedError('rabbitmq transport: closed.');
+      if (model === undefined) throw new NotConnectedError('rabbitmq transport: closed.');
       const channel = await model.createChannel();
       channel.on('error', () => {});
       let fetched = 0;
