@@ -1,4 +1,5 @@
 import { EventHandler, EventType, eventBrand, silentLogger, type EventBus, type EventContext, type WireMessage } from '@cloudbus/core';
+import type { ForgedBookkeeping } from '@cloudbus/core/testing/contract';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 
 import { attributeHeaders, bodyBuffer, PrivateHeaders } from '../rabbitmq-binding.js';
@@ -10,13 +11,6 @@ import { TcpProxy } from './tcp-proxy.js';
 
 /** The local RabbitMQ for integration tests (`RABBITMQ_URL`, else the local default); undefined when there is none. */
 export const rabbitMqUrl = brokerUrl('rabbitmq');
-
-/** The bookkeeping headers of a retry republish, as a contract case forges them. */
-export interface ForgedHeaders {
-  readonly attempt: string;
-  readonly firstAttempt: string;
-  readonly destination: string;
-}
 
 /** Names of their own for one fixture: `<run>.events`, `<run>.deadletter`, `<run>.retry`, queues `<run>.<subscription>`. */
 export interface RabbitMqNames {
@@ -147,8 +141,11 @@ export class RabbitMqFixture {
     });
   }
 
-  /** Publishes a wire message with forged retry bookkeeping headers (numbers where they parse as one, as the transport writes them). */
-  injectForged(type: string, message: WireMessage, forged: ForgedHeaders): Promise<void> {
+  /**
+   * Publishes a wire message with the `x-cloudbus-*` headers of a retry republish forged (numbers
+   * where they parse as one, as the transport writes them), as the contract suite's `injectForged`.
+   */
+  injectForged(type: string, _subscription: string, message: WireMessage, forged: ForgedBookkeeping): Promise<void> {
     const number = (value: string) => (value !== '' && Number.isFinite(Number(value)) ? Number(value) : value);
     return this.admin.publish(this.base.exchange, routingKeyOf(type), bodyBuffer(message.body), {
       persistent: true,
