@@ -23,6 +23,7 @@ describe.skipIf(!url)('nats transport against the local server', () => {
 
   const harness = (): ContractHarness => ({
     createTransport: () => new NatsTransport(options, 'contract'),
+    destinationOf: (type) => subjectForType(options.subjectPrefix, type),
     injectRaw: async (type, message) => {
       const nc = await connect({ servers: url! });
       try {

@@ -31,6 +31,7 @@ describe.skipIf(!url)('rabbitmq transport', () => {
           transports.push(transport);
           return transport;
         },
+        destinationOf: (type: string) => routingKeyOf(type),
         injectRaw: (type: string, message: WireMessage) =>
           admin.publish(options.exchange, routingKeyOf(type), bodyBuffer(message.body), {
             persistent: true,

@@ -7,6 +7,7 @@ function memoryHarness(): ContractHarness {
   const broker = new MemoryBroker();
   return {
     createTransport: () => new MemoryTransport({ broker }),
+    destinationOf: (type) => type,
     injectRaw: (type, message) => {
       broker.publish(type, message);
       return Promise.resolve();
@@ -27,6 +28,7 @@ transportContract('memory, isolated', () => {
   const broker = new MemoryBroker();
   return {
     createTransport: () => new MemoryTransport({ broker, isolate: true }),
+    destinationOf: (type) => type,
     injectRaw: (type, message) => {
       broker.publish(type, message);
       return Promise.resolve();
