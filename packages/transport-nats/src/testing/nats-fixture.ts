@@ -108,12 +108,17 @@ export class NatsFixture {
 
   /** Drops every connection through the proxy and refuses new ones, until {@link restoreNetwork}. */
   async cutNetwork(): Promise<void> {
-    await this.#proxy?.cut();
+    await this.#started().cut();
   }
 
   /** Accepts connections through the proxy again, on the same port. */
   async restoreNetwork(): Promise<void> {
-    await this.#proxy?.restore();
+    await this.#started().restore();
+  }
+
+  #started(): TcpProxy {
+    if (this.#proxy === undefined) throw new TypeError('NatsFixture: call start() first.');
+    return this.#proxy;
   }
 
   /** Closes every transport made, deletes every stream named, closes the admin connection and the proxy. */
@@ -130,8 +135,10 @@ export class NatsFixture {
     return natsUrl;
   }
 
+  /** The URL through the proxy: every transport the fixture makes goes through it, so {@link cutNetwork} reaches them all. */
   #url(): string {
-    return this.#proxiedUrl ?? this.#directUrl();
+    if (this.#proxiedUrl === undefined) throw new TypeError('NatsFixture: call start() first (its transports connect through the proxy it starts).');
+    return this.#proxiedUrl;
   }
 }
 
