@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 
 import { BrokerConnectionError, EventBus, redactCredentials, type Logger } from '@cloudbus/core';
+import { DEFAULT_URL as NATS_DEFAULT_URL } from '@cloudbus/transport-nats/wire';
+import { DEFAULT_URL as RABBITMQ_DEFAULT_URL } from '@cloudbus/transport-rabbitmq/wire';
 
 import { UsageError } from './cli-errors.js';
 import type { Output } from './output.js';
@@ -11,8 +13,8 @@ export type Broker = (typeof BROKERS)[number];
 
 /** Where each broker is when no `--url` or `CLOUDBUS_URL` is given (the transports' defaults). */
 const DEFAULT_URLS: Record<Broker, string> = {
-  rabbitmq: 'amqp://localhost:5672',
-  nats: 'nats://localhost:4222',
+  rabbitmq: RABBITMQ_DEFAULT_URL,
+  nats: NATS_DEFAULT_URL,
   mqtt: 'mqtt://localhost:1883',
 };
 

@@ -6,7 +6,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders } from '@nats-io/transport-node';
 import { describe } from 'vitest';
 
-import { writeHeaders } from './header-codec.js';
+import { writeHeaders } from './nats-binding.js';
 import { NatsTransport } from './nats-transport.js';
 import { subjectForType } from './subject-naming.js';
 

@@ -3,7 +3,7 @@ import { deadLetterContract, transportContract, type ContractHarness, type Forge
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { describe } from 'vitest';
 
-import { attributeHeaders, bodyBuffer, PrivateHeaders } from './amqp-binding.js';
+import { attributeHeaders, bodyBuffer, PrivateHeaders } from './rabbitmq-binding.js';
 import { RabbitMqTransport } from './rabbitmq-transport.js';
 import { routingKeyOf } from './routing-key.js';
 import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';
