@@ -1,51 +1,24 @@
 import 'reflect-metadata';
 
 import { deadLetterContract, transportContract, type ContractHarness } from '@cloudbus/core/testing/contract';
-import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, headers as natsHeaders } from '@nats-io/transport-node';
 import { describe } from 'vitest';
 
-import { writeHeaders } from './nats-binding.js';
-import { NatsTransport } from './nats-transport.js';
-import { subjectForType } from './subject-naming.js';
+import { NatsFixture, natsUrl } from './testing/nats-fixture.js';
 
-const url = brokerUrl('nats');
-
-describe.skipIf(!url)('nats transport against the local server', () => {
-  const name = uniqueName('contract').replace(/[^A-Za-z0-9_-]/g, '_');
-  const options = {
-    url: url!,
-    stream: `${name}_EVENTS`,
-    deadLetterStream: `${name}_DLQ`,
-    subjectPrefix: name,
+describe.skipIf(!natsUrl)('nats transport against the local server', () => {
+  const harness = async (): Promise<ContractHarness> => {
+    const fixture = new NatsFixture('contract', 'contract');
+    await fixture.start();
+    return {
+      // Through the fixture's proxy, which cutNetwork cuts.
+      createTransport: (options) => fixture.createTransport(options?.publishTimeoutMs === undefined ? {} : { publishTimeoutMs: options.publishTimeoutMs }),
+      destinationOf: (type) => fixture.destinationOf(type),
+      injectRaw: (type, message) => fixture.injectRaw(type, message),
+      cutNetwork: () => fixture.cutNetwork(),
+      restoreNetwork: () => fixture.restoreNetwork(),
+      cleanup: () => fixture.cleanup(),
+    };
   };
-
-  const harness = (): ContractHarness => ({
-    createTransport: () => new NatsTransport(options, 'contract'),
-    destinationOf: (type) => subjectForType(options.subjectPrefix, type),
-    injectRaw: async (type, message) => {
-      const nc = await connect({ servers: url! });
-      try {
-        const headers = natsHeaders();
-        writeHeaders(message, headers);
-        const jsm = await jetstreamManager(nc);
-        await jsm.jetstream().publish(subjectForType(options.subjectPrefix, type), message.body, { headers });
-      } finally {
-        await nc.close();
-      }
-    },
-    cleanup: async () => {
-      const nc = await connect({ servers: url! });
-      try {
-        const jsm = await jetstreamManager(nc);
-        await jsm.streams.delete(options.stream).catch(() => false);
-        await jsm.streams.delete(options.deadLetterStream).catch(() => false);
-      } finally {
-        await nc.close();
-      }
-    },
-  });
   transportContract('nats', harness);
   deadLetterContract('nats', harness);
 });

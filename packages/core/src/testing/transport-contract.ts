@@ -545,6 +545,7 @@ export function transportContract(name: string, factory: () => ContractHarness |
       const bus = await startBus({ service, handlers: [handler(OrderPlaced, recorder, { name: 'Kitchen' })] });
       await bus.publish(new OrderPlaced('o-before', '1'));
       await recorder.waitForCount(1, timeout());
+      await sleep(500); // its ack reaches the broker before the cut
       await given.cutNetwork!();
       let published = false;
       const during = bus.publish(new OrderPlaced('o-during', '1')).then(() => (published = true));
@@ -558,8 +559,9 @@ export function transportContract(name: string, factory: () => ContractHarness |
       await bus.publish(new OrderPlaced('o-after', '1'));
       await recorder.waitForCount(3, timeout() * 3);
       await sleep(300);
-      const ids = recorder.received.map((r) => (r.event as InstanceType<typeof OrderPlaced>).orderId).sort();
-      expect(ids).toEqual(['o-after', 'o-before', 'o-during']);
+      // At least once: an ack lost with the connection may bring one back, but none is missing.
+      const ids = new Set(recorder.received.map((r) => (r.event as InstanceType<typeof OrderPlaced>).orderId));
+      expect([...ids].sort()).toEqual(['o-after', 'o-before', 'o-during']);
     });
 
     it('gives clear errors for publishing after stop and for closing a transport twice', async () => {
