@@ -7,8 +7,8 @@ import type { MqttTransportOptions } from './mqtt-transport-options.js';
 export { MqttTransport } from './mqtt-transport.js';
 export { DEFAULT_MQTT_URL, resolveMqttOptions, type MqttTlsOptions, type MqttTransportOptions, type ResolvedMqttOptions } from './mqtt-transport-options.js';
 export { MqttTopics, escapeLevel, type Redelivery } from './mqtt-topics.js';
-export { parkingClientId } from './mqtt-subscription.js';
-export { MqttConnectError, MqttConnectionLostError, MqttSubscribeError } from './errors.js';
+export { parkingClientId } from './mqtt-topics.js';
+export { MqttConnectError, MqttConnectionLostError, MqttSubscribeError } from './mqtt-errors.js';
 export { fromStructured, toStructured } from './structured-envelope.js';
 
 registerTransport('mqtt', ({ url, service, options, logger }) => {

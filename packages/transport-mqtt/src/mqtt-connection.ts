@@ -5,7 +5,7 @@ import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
 
 import { foreignProtocolAt } from '@cloudbus/core';
 
-import { MqttConnectError } from './errors.js';
+import { MqttConnectError } from './mqtt-errors.js';
 import type { ResolvedMqttOptions } from './mqtt-transport-options.js';
 
 /** One connection's identity and session settings. */

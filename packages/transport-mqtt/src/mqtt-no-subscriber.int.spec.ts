@@ -5,7 +5,7 @@ import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { parkingClientId } from './mqtt-subscription.js';
+import { parkingClientId } from './mqtt-topics.js';
 import { MqttTransport } from './mqtt-transport.js';
 
 const url = brokerUrl('mqtt');

@@ -31,6 +31,19 @@ export class MqttTopics {
     this.registryRoot = `${prefix}-registry`;
   }
 
+  /**
+   * The shared-subscription group of a subscription, `$share/<subscription>`: the instances of a
+   * service compete for what it receives.
+   */
+  shareGroup(subscription: string): string {
+    return `$share/${safeName(subscription)}`;
+  }
+
+  /** `filter` shared in the group of `subscription`: `$share/<subscription>/<filter>`. */
+  sharedFilter(subscription: string, filter: string): string {
+    return `${this.shareGroup(subscription)}/${filter}`;
+  }
+
   /** Filter of the registry records of one subscription, or of all of them. */
   registryFilter(subscription?: string): string {
     return subscription === undefined ? `${this.registryRoot}/#` : `${this.registryRoot}/${escapeLevel(subscription)}/+`;
@@ -162,4 +175,9 @@ export function safeName(name: string): string {
 export function isValidPrefix(prefix: string): boolean {
   // eslint-disable-next-line no-control-regex -- NUL is not allowed in a topic
   return /^[^$/+#\u0000][^+#\u0000]*$/.test(prefix) && !prefix.endsWith('/') && !prefix.includes('//');
+}
+
+/** The client id of a subscription group's parking session: `<prefix>--<subscription>--parking`. */
+export function parkingClientId(prefix: string, subscription: string): string {
+  return `${safeName(prefix)}--${safeName(subscription)}--parking`;
 }

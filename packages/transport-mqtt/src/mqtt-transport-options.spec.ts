@@ -4,7 +4,7 @@ import { BrokerConnectionError, ConfigurationError, createTransport } from '@clo
 import { describe, expect, it } from 'vitest';
 
 import './index.js';
-import { MqttConnectError } from './errors.js';
+import { MqttConnectError } from './mqtt-errors.js';
 import { MqttTransport } from './mqtt-transport.js';
 import { resolveMqttOptions } from './mqtt-transport-options.js';
 

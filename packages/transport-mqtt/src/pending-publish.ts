@@ -3,7 +3,7 @@ import type { Buffer } from 'node:buffer';
 import { PublishError, TransportClosedError } from '@cloudbus/core';
 import type { IClientPublishOptions, MqttClient, Packet } from 'mqtt';
 
-import type { PublishKind } from './mqtt-subscription.js';
+import type { PublishKind } from './mqtt-publisher.js';
 import type { PublishOutcome } from './publish-batch.js';
 import type { PublishWindow } from './publish-window.js';
 import type { SubscriberTopics } from './subscriber-topics.js';
