@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 
 import { BrokerConnectionError, EventBus, redactCredentials, type Logger } from '@cloudbus/core';
+import { DEFAULT_MQTT_URL } from '@cloudbus/transport-mqtt/wire';
 
 import { UsageError } from './cli-errors.js';
 import type { Output } from './output.js';
@@ -13,7 +14,7 @@ export type Broker = (typeof BROKERS)[number];
 const DEFAULT_URLS: Record<Broker, string> = {
   rabbitmq: 'amqp://localhost:5672',
   nats: 'nats://localhost:4222',
-  mqtt: 'mqtt://localhost:1883',
+  mqtt: DEFAULT_MQTT_URL,
 };
 
 /** The service name the command's own bus runs as: it subscribes nothing. */

@@ -71,6 +71,11 @@ export class MqttTopics {
     return topic;
   }
 
+  /** Filter of every event under this prefix (not the redeliveries, dead letters or registry, which have roots of their own). */
+  eventFilter(): string {
+    return `${this.prefix}/#`;
+  }
+
   /** Filter of every redelivery of one subscription. */
   redeliverFilter(subscription: string): string {
     return `${this.redeliverRoot}/${escapeLevel(subscription)}/#`;
@@ -120,6 +125,11 @@ export class MqttTopics {
   /** Filter of every dead letter under this prefix. */
   deadLetterFilter(): string {
     return `${this.deadLetterRoot}/#`;
+  }
+
+  /** Whether `topic` is a dead letter's, under this prefix. */
+  isDeadLetterTopic(topic: string): boolean {
+    return topic.startsWith(`${this.deadLetterRoot}/`);
   }
 
   /** A new dead-letter topic of one subscription; its last level sorts by time. */

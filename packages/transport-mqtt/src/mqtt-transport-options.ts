@@ -134,7 +134,10 @@ export interface ResolvedMqttOptions {
   readonly logger: Logger;
 }
 
+/** Where the transport connects when no URL is given. */
 export const DEFAULT_MQTT_URL = 'mqtt://localhost:1883';
+/** The first level of every topic when no `topicPrefix` is given. */
+export const DEFAULT_TOPIC_PREFIX = 'cloudbus';
 const PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
 
 function fail(message: string, options?: ErrorOptions): never {
@@ -173,7 +176,7 @@ export function resolveMqttOptions(options: MqttTransportOptions): ResolvedMqttO
   parsed.password = '';
   const protocolVersion = options.protocolVersion ?? 5;
   if (protocolVersion !== 4 && protocolVersion !== 5) fail(`protocolVersion must be 5 (MQTT 5) or 4 (MQTT 3.1.1), got ${String(protocolVersion)}.`);
-  const topicPrefix = options.topicPrefix ?? 'cloudbus';
+  const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
   if (typeof topicPrefix !== 'string' || !isValidPrefix(topicPrefix)) {
     fail(`topicPrefix '${String(topicPrefix)}' is not a usable topic prefix: no '+', '#', NUL, empty level, or leading '$'.`);
   }
