@@ -5,6 +5,15 @@
  * Catch the base class {@link CloudbusError} to handle every error of the framework.
  */
 
+/** An error as telemetry and dead letters record it. */
+export interface ErrorRecord {
+  /** The error's `name` (class). */
+  readonly type: string;
+  readonly message: string;
+  /** A few top frames, `|`-separated. */
+  readonly stack?: string;
+}
+
 /** Base class of every error cloudbus raises. */
 export class CloudbusError extends Error {
   override name = 'CloudbusError';
@@ -19,6 +28,15 @@ export class ConfigurationError extends CloudbusError {
  * `transport: '<name>'` names no registered transport and no installed `@cloudbus/transport-<name>`.
  * `suggestion` is the closest known name, when the name looks like a typo of one.
  */
+/**
+ * The broker already holds a declaration (a queue of another type, a stream with other subjects or
+ * limits) that conflicts with what the transport needs. cloudbus never deletes a declaration it
+ * finds: remove or rename it, or point the transport at other names.
+ */
+export class TopologyConflictError extends ConfigurationError {
+  override name = 'TopologyConflictError';
+}
+
 export class UnknownTransportError extends ConfigurationError {
   override name = 'UnknownTransportError';
   constructor(
@@ -140,6 +158,23 @@ export class BusStateError extends CloudbusError {
 /** A transport was used after `close()`. */
 export class TransportClosedError extends CloudbusError {
   override name = 'TransportClosedError';
+}
+
+/**
+ * A transport was asked to publish, subscribe or read before `connect()` resolved, or after
+ * `close()`. The bus never does this; code that drives a transport directly must connect first.
+ */
+export class NotConnectedError extends TransportClosedError {
+  override name = 'NotConnectedError';
+}
+
+/**
+ * A delivery was acked or nacked after the connection, channel or session it came on was lost.
+ * The broker hands the message out again (at-least-once), so the handler's work may run twice:
+ * make handlers idempotent or use the inbox.
+ */
+export class DeliveryLostError extends TransportClosedError {
+  override name = 'DeliveryLostError';
 }
 
 /** Options of {@link BrokerConnectionError}. */

@@ -4,7 +4,7 @@
 export { EventBus, type BusHealth, type BusState, type StopOnSignalsOptions, type StopOptions } from './bus/event-bus.js';
 export { cloudbus, type CloudbusBinding } from './bus/cloudbus-module.js';
 export { resolveOptions, type CloudbusOptions, type ResolvedOptions, type TransportName } from './bus/options.js';
-export { asLogger, consoleLogger, consoleLoggerAt, fieldsFirstLogger, silentLogger, type Logger, type LogLevel } from './bus/logger.js';
+export { asLogger, consoleLogger, consoleLoggerAt, fieldsFirstLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
 export type { HandlerResolver } from './bus/handler-runner.js';
 export { asyncApiDocument, type AsyncApiDocument, type AsyncApiOptions } from './asyncapi/asyncapi-document.js';
 
@@ -128,7 +128,6 @@ export { MemoryOutboxStore, OutboxRelay, type OutboxEntry, type OutboxRelayOptio
 export {
   Telemetry,
   type DeadLetteredTelemetry,
-  type ErrorRecord,
   type HandlerFailedTelemetry,
   type HandlerSkippedTelemetry,
   type HandlerStartedTelemetry,
@@ -214,10 +213,14 @@ export {
   SagaConflictError,
   SagaNotFoundError,
   TransportClosedError,
+  NotConnectedError,
+  DeliveryLostError,
+  TopologyConflictError,
   UnknownTransportError,
   UnregisteredEventError,
   UnsupportedEventVersionError,
   WaitTimeoutError,
   EventSchemaError,
+  type ErrorRecord,
   type HandlerFailure,
 } from './errors.js';

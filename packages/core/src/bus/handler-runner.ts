@@ -13,7 +13,7 @@ import type { RetryPolicy } from '../policies/retry.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { MAX_BOOKKEEPING_NAME, safeIsoTime } from '../transport/bookkeeping.js';
 import { SETTLED, type Delivery, type Subscription, type SubscriptionSpec } from '../transport/transport.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 const NON_RETRYABLE: FailureOutcome = { retry: false, reason: 'non-retryable' };
 const RETRIES_EXHAUSTED: FailureOutcome = { retry: false, reason: 'retries-exhausted' };

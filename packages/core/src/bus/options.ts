@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../scheduling/clock.js';
 import { MemoryScheduleCancellations, type ScheduleCancellations } from '../scheduling/schedule-cancellations.js';
 import type { TelemetryPublishingOptions } from '../telemetry/telemetry-publisher.js';
 import type { Transport } from '../transport/transport.js';
-import { asLogger, consoleLogger, type Logger } from './logger.js';
+import { asLogger, consoleLogger, type Logger } from '../logger.js';
 
 /** The transports cloudbus knows by name. Others can be registered with `registerTransport`. */
 export type TransportName = 'memory' | 'rabbitmq' | 'nats' | 'mqtt';

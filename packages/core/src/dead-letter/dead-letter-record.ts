@@ -1,5 +1,5 @@
 import type { CloudEvent, ExtensionValue } from '../envelope/cloud-event.js';
-import type { ErrorRecord } from '../telemetry/telemetry.js';
+import type { ErrorRecord } from '../errors.js';
 import { redactCredentials } from './redact-credentials.js';
 import { handlerFrames } from './handler-frames.js';
 

@@ -3,7 +3,7 @@ import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 
 import { EventBus } from '../bus/event-bus.js';
-import { silentLogger, type Logger } from '../bus/logger.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { decodeDeadLetter, headerBytes, toDeadLetterMessage } from '../dead-letter/dead-letter-message.js';
 import { DeadLetterExtensions, readDeadLetterRecord, type DeadLetterRecord } from '../dead-letter/dead-letter-record.js';
 import { InvalidCloudEventError, ReceiveLimitError } from '../errors.js';

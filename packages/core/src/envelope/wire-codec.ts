@@ -40,7 +40,8 @@ export function isJsonContentType(contentType: string | undefined): boolean {
   return essence === 'application/json' || essence === 'text/json' || essence.endsWith('+json');
 }
 
-function isStructured(contentType: string | undefined): boolean {
+/** True for `application/cloudevents+json` (any parameters): a structured-mode message. */
+export function isStructuredContentType(contentType: string | undefined): boolean {
   return contentType !== undefined && contentType.slice(0, 23).toLowerCase() === 'application/cloudevents';
 }
 
@@ -239,7 +240,7 @@ export function decodeData(body: Uint8Array, contentType: string | undefined, ma
  * subclass `ReceiveLimitError` for a message over one of `limits`.
  */
 export function decodeCloudEvent(message: WireMessage, limits: ReceiveLimits = DEFAULT_RECEIVE_LIMITS): CloudEvent {
-  const event = isStructured(message.contentType) ? decodeStructured(message, limits) : decodeBinary(message, limits);
+  const event = isStructuredContentType(message.contentType) ? decodeStructured(message, limits) : decodeBinary(message, limits);
   checkAttributes(event, limits);
   validateCloudEvent(event);
   return event;
@@ -339,6 +340,6 @@ export function withHeaders(message: WireMessage, extra: Readonly<Record<string,
  * record can always travel as headers next to the original event.
  */
 export function toBinaryMode(message: WireMessage, event: CloudEvent): WireMessage {
-  if (!isStructured(message.contentType)) return message;
+  if (!isStructuredContentType(message.contentType)) return message;
   return encodeBinary(event);
 }

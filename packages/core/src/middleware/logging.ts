@@ -1,4 +1,4 @@
-import type { Logger } from '../bus/logger.js';
+import type { Logger } from '../logger.js';
 import { errorRecordOf } from '../dead-letter/dead-letter-record.js';
 import type { Middleware } from './middleware.js';
 

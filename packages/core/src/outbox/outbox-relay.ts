@@ -1,5 +1,5 @@
 import type { EventBus } from '../bus/event-bus.js';
-import { consoleLogger, type Logger } from '../bus/logger.js';
+import { consoleLogger, type Logger } from '../logger.js';
 import type { CloudEvent } from '../envelope/cloud-event.js';
 import { ConfigurationError } from '../errors.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { Logger } from '../bus/logger.js';
+import type { Logger } from '../logger.js';
 import type { CloudEvent } from '../envelope/cloud-event.js';
 import { PermanentError, SagaConflictError, SagaNotFoundError } from '../errors.js';
 import { eventTypeOf, type Event, type EventClass } from '../events/event-type.js';

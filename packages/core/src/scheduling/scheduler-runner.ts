@@ -4,7 +4,7 @@ import type { CloudEvent } from '../envelope/cloud-event.js';
 import { inProcessEventOf } from '../envelope/in-process-event.js';
 import { decodeCloudEvent, type ReceiveLimits } from '../envelope/wire-codec.js';
 import { InvalidCloudEventError } from '../errors.js';
-import type { Logger } from '../bus/logger.js';
+import type { Logger } from '../logger.js';
 import { MAX_BOOKKEEPING_NAME, safeIsoTime } from '../transport/bookkeeping.js';
 import type { Delivery, Subscription, SubscriptionSpec } from '../transport/transport.js';
 import type { Clock } from './clock.js';

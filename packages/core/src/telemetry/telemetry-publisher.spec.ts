@@ -21,6 +21,7 @@ describe('telemetry publishing', () => {
     const broker = new MemoryBroker();
     // An inspector's tap: a plain subscription on the broker, outside any bus.
     const tap = new MemoryTransport({ broker });
+    await tap.connect();
     const batches: TelemetryBatch[] = [];
     await tap.subscribe({ name: 'inspector-tap', types: [TELEMETRY_EVENT_TYPE], concurrency: 100 }, (delivery) => {
       batches.push(decodeCloudEvent(delivery.message).data as TelemetryBatch);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { Logger } from '../bus/logger.js';
+import type { Logger } from '../logger.js';
 import { SPEC_VERSION, type CloudEvent } from '../envelope/cloud-event.js';
 import { encodeCloudEvent, type ContentMode } from '../envelope/wire-codec.js';
 import type { Transport } from '../transport/transport.js';

@@ -1,13 +1,5 @@
 import type { DeadLetterReason } from '../dead-letter/dead-letter-record.js';
-
-/** An error as telemetry and dead letters record it. */
-export interface ErrorRecord {
-  /** The error's `name` (class). */
-  readonly type: string;
-  readonly message: string;
-  /** A few top frames, `|`-separated. */
-  readonly stack?: string;
-}
+import type { ErrorRecord } from '../errors.js';
 
 interface TelemetryBase {
   /** When it happened, ms since the epoch. */

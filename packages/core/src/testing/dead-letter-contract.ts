@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { EventBus } from '../bus/event-bus.js';
-import { silentLogger } from '../bus/logger.js';
+import { silentLogger } from '../logger.js';
 import type { DeadLetterEntry } from '../dead-letter/dead-letters.js';
 import { PermanentError } from '../errors.js';
 import { EventType, eventBrand } from '../events/event-type.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '../bus/logger.js';
+import type { Logger } from '../logger.js';
 
 /** One line a {@link RecordingLogger} was given. */
 export interface LoggedLine {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { EventBus } from '../bus/event-bus.js';
-import { silentLogger } from '../bus/logger.js';
+import { silentLogger } from '../logger.js';
 import type { CloudbusOptions } from '../bus/options.js';
 import { decodeDeadLetter, prepareReplay, type DeadLetter } from '../dead-letter/dead-letter-message.js';
 import type { CloudEvent } from '../envelope/cloud-event.js';

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 
 import { EventBus } from '../bus/event-bus.js';
-import { silentLogger, type Logger } from '../bus/logger.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { STRUCTURED_CONTENT_TYPE, type WireMessage } from '../envelope/wire-codec.js';
 import { EventType, eventBrand } from '../events/event-type.js';
 import { EventHandler } from '../handlers/event-handler.js';

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import type { Logger } from '../bus/logger.js';
+import type { Logger } from '../logger.js';
 import { ConfigurationError, UnknownTransportError } from '../errors.js';
 import type { Transport } from './transport.js';
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { decodeDeadLetter } from '../../dead-letter/dead-letter-message.js';
 import { EventBus } from '../../bus/event-bus.js';
-import { silentLogger } from '../../bus/logger.js';
+import { silentLogger } from '../../logger.js';
 import type { CloudEvent } from '../../envelope/cloud-event.js';
 import { encodeCloudEvent, wireSize } from '../../envelope/wire-codec.js';
 import { MessageTooLargeError, PermanentError } from '../../errors.js';

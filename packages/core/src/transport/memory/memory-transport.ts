@@ -1,5 +1,5 @@
-import { ConfigurationError, MessageTooLargeError, TransportClosedError } from '../../errors.js';
-import { oversize } from '../../envelope/in-process-event.js';
+import { ConfigurationError, NotConnectedError, TransportClosedError } from '../../errors.js';
+import { checkMessageSize } from '../message-size.js';
 import type {
   ConnectionState,
   ConnectionStateReporter,
@@ -90,17 +90,18 @@ export class MemoryTransport implements Transport, DeadLetterReader, DeadLetterR
   }
 
   connect(): Promise<void> {
-    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('memory transport: closed, create a new one.'));
+    if (this.#state === 'closed') return Promise.reject(new NotConnectedError('memory transport: closed, create a new one.'));
     this.#state = 'connected';
     return Promise.resolve();
   }
 
   publish(messages: readonly OutgoingMessage[]): Promise<void> {
-    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('memory transport: cannot publish after close().'));
+    if (this.#state !== 'connected') return Promise.reject(this.#notConnected('publish'));
     const limit = this.capabilities.maxMessageBytes;
-    for (const outgoing of messages) {
-      const size = oversize(outgoing.message, limit);
-      if (size !== undefined) return Promise.reject(new MessageTooLargeError(outgoing.id, size, limit));
+    try {
+      for (const outgoing of messages) checkMessageSize(outgoing, limit);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
     const now = Date.now();
     for (const outgoing of messages) this.broker.publish(outgoing.type, outgoing.message, now);
@@ -108,7 +109,7 @@ export class MemoryTransport implements Transport, DeadLetterReader, DeadLetterR
   }
 
   subscribe(spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
-    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('memory transport: cannot subscribe after close().'));
+    if (this.#state !== 'connected') return Promise.reject(this.#notConnected('subscribe'));
     const queue = this.broker.declare(spec);
     const consumer = new MemoryConsumer(spec.concurrency, onDelivery);
     queue.attach(consumer);
@@ -125,6 +126,12 @@ export class MemoryTransport implements Transport, DeadLetterReader, DeadLetterR
     };
     this.#subscriptions.add(subscription);
     return Promise.resolve(subscription);
+  }
+
+  #notConnected(call: string): NotConnectedError {
+    return new NotConnectedError(
+      this.#state === 'closed' ? `memory transport: cannot ${call} after close().` : `memory transport: call connect() before ${call}().`,
+    );
   }
 
   /** The subscriptions declared on the broker. */
