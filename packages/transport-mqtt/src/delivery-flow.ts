@@ -1,4 +1,4 @@
-import type { Delivery } from '@cloudbus/core';
+import type { Delivery } from '@cloudbus/core/transport';
 
 import type { MqttDelivery } from './mqtt-delivery.js';
 

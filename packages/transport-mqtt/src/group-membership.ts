@@ -2,6 +2,9 @@ import { Buffer } from 'node:buffer';
 
 import type { IPublishPacket, MqttClient, Packet } from 'mqtt';
 
+import { CloudbusError } from '@cloudbus/core/transport';
+
+import { MqttConnectError } from './mqtt-errors.js';
 import { NO_MATCHING_SUBSCRIBERS } from './subscriber-topics.js';
 
 /** The private part of mqtt.js this transport relies on: sending a packet (PUBACK, PINGREQ) itself. */
@@ -10,7 +13,7 @@ export interface PacketSender {
 }
 
 /** Passed to mqtt.js's handleMessage callback: the message is processed, but no PUBACK is to be sent now. */
-export const ACK_LATER = new Error('cloudbus acknowledges this message once its handler has finished');
+export const ACK_LATER = new CloudbusError('cloudbus acknowledges this message once its handler has finished');
 
 const EMPTY = Buffer.alloc(0);
 const ROUND_TRIP_TIMEOUT_MS = 5_000;
@@ -68,7 +71,7 @@ export function roundTrip(client: MqttClient): Promise<boolean> {
 /** Rejects when `promise` has not settled within `ms` (the work goes on, unawaited). */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mqtt transport: ${what} took longer than ${ms} ms.`)), ms);
+    const timer = setTimeout(() => reject(new MqttConnectError(`mqtt transport: the broker did not answer: ${what} took longer than ${ms} ms.`)), ms);
     promise.then(
       (value) => {
         clearTimeout(timer);

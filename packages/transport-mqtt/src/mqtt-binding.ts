@@ -1,9 +1,7 @@
 import { Buffer } from 'node:buffer';
 
-import { STRUCTURED_CONTENT_TYPE, type WireMessage } from '@cloudbus/core';
+import { fromStructuredMessage, STRUCTURED_CONTENT_TYPE, toStructuredMessage, type WireMessage } from '@cloudbus/core/transport';
 import type { IPublishPacket } from 'mqtt';
-
-import { fromStructured, toStructured } from './structured-envelope.js';
 
 /**
  * The CloudEvents MQTT Protocol Binding 1.0, both content modes, both ways, in one place:
@@ -40,10 +38,10 @@ export function hasHeaders(message: WireMessage): boolean {
  * The PUBLISH payload of `message`. MQTT 5: the body as it is. MQTT 3.1.1: one structured JSON
  * event, since there are no properties to carry headers in (core already sends structured events
  * when `binaryMode` is false; what it still hands over in binary mode, such as dead letters, is
- * turned into one JSON object here).
+ * turned into one JSON object here, by core's structured codec).
  */
 export function toMqttPayload(message: WireMessage, protocolVersion: MqttProtocolVersion): Buffer {
-  return protocolVersion === 4 ? toStructured(message) : asBuffer(message.body);
+  return protocolVersion === 4 ? toStructuredMessage(message) : asBuffer(message.body);
 }
 
 /**
@@ -81,7 +79,7 @@ export function fromMqttMessage(payload: Buffer, properties: MqttPublishProperti
  */
 export function fromStoredMqttMessage(payload: Buffer, properties: MqttPublishProperties | undefined, protocolVersion: MqttProtocolVersion): WireMessage {
   if (protocolVersion === 4) {
-    return fromStructured(payload) ?? { headers: {}, contentType: STRUCTURED_CONTENT_TYPE, body: payload };
+    return fromStructuredMessage(payload) ?? { headers: {}, contentType: STRUCTURED_CONTENT_TYPE, body: payload };
   }
   const headers: Record<string, string> = {};
   const user = properties?.userProperties;

@@ -1,4 +1,4 @@
-import type { StoredDeadLetter, WireMessage } from '@cloudbus/core';
+import type { StoredDeadLetter, WireMessage } from '@cloudbus/core/transport';
 
 import { fromStoredMqttMessage } from './mqtt-binding.js';
 import type { WirePublisher } from './mqtt-publisher.js';

@@ -1,4 +1,4 @@
-import { BookkeepingReader, type Delivery, type WireMessage } from '@cloudbus/core';
+import { BookkeepingReader, type Delivery, type WireMessage } from '@cloudbus/core/transport';
 import type { IPublishPacket } from 'mqtt';
 
 import { fromMqttMessage, type MqttProtocolVersion } from './mqtt-binding.js';

@@ -1,4 +1,4 @@
-import { MessageTooLargeError, PublishError, TransportClosedError, wireSize, type OutgoingMessage, type WireMessage } from '@cloudbus/core';
+import { checkMessageSize, PublishError, TransportClosedError, type OutgoingMessage, type WireMessage } from '@cloudbus/core/transport';
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
 
 import { hasHeaders, toMqttPayload, toMqttProperties } from './mqtt-binding.js';
@@ -79,9 +79,10 @@ export class MqttPublisher {
   /** Publishes one batch of events; see `MqttTransport.publish`. */
   publish(messages: readonly OutgoingMessage[]): Promise<void> {
     const limit = this.options.maxMessageBytes;
-    for (const outgoing of messages) {
-      const size = wireSize(outgoing.message);
-      if (size > limit) return Promise.reject(new MessageTooLargeError(outgoing.id, size, limit));
+    try {
+      for (const outgoing of messages) checkMessageSize(outgoing, limit);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
     const count = messages.length;
     if (count === 0) return Promise.resolve();

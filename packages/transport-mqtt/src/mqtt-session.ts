@@ -1,4 +1,4 @@
-import { SETTLED, type SubscriptionSpec } from '@cloudbus/core';
+import { SETTLED, type SubscriptionSpec } from '@cloudbus/core/transport';
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionMap, MqttClient } from 'mqtt';
 
 import { sendPuback } from './group-membership.js';

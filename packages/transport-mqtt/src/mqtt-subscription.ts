@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { SETTLED, type Delivery, type Subscription, type SubscriptionSpec, type WireMessage } from '@cloudbus/core';
+import { SETTLED, type Delivery, type Subscription, type SubscriptionSpec, type WireMessage } from '@cloudbus/core/transport';
 import type { IPublishPacket } from 'mqtt';
 
 import { DeliveryFlow } from './delivery-flow.js';

@@ -1,4 +1,4 @@
-import { BookkeepingReader } from '@cloudbus/core';
+import { BookkeepingReader } from '@cloudbus/core/transport';
 
 /**
  * How cloudbus names MQTT topics, in one place. With the default prefix `cloudbus`:

@@ -6,11 +6,11 @@ import {
   encodeSubscriptionRecord,
   subscriptionInfo,
   subscriptionRecord,
-  TransportClosedError,
+  NotConnectedError,
   type SubscriptionInfo,
   type SubscriptionRecord,
   type SubscriptionSpec,
-} from '@cloudbus/core';
+} from '@cloudbus/core/transport';
 import type { MqttClient } from 'mqtt';
 
 import { endConnection, openConnection } from './mqtt-connection.js';
@@ -134,7 +134,7 @@ export class MqttTopology {
       await endConnection(client);
     }
     const client = this.publisher();
-    if (client === undefined) throw new TransportClosedError('mqtt transport: call connect() before removeSubscription().');
+    if (client === undefined) throw new NotConnectedError('mqtt transport: call connect() before removeSubscription().');
     for (const topic of records.keys()) await client.publishAsync(topic, Buffer.alloc(0), { qos: 1, retain: true });
     if (records.size > 0) {
       this.options.logger.info(`mqtt transport: removed subscription ${name} (${sessions.size} session(s))`, { subscription: name, sessions: [...sessions] });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import {
+  NotConnectedError,
   TransportClosedError,
   type ConnectionState,
   type ConnectionStateReporter,
@@ -15,7 +16,7 @@ import {
   type SubscriptionSpec,
   type Transport,
   type TransportCapabilities,
-} from '@cloudbus/core';
+} from '@cloudbus/core/transport';
 import type { MqttClient } from 'mqtt';
 
 import { endConnection, openConnection } from './mqtt-connection.js';
@@ -96,7 +97,7 @@ export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRem
 
   /** Opens the publishing connection. Rejects with `MqttConnectError` (no credentials in it) when the broker cannot be reached. */
   connect(): Promise<void> {
-    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('mqtt transport: closed, create a new one.'));
+    if (this.#state === 'closed') return Promise.reject(new NotConnectedError('mqtt transport: closed, create a new one.'));
     this.#connecting ??= this.#open().catch((error: unknown) => {
       this.#connecting = undefined;
       throw error;
@@ -109,7 +110,7 @@ export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRem
     let client: MqttClient;
     try {
       client = await openConnection(this.options, {
-        clientId: `${safeName(this.options.topicPrefix)}--${this.options.service}--pub--${randomUUID().slice(0, 8)}`,
+        clientId: `${safeName(this.options.topicPrefix)}--${this.options.connectionName}--pub--${randomUUID().slice(0, 8)}`,
         clean: true,
       });
     } catch (error) {
@@ -130,14 +131,14 @@ export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRem
    * listing the ids not confirmed (see `MqttPublisher`).
    */
   publish(messages: readonly OutgoingMessage[]): Promise<void> {
-    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('mqtt transport: cannot publish after close().'));
-    if (this.#client === undefined) return Promise.reject(new TransportClosedError('mqtt transport: call connect() before publish().'));
+    if (this.#state === 'closed') return Promise.reject(new NotConnectedError('mqtt transport: cannot publish after close().'));
+    if (this.#client === undefined) return Promise.reject(new NotConnectedError('mqtt transport: call connect() before publish().'));
     return this.#publisher.publish(messages);
   }
 
   async subscribe(spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
-    if (this.#state === 'closed') throw new TransportClosedError('mqtt transport: cannot subscribe after close().');
-    if (this.#client === undefined) throw new TransportClosedError('mqtt transport: call connect() before subscribe().');
+    if (this.#state === 'closed') throw new NotConnectedError('mqtt transport: cannot subscribe after close().');
+    if (this.#client === undefined) throw new NotConnectedError('mqtt transport: call connect() before subscribe().');
     const subscription = await MqttSubscription.open(spec, onDelivery, this.options, this.topics, this.#publisher.send);
     if (this.#isClosed()) {
       await subscription.close();

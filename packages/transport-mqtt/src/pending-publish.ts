@@ -1,6 +1,6 @@
 import type { Buffer } from 'node:buffer';
 
-import { PublishError, TransportClosedError } from '@cloudbus/core';
+import { PublishError, TransportClosedError } from '@cloudbus/core/transport';
 import type { IClientPublishOptions, MqttClient, Packet } from 'mqtt';
 
 import type { PublishKind } from './mqtt-publisher.js';

@@ -1,10 +1,11 @@
 import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 
-import { TransportClosedError } from '@cloudbus/core';
+import { NotConnectedError } from '@cloudbus/core/transport';
 import type { IPublishPacket } from 'mqtt';
 
 import { endConnection, openConnection } from './mqtt-connection.js';
+import { MqttConnectError } from './mqtt-errors.js';
 import { safeName, type MqttTopics } from './mqtt-topics.js';
 import type { ResolvedMqttOptions } from './mqtt-transport-options.js';
 
@@ -31,17 +32,17 @@ export class RetainedMessages {
    * before it, so its arrival means all of them are in. `what` names them in errors.
    */
   async read(filter: string, what: string): Promise<Map<string, RetainedMessage>> {
-    if (this.isClosed()) throw new TransportClosedError(`mqtt transport: cannot read ${what} after close().`);
+    if (this.isClosed()) throw new NotConnectedError(`mqtt transport: cannot read ${what} after close().`);
     const marker = `${this.topics.deadLetterRoot}-sync/${randomUUID()}`;
     const found = new Map<string, RetainedMessage>();
     const client = await openConnection(this.options, {
-      clientId: `${safeName(this.options.topicPrefix)}--${this.options.service}--dlr--${randomUUID().slice(0, 8)}`,
+      clientId: `${safeName(this.options.topicPrefix)}--${this.options.connectionName}--dlr--${randomUUID().slice(0, 8)}`,
       clean: true,
       receiveMaximum: 65_535,
     });
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`mqtt transport: the broker did not send the ${what} within ${READ_TIMEOUT_MS} ms.`)), READ_TIMEOUT_MS);
+        const timer = setTimeout(() => reject(new MqttConnectError(`mqtt transport: the broker did not send the ${what} within ${READ_TIMEOUT_MS} ms.`)), READ_TIMEOUT_MS);
         client.on('message', (topic, payload, packet) => {
           if (topic === marker) {
             clearTimeout(timer);

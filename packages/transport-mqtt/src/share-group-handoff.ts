@@ -1,4 +1,4 @@
-import type { SubscriptionSpec } from '@cloudbus/core';
+import type { SubscriptionSpec } from '@cloudbus/core/transport';
 import type { IConnackPacket, IPublishPacket, ISubscriptionMap, MqttClient } from 'mqtt';
 
 import type { DeliveryFlow } from './delivery-flow.js';
