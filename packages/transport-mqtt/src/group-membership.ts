@@ -2,26 +2,12 @@ import { Buffer } from 'node:buffer';
 
 import type { IPublishPacket, MqttClient, Packet } from 'mqtt';
 
-import { CloudbusError } from '@cloudbus/core/transport';
-
+import type { PacketSender } from './manual-ack.js';
 import { MqttConnectError } from './mqtt-errors.js';
 import { NO_MATCHING_SUBSCRIBERS } from './subscriber-topics.js';
 
-/** The private part of mqtt.js this transport relies on: sending a packet (PUBACK, PINGREQ) itself. */
-export interface PacketSender {
-  _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode?: number } | { cmd: 'pingreq' }): void;
-}
-
-/** Passed to mqtt.js's handleMessage callback: the message is processed, but no PUBACK is to be sent now. */
-export const ACK_LATER = new CloudbusError('cloudbus acknowledges this message once its handler has finished');
-
 const EMPTY = Buffer.alloc(0);
 const ROUND_TRIP_TIMEOUT_MS = 5_000;
-
-/** Sends a PUBACK for `messageId` on `client` (mqtt.js has no public manual-acknowledge API). */
-export function sendPuback(client: MqttClient, messageId: number): void {
-  (client as unknown as PacketSender)._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 });
-}
 
 /**
  * Publishes an empty message to `probeTopic` on `client` (MQTT 5) and reads its PUBACK: true when

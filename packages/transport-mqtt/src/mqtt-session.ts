@@ -1,7 +1,7 @@
 import { SETTLED, type SubscriptionSpec } from '@cloudbus/core/transport';
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionMap, MqttClient } from 'mqtt';
 
-import { sendPuback } from './group-membership.js';
+import { sendPuback } from './manual-ack.js';
 import { releaseSlot, takeSlot } from './instance-slots.js';
 import { endConnection, openConnection } from './mqtt-connection.js';
 import { MqttConnectionLostError, MqttSubscribeError } from './mqtt-errors.js';

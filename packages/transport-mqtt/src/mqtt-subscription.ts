@@ -4,7 +4,7 @@ import { SETTLED, type Delivery, type Subscription, type SubscriptionSpec, type 
 import type { IPublishPacket } from 'mqtt';
 
 import { DeliveryFlow } from './delivery-flow.js';
-import { ACK_LATER } from './group-membership.js';
+import { ACK_LATER } from './manual-ack.js';
 import { deliveryOf, type DeliverySettler, type MqttDelivery } from './mqtt-delivery.js';
 import type { WirePublisher } from './mqtt-publisher.js';
 import { MqttSession } from './mqtt-session.js';

@@ -2,7 +2,8 @@ import type { SubscriptionSpec } from '@cloudbus/core/transport';
 import type { IConnackPacket, IPublishPacket, ISubscriptionMap, MqttClient } from 'mqtt';
 
 import type { DeliveryFlow } from './delivery-flow.js';
-import { ACK_LATER, groupHasMember, roundTrip, sendPuback, within } from './group-membership.js';
+import { groupHasMember, roundTrip, within } from './group-membership.js';
+import { ACK_LATER, sendPuback } from './manual-ack.js';
 import { endConnection, openConnection } from './mqtt-connection.js';
 import { deliveryOf, type DeliverySettler, type MqttDelivery } from './mqtt-delivery.js';
 import type { WirePublisher } from './mqtt-publisher.js';
