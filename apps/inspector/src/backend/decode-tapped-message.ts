@@ -92,7 +92,7 @@ export function decodeTappedMessage(tapped: TappedMessage, seq: number, profileI
     error,
     telemetry,
     telemetryDropped,
-    originalDestination: tapped.deadLetter ? (tapped.originalDestination ?? record?.source) : undefined,
+    originalDestination: tapped.deadLetter ? (tapped.originalDestination ?? record?.destination) : undefined,
   };
 }
 

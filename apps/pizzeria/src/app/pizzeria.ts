@@ -29,7 +29,6 @@ import { SqlScheduleCancellations } from '../persistence/sql-schedule-cancellati
 import { LIFECYCLE_SETTINGS, OrderLifecycle, type LifecycleSettings } from '../lifecycle/order-lifecycle.js';
 import { PaymentExpiry } from '../lifecycle/payment-expiry.js';
 import { TimelineRecorder } from '../timeline/timeline-recorder.js';
-import { loadTransport } from './load-transport.js';
 import type { PizzeriaOptions } from './pizzeria-options.js';
 import { KITCHEN_BUS, KITCHEN_OUTBOX } from './tokens.js';
 
@@ -94,8 +93,6 @@ export async function createPizzeria(options: PizzeriaOptions = {}): Promise<Piz
   const smsFailureRate = options.smsFailureRate ?? 0;
   if (!(smsFailureRate >= 0 && smsFailureRate <= 1)) throw new ConfigurationError(`pizzeria: smsFailureRate must be between 0 and 1, got ${String(smsFailureRate)}.`);
 
-  await loadTransport(transport);
-  await loadTransport(kitchenTransport);
   const db = await openDatabase(options.database ?? 'pizzeria.db', options.postgresSchema === undefined ? {} : { postgresSchema: options.postgresSchema });
   const started: { stop(): Promise<void> }[] = [{ stop: () => db.close() }];
   const stopAll = async (): Promise<void> => {

@@ -2,7 +2,6 @@ import { hostname } from 'node:os';
 
 import { ConfigurationError, EventBus, type Logger, type TelemetryPublishingOptions, type Transport } from '@cloudbus/core';
 
-import { loadTransport } from '../app/load-transport.js';
 import { KitchenDisplay } from './kitchen-display.js';
 import { Oven } from './oven.js';
 
@@ -74,7 +73,6 @@ export interface KitchenDevices {
 export async function startKitchenDevices(options: KitchenDevicesOptions = {}): Promise<KitchenDevices> {
   const bakeTimeMs = options.bakeTimeMs ?? 3_000;
   if (!Number.isFinite(bakeTimeMs) || bakeTimeMs < 0) throw new ConfigurationError(`kitchen devices: bakeTimeMs must be >= 0, got ${String(options.bakeTimeMs)}.`);
-  await loadTransport(options.transport ?? 'mqtt');
   const oven = new Oven(bakeTimeMs, options.onReport);
   const telemetry = options.publishTelemetry === undefined ? {} : { publishTelemetry: options.publishTelemetry };
   const bus = new EventBus(

@@ -5,7 +5,6 @@ import { createTestBus, type TestBus } from '@cloudbus/core/testing';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { loadTransport } from '../app/load-transport.js';
 import { isolate } from '../testing/broker-isolation.js';
 
 @EventType('com.example.brokers.reminder')
@@ -72,7 +71,6 @@ for (const kind of ['rabbitmq', 'nats', 'mqtt'] as const) {
     const buses: TestBus[] = [];
 
     async function transportFor(service: string): Promise<Transport> {
-      await loadTransport(kind);
       return createTransport(kind, { url: url!, service, options: isolation.transportOptions, logger: { debug() {}, info() {}, warn() {}, error() {} } });
     }
 

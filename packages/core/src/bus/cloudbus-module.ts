@@ -2,8 +2,8 @@ import { ContainerModule, type ServiceIdentifier } from 'inversify';
 
 import { InvalidHandlerError } from '../errors.js';
 import type { HandlerClass } from '../handlers/event-handler.js';
-import { buildTransport, EventBus } from './event-bus.js';
-import { resolveOptions, type CloudbusOptions } from './options.js';
+import { EventBus, prepareBusOptions } from './event-bus.js';
+import type { CloudbusOptions } from './options.js';
 
 /** How `cloudbus()` binds its bus. */
 export interface CloudbusBinding {
@@ -58,9 +58,9 @@ function boundAlready(isBound: (id: HandlerClass) => boolean, handler: HandlerCl
  * ```
  */
 export function cloudbus(options: CloudbusOptions, binding: CloudbusBinding = {}): ContainerModule {
-  const resolved = resolveOptions(options);
-  // Builds (never connects) the transport once, so a bad name or transportOptions fail here too.
-  buildTransport(resolved);
+  // Validates the options and builds (never connects) the transport once, here, so a bad name or
+  // transportOptions fail at load; the container's bus takes both as they are.
+  const resolved = prepareBusOptions(options);
   return new ContainerModule(({ bind, isBound }) => {
     for (const handler of resolved.handlers) {
       if (boundAlready(isBound, handler)) continue;

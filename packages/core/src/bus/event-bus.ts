@@ -88,9 +88,25 @@ class Outgoing implements OutgoingMessage {
  * The transport the options name, built by its factory (which validates `url` and
  * `transportOptions` and connects later), or the instance given.
  */
-export function buildTransport(options: ResolvedOptions): Transport {
+export function buildTransport(options: ResolvedOptions): Transport | (() => Promise<Transport>) {
   const { transport, url, service, transportOptions, logger } = options;
-  return typeof transport === 'string' ? transportFactory(transport)({ url, service, options: transportOptions, logger }) : transport;
+  if (typeof transport !== 'string') return transport;
+  const lookup = transportFactory(transport);
+  const factoryOptions = { url, service, options: transportOptions, logger };
+  return 'factory' in lookup ? lookup.factory(factoryOptions) : async () => (await lookup.load())(factoryOptions);
+}
+
+/**
+ * Options already resolved, and the transport built from them, by `cloudbus()` for the bus its
+ * container creates: options are validated once. Taken by the first bus created with them.
+ */
+const prepared = new WeakMap<CloudbusOptions, { readonly resolved: ResolvedOptions; readonly transport: Transport | (() => Promise<Transport>) }>();
+
+/** Resolves and validates `options` and builds their transport, for the next bus created with them. */
+export function prepareBusOptions(options: CloudbusOptions): ResolvedOptions {
+  const resolved = resolveOptions(options);
+  prepared.set(options, { resolved, transport: buildTransport(resolved) });
+  return resolved;
 }
 
 const instantiate: HandlerResolver = (handlerClass) => new (handlerClass as new () => object)();
@@ -112,7 +128,8 @@ export class EventBus implements EventPublisher {
   #state: BusState = 'created';
   /** The transport, built at construction (so a bad name or bad transport options fail there). */
   /** The transport the next start connects: built at construction, built anew after a start that failed once connected. */
-  #created: Transport;
+  /** The transport, or how to load it at start (a package only `import()` can load). */
+  #created: Transport | (() => Promise<Transport>);
   #transport: Transport | undefined;
   /** Merges the publish calls of one turn into one transport batch (set with {@link #transport} at start). */
   #coalescer: PublishCoalescer | undefined;
@@ -136,8 +153,10 @@ export class EventBus implements EventPublisher {
   readonly #sagas = new Map<HandlerClass, SagaInvoker>();
 
   constructor(options: CloudbusOptions, resolve: HandlerResolver = instantiate) {
-    this.#options = resolveOptions(options);
-    this.#created = buildTransport(this.#options);
+    const ready = prepared.get(options);
+    prepared.delete(options);
+    this.#options = ready?.resolved ?? resolveOptions(options);
+    this.#created = ready?.transport ?? buildTransport(this.#options);
     this.#resolve = resolve;
     this.#middleware = [...this.#options.middleware];
     this.telemetry = new Telemetry((error) =>
@@ -208,7 +227,9 @@ export class EventBus implements EventPublisher {
     let connected = false;
     try {
       const bindings = this.#bindHandlers();
-      const transport = this.#created;
+      const created = this.#created;
+      const transport = typeof created === 'function' ? await created() : created;
+      this.#created = transport;
       this.#transport = transport;
       await this.#connect(transport, this.#starting.signal);
       connected = true;

@@ -1,9 +1,9 @@
 import { toDeadLetterMessage, type DeadLetterLimits } from '../dead-letter/dead-letter-message.js';
-import { errorRecordOf, headerSafe, type DeadLetterReason, type DeadLetterRecord } from '../dead-letter/dead-letter-record.js';
+import { deadLetterRecordOf, errorRecordOf, type DeadLetterReason } from '../dead-letter/dead-letter-record.js';
 import { Extensions, type CloudEvent } from '../envelope/cloud-event.js';
 import { inProcessEventOf, oversize } from '../envelope/in-process-event.js';
 import { decodeCloudEvent, type ReceiveLimits } from '../envelope/wire-codec.js';
-import { EventSchemaError, InvalidCloudEventError, ReceiveLimitError, UnsupportedEventVersionError } from '../errors.js';
+import { EventSchemaError, InvalidCloudEventError, UnsupportedEventVersionError } from '../errors.js';
 import { dataVersionOf, eventFromData, type EventTypeMetadata } from '../events/event-type.js';
 import { runInEventContext, type EventContext, type PublishOptions } from '../handlers/event-context.js';
 import type { HandlerClass } from '../handlers/event-handler.js';
@@ -11,7 +11,6 @@ import type { ConsumeContext, FailureOutcome } from '../middleware/middleware.js
 import { isRetryable, type ErrorClassification } from '../policies/error-classification.js';
 import type { RetryPolicy } from '../policies/retry.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import { MAX_BOOKKEEPING_NAME, safeIsoTime } from '../transport/bookkeeping.js';
 import { SETTLED, type Delivery, type Subscription, type SubscriptionSpec } from '../transport/transport.js';
 import type { Logger } from '../logger.js';
 
@@ -361,20 +360,7 @@ export class HandlerRunner {
 
   #deadLetter(delivery: Delivery, cloudEvent: CloudEvent | undefined, reason: DeadLetterReason, error: unknown, attempts: number): void {
     const handler = this.binding.subscription;
-    const now = Date.now();
-    // Every value from the delivery is made safe for a header: the transport read them off the wire.
-    const ignored = delivery.ignored;
-    const record: DeadLetterRecord = {
-      reason,
-      handler,
-      attempts,
-      error: errorRecordOf(error),
-      source: headerSafe(typeof delivery.destination === 'string' ? delivery.destination : '', MAX_BOOKKEEPING_NAME),
-      firstAttemptTime: safeIsoTime(delivery.firstAttemptAt, now),
-      time: new Date(now).toISOString(),
-      ...(ignored === undefined || ignored.length === 0 ? {} : { ignored: headerSafe(ignored.join('; '), 2_000) }),
-      ...(error instanceof ReceiveLimitError ? { limit: error.limit } : {}),
-    };
+    const record = deadLetterRecordOf(delivery, { reason, handler, attempts, error });
     const telemetry = this.env.telemetry;
     delivery.deadLetter(toDeadLetterMessage(delivery.message, cloudEvent, record, this.env.deadLetterLimits)).then(
       () => {

@@ -1,5 +1,7 @@
 import type { CloudEvent, ExtensionValue } from '../envelope/cloud-event.js';
-import type { ErrorRecord } from '../errors.js';
+import { ReceiveLimitError, type ErrorRecord } from '../errors.js';
+import { MAX_BOOKKEEPING_NAME, safeIsoTime } from '../transport/bookkeeping.js';
+import type { Delivery } from '../transport/transport.js';
 import { redactCredentials } from './redact-credentials.js';
 import { handlerFrames } from './handler-frames.js';
 
@@ -35,8 +37,10 @@ export interface DeadLetterRecord {
   /** Calls of the handler made (0 for input that never reached it). */
   readonly attempts: number;
   readonly error: ErrorRecord;
-  /** Where the original was published (routing key, subject or topic). */
-  readonly source: string;
+  /** Where the original was published (routing key, subject or topic). On the wire: `deadlettersource`. */
+  readonly destination: string;
+  /** @deprecated The old name of {@link destination}, still filled in when a record is read. */
+  readonly source?: string;
   /** First delivery to the subscription, ISO 8601. */
   readonly firstAttemptTime: string;
   /** When it was dead-lettered, ISO 8601. */
@@ -63,7 +67,8 @@ export const DeadLetterExtensions = {
   errorType: 'deadlettererrortype',
   error: 'deadlettererror',
   stack: 'deadletterstack',
-  source: 'deadlettersource',
+  /** Where the original was published; the wire name predates the field's. */
+  destination: 'deadlettersource',
   firstAttemptTime: 'deadletterfirsttime',
   time: 'deadlettertime',
   ignored: 'deadletterignored',
@@ -104,7 +109,7 @@ export function deadLetterExtensions(record: DeadLetterRecord): Record<string, E
     [DeadLetterExtensions.attempts]: record.attempts,
     [DeadLetterExtensions.errorType]: record.error.type,
     [DeadLetterExtensions.error]: record.error.message,
-    [DeadLetterExtensions.source]: record.source,
+    [DeadLetterExtensions.destination]: record.destination ?? record.source ?? '',
     [DeadLetterExtensions.firstAttemptTime]: record.firstAttemptTime,
     [DeadLetterExtensions.time]: record.time,
   };
@@ -130,6 +135,7 @@ export function readDeadLetterRecord(attributes: CloudEvent | Readonly<Record<st
   const ignored = get(DeadLetterExtensions.ignored);
   const limit = get(DeadLetterExtensions.limit);
   const trimmed = get(DeadLetterExtensions.trimmed);
+  const destination = get(DeadLetterExtensions.destination) ?? '';
   return {
     reason: reason as DeadLetterReason,
     handler: get(DeadLetterExtensions.handler) ?? '',
@@ -139,11 +145,36 @@ export function readDeadLetterRecord(attributes: CloudEvent | Readonly<Record<st
       message: get(DeadLetterExtensions.error) ?? '',
       ...(stack === undefined ? {} : { stack }),
     },
-    source: get(DeadLetterExtensions.source) ?? '',
+    destination,
+    source: destination,
     firstAttemptTime: get(DeadLetterExtensions.firstAttemptTime) ?? '',
     time: get(DeadLetterExtensions.time) ?? '',
     ...(ignored === undefined ? {} : { ignored }),
     ...(limit === undefined ? {} : { limit }),
     ...(trimmed === undefined ? {} : { trimmed }),
+  };
+}
+
+/**
+ * The failure record for a delivery being given up on. Every value taken from the delivery is made
+ * safe for a header: the transport read them off the wire.
+ */
+export function deadLetterRecordOf(
+  delivery: Pick<Delivery, 'destination' | 'firstAttemptAt' | 'ignored'>,
+  failure: { readonly reason: DeadLetterReason; readonly handler: string; readonly attempts: number; readonly error: unknown },
+  now: number = Date.now(),
+): DeadLetterRecord {
+  const ignored = delivery.ignored;
+  const error = failure.error;
+  return {
+    reason: failure.reason,
+    handler: failure.handler,
+    attempts: failure.attempts,
+    error: errorRecordOf(error),
+    destination: headerSafe(typeof delivery.destination === 'string' ? delivery.destination : '', MAX_BOOKKEEPING_NAME),
+    firstAttemptTime: safeIsoTime(delivery.firstAttemptAt, now),
+    time: new Date(now).toISOString(),
+    ...(ignored === undefined || ignored.length === 0 ? {} : { ignored: headerSafe(ignored.join('; '), 2_000) }),
+    ...(error instanceof ReceiveLimitError ? { limit: error.limit } : {}),
   };
 }

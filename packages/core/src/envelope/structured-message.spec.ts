@@ -11,7 +11,7 @@ const record = {
   handler: 'kitchen.Oven',
   attempts: 3,
   error: { type: 'Error', message: 'too cold' },
-  source: 'cloudbus/com/x/oven/preheated',
+  destination: 'cloudbus/com/x/oven/preheated',
   firstAttemptTime: '2026-01-01T00:00:00.000Z',
   time: '2026-01-01T00:00:01.000Z',
 };
@@ -28,8 +28,9 @@ describe('structured envelope for MQTT 3.1.1', () => {
     const json = JSON.parse(toStructuredMessage(deadLetter).toString()) as Record<string, unknown>;
     expect(json).toMatchObject({ specversion: '1.0', id: 'e-1', data: { ovenId: 'o-1' }, deadletterreason: 'retries-exhausted', deadletterattempts: '3' });
     const back = fromStructuredMessage(toStructuredMessage(deadLetter))!;
-    const decoded = decodeDeadLetter({ message: back, destination: record.source });
-    expect(decoded.record).toEqual(record);
+    const decoded = decodeDeadLetter({ message: back, destination: record.destination });
+    // The old name of `destination` is still filled in, for code that reads it.
+    expect(decoded.record).toEqual({ ...record, source: record.destination });
     expect(decoded.cloudEvent).toMatchObject({ id: 'e-1', data: { ovenId: 'o-1' } });
   });
 

@@ -1,11 +1,10 @@
 import { toDeadLetterMessage, type DeadLetterLimits } from '../dead-letter/dead-letter-message.js';
-import { errorRecordOf, headerSafe, type DeadLetterReason, type DeadLetterRecord } from '../dead-letter/dead-letter-record.js';
+import { deadLetterRecordOf, errorRecordOf, type DeadLetterReason } from '../dead-letter/dead-letter-record.js';
 import type { CloudEvent } from '../envelope/cloud-event.js';
 import { inProcessEventOf } from '../envelope/in-process-event.js';
 import { decodeCloudEvent, type ReceiveLimits } from '../envelope/wire-codec.js';
 import { InvalidCloudEventError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { MAX_BOOKKEEPING_NAME, safeIsoTime } from '../transport/bookkeeping.js';
 import type { Delivery, Subscription, SubscriptionSpec } from '../transport/transport.js';
 import type { Clock } from './clock.js';
 import type { ScheduleCancellations } from './schedule-cancellations.js';
@@ -131,17 +130,8 @@ export class SchedulerRunner {
   }
 
   #deadLetter(delivery: Delivery, cloudEvent: CloudEvent | undefined, reason: DeadLetterReason, error: unknown): void {
-    const now = Date.now();
     try {
-      const record: DeadLetterRecord = {
-        reason,
-        handler: this.spec.name,
-        attempts: 0,
-        error: errorRecordOf(error),
-        source: headerSafe(typeof delivery.destination === 'string' ? delivery.destination : '', MAX_BOOKKEEPING_NAME),
-        firstAttemptTime: safeIsoTime(delivery.firstAttemptAt, now),
-        time: new Date(now).toISOString(),
-      };
+      const record = deadLetterRecordOf(delivery, { reason, handler: this.spec.name, attempts: 0, error });
       this.#env.logger.warn(`scheduler: dead-lettering ${cloudEvent?.type ?? 'a message'} (${reason})`, { error: record.error.message });
       this.#settle(delivery.deadLetter(toDeadLetterMessage(delivery.message, cloudEvent, record, this.#env.deadLetterLimits)), 'dead-letter');
     } catch (deadLetterError) {

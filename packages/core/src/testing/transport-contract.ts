@@ -335,7 +335,7 @@ export function transportContract(name: string, factory: () => ContractHarness |
       expect(record.error.type).toBe('TypeError');
       expect(record.error.message).toBe('SMS gateway said no');
       expect(record.error.stack).toMatch(/at /);
-      expect(record.source).not.toBe('');
+      expect(record.destination).not.toBe('');
       expect(Date.parse(record.firstAttemptTime)).toBeGreaterThanOrEqual(before - 1_000);
       expect(Date.parse(record.time)).toBeGreaterThanOrEqual(Date.parse(record.firstAttemptTime));
       expect(deadLetter.cloudEvent).toMatchObject({ correlationid: 'corr-dl', subject: 'o-bad', data: { orderId: 'o-bad', total: '9.50' } });

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, isAbsolute, join, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import type { Logger } from '../logger.js';
 import { ConfigurationError, UnknownTransportError } from '../errors.js';
@@ -59,27 +59,37 @@ function isModuleNotFound(error: unknown, specifier: string): boolean {
   );
 }
 
+/** This package's directory (`…/core/`), whose own frames are not the application's. */
+const CORE_DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), '..', '..') + sep;
+
+/** A file path in one line of a stack trace (`at f (/app/src/main.ts:3:7)`, `file:///…`). */
+const FRAME_FILE = /(?:\(|at )(file:\/\/[^\s)]+?|\/[^\s)]+?|[A-Za-z]:\\[^\s)]+?):\d+:\d+\)?$/;
+
 /**
- * Imports the transport package by its conventional name: first as core sees it, then as the
- * application (the working directory) sees it, since strict package managers such as pnpm only let
- * a package see its own dependencies.
+ * Where to resolve `@cloudbus/transport-<name>` from, in order: core itself, then the
+ * application's own modules — those on the call stack that is creating the bus, then the entry
+ * script — and last the working directory. Strict package managers such as pnpm let a package see
+ * only its own dependencies, so the transport is found where the application depends on it, from
+ * wherever the process was started.
  */
-async function importTransportPackage(name: string): Promise<boolean> {
-  const specifier = transportPackage(name);
-  try {
-    await import(specifier);
-    return true;
-  } catch (error) {
-    if (!isModuleNotFound(error, specifier)) throw error;
+function resolutionBases(): string[] {
+  const bases = [import.meta.url];
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 40;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  for (const line of stack.split('\n')) {
+    const match = FRAME_FILE.exec(line.trim());
+    if (match === null) continue;
+    const file = match[1]!.startsWith('file://') ? fileURLToPath(match[1]!) : match[1]!;
+    if (!isAbsolute(file) || file.startsWith(CORE_DIRECTORY) || file.includes(`${sep}node_modules${sep}`)) continue;
+    const url = pathToFileURL(file).href;
+    if (!bases.includes(url)) bases.push(url);
   }
-  try {
-    const resolved = createRequire(join(process.cwd(), 'package.json')).resolve(specifier);
-    await import(pathToFileURL(resolved).href);
-    return true;
-  } catch (error) {
-    if (!isModuleNotFound(error, specifier)) throw error;
-    return false;
-  }
+  const entry = process.argv[1];
+  if (entry !== undefined && isAbsolute(entry)) bases.push(pathToFileURL(entry).href);
+  bases.push(pathToFileURL(join(process.cwd(), 'package.json')).href);
+  return bases;
 }
 
 /** The transports cloudbus ships, suggested for a misspelt name even before they are installed. */
@@ -116,38 +126,57 @@ function unknownTransport(name: string): UnknownTransportError {
   return new UnknownTransportError(name, registeredTransports(), closestTransportName(name));
 }
 
-/** Loads `@cloudbus/transport-<name>` synchronously (it registers itself), as core sees it, then as the application does. */
-function requireTransportPackage(name: string): boolean {
+/** The file `@cloudbus/transport-<name>` resolves to from the first of `bases` that has it. */
+function resolveTransportPackage(name: string, bases: readonly string[]): string | undefined {
   const specifier = transportPackage(name);
-  for (const from of [import.meta.url, pathToFileURL(join(process.cwd(), 'package.json')).href]) {
+  for (const from of bases) {
     try {
-      createRequire(from)(specifier);
-      return true;
+      return createRequire(from).resolve(specifier);
     } catch (error) {
       if (!isModuleNotFound(error, specifier)) throw error;
     }
   }
-  return false;
+  return undefined;
 }
+
+/** TypeScript sources, which a test runner's source condition resolves to: only `import()` (through the runner) loads them. */
+const SOURCE_FILE = /\.[cm]?tsx?$/;
+
+/**
+ * How to get the factory of the transport `name`: at once (`factory`), or, for a package only
+ * loadable asynchronously (TypeScript sources under a test runner), by `load()` at start.
+ */
+export type TransportLookup = { readonly factory: TransportFactory } | { readonly load: () => Promise<TransportFactory> };
 
 /**
  * The factory of the transport `name`, loading `@cloudbus/transport-<name>` first (synchronously)
- * when nothing is registered under that name yet. Throws {@link UnknownTransportError}, with the
+ * when nothing is registered under that name yet. The package is resolved from the application's
+ * own modules (see {@link resolutionBases}). Throws {@link UnknownTransportError}, with the
  * closest known name, when there is none: the bus calls it at construction.
  */
-export function transportFactory(name: string): TransportFactory {
-  const factory = registry.get(name);
-  if (factory !== undefined) return factory;
+export function transportFactory(name: string): TransportLookup {
+  const registered = registry.get(name);
+  if (registered !== undefined) return { factory: registered };
   if (!TRANSPORT_NAME.test(name)) throw unknownTransport(name);
-  let loaded: boolean;
-  try {
-    loaded = requireTransportPackage(name);
-  } catch (error) {
+  const resolved = resolveTransportPackage(name, resolutionBases());
+  if (resolved === undefined) throw unknownTransport(name);
+  const loaded = (): TransportFactory => registry.get(name) ?? throwError(unknownTransport(name));
+  const failed = (error: unknown): never => {
     throw new ConfigurationError(`The transport package ${transportPackage(name)} failed to load: ${(error as Error).message}`, { cause: error });
+  };
+  if (SOURCE_FILE.test(resolved)) {
+    return { load: () => import(pathToFileURL(resolved).href).then(loaded, failed) };
   }
-  const registered = loaded ? registry.get(name) : undefined;
-  if (registered === undefined) throw unknownTransport(name);
-  return registered;
+  try {
+    createRequire(import.meta.url)(resolved);
+  } catch (error) {
+    failed(error);
+  }
+  return { factory: loaded() };
+}
+
+function throwError(error: Error): never {
+  throw error;
 }
 
 /**
@@ -156,7 +185,9 @@ export function transportFactory(name: string): TransportFactory {
  */
 export async function createTransport(name: string, options: TransportFactoryOptions): Promise<Transport> {
   let factory = registry.get(name);
-  if (factory === undefined && TRANSPORT_NAME.test(name) && (await importTransportPackage(name))) {
+  if (factory === undefined && TRANSPORT_NAME.test(name)) {
+    const resolved = resolveTransportPackage(name, resolutionBases());
+    if (resolved !== undefined) await import(pathToFileURL(resolved).href);
     factory = registry.get(name);
   }
   if (factory === undefined) throw unknownTransport(name);

@@ -344,7 +344,7 @@ export class FaultRun {
         errorType: record.error.type,
         error: record.error.message,
         stack: record.error.stack ?? '',
-        source: record.source,
+        source: record.destination,
         firstTime: record.firstAttemptTime,
         time: record.time,
       });
