@@ -22,12 +22,12 @@ describe('CloudEvents MQTT binding', () => {
   });
 
   it('turns a binary dead letter into one structured payload on MQTT 3.1.1, whose record reads back from the retained message', () => {
-    const record = { reason: 'invalid' as const, handler: 'kitchen.Oven', attempts: 0, error: { type: 'Error', message: 'bad' }, source: 'cloudbus/a', firstAttemptTime: '2026-01-01T00:00:00.000Z', time: '2026-01-01T00:00:01.000Z' };
+    const record = { reason: 'invalid' as const, handler: 'kitchen.Oven', attempts: 0, error: { type: 'Error', message: 'bad' }, destination: 'cloudbus/a', firstAttemptTime: '2026-01-01T00:00:00.000Z', time: '2026-01-01T00:00:01.000Z' };
     const deadLetter = toDeadLetterMessage(encodeCloudEvent(event), event, record);
     const payload = toMqttPayload(deadLetter, 4);
     expect(JSON.parse(payload.toString())).toMatchObject({ id: 'e-1', deadletterreason: 'invalid' });
     const stored = fromStoredMqttMessage(payload, undefined, 4);
-    expect(decodeDeadLetter({ message: stored, destination: record.source }).record).toEqual(record);
+    expect(decodeDeadLetter({ message: stored, destination: record.destination }).record).toEqual({ ...record, source: record.destination });
     expect(fromStoredMqttMessage(Buffer.from('TEMP=250C'), undefined, 4)).toEqual({ headers: {}, contentType: STRUCTURED_CONTENT_TYPE, body: Buffer.from('TEMP=250C') });
   });
 
