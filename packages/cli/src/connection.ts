@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 
 import { BrokerConnectionError, EventBus, redactCredentials, type Logger } from '@cloudbus/core';
-import { DEFAULT_MQTT_URL } from '@cloudbus/transport-mqtt/wire';
+import { DEFAULT_URL as MQTT_DEFAULT_URL } from '@cloudbus/transport-mqtt/wire';
+import { DEFAULT_URL as NATS_DEFAULT_URL } from '@cloudbus/transport-nats/wire';
+import { DEFAULT_URL as RABBITMQ_DEFAULT_URL } from '@cloudbus/transport-rabbitmq/wire';
 
 import { UsageError } from './cli-errors.js';
 import type { Output } from './output.js';
@@ -12,9 +14,9 @@ export type Broker = (typeof BROKERS)[number];
 
 /** Where each broker is when no `--url` or `CLOUDBUS_URL` is given (the transports' defaults). */
 const DEFAULT_URLS: Record<Broker, string> = {
-  rabbitmq: 'amqp://localhost:5672',
-  nats: 'nats://localhost:4222',
-  mqtt: DEFAULT_MQTT_URL,
+  rabbitmq: RABBITMQ_DEFAULT_URL,
+  nats: NATS_DEFAULT_URL,
+  mqtt: MQTT_DEFAULT_URL,
 };
 
 /** The service name the command's own bus runs as: it subscribes nothing. */

@@ -16,7 +16,7 @@ describe('mqtt transport options', () => {
       maxMessageBytes: 1_048_576,
       binaryMode: true,
       preferredContentMode: 'structured',
-      nativeDelayedRedelivery: false,
+      nativeDelayedRedelivery: true,
       publishDeduplication: false,
       ordered: true,
       durable: true,

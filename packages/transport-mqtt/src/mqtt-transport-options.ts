@@ -144,7 +144,9 @@ export interface ResolvedMqttOptions {
 }
 
 /** Where the transport connects when no URL is given. */
-export const DEFAULT_MQTT_URL = 'mqtt://localhost:1883';
+export const DEFAULT_URL = 'mqtt://localhost:1883';
+/** {@link DEFAULT_URL}, under the name the package exported first. */
+export const DEFAULT_MQTT_URL = DEFAULT_URL;
 /** The first level of every topic when no `topicPrefix` is given. */
 export const DEFAULT_TOPIC_PREFIX = 'cloudbus';
 const PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
@@ -179,7 +181,7 @@ function integer(read: OptionsReader, name: string, fallback: number, min: numbe
 /** Applies defaults and validates, once, at construction. Throws `ConfigurationError` saying how to fix the option; refuses unknown keys. */
 export function resolveMqttOptions(options: MqttTransportOptions): ResolvedMqttOptions {
   const read: OptionsReader = new OptionsReader('mqtt', options, MQTT_OPTION_KEYS);
-  const raw = (read.value('url') as string | undefined) ?? DEFAULT_MQTT_URL;
+  const raw = (read.value('url') as string | undefined) ?? DEFAULT_URL;
   let parsed: URL;
   try {
     parsed = new URL(raw);

@@ -1,35 +1,22 @@
 import 'reflect-metadata';
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { EventBus, EventHandler, EventType, eventBrand, eventTypeOf, PublishError, silentLogger, type EventContext, type HandlerClass } from '@cloudbus/core';
-import { brokerUrl, isListening, uniqueName } from '@cloudbus/test/brokers';
+import { EventBus, EventHandler, EventType, eventBrand, eventTypeOf, PublishError, silentLogger, type HandlerClass } from '@cloudbus/core';
+import { transportScenarios } from '@cloudbus/core/testing/contract';
+import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { MqttTopics } from './mqtt-topics.js';
 import { MqttTransport } from './mqtt-transport.js';
+import { canControlMosquitto, ensureMosquitto, restartMosquitto, stopMosquitto } from './testing/mosquitto-control.js';
 
 const url = brokerUrl('mqtt');
-const PID_FILE = '/run/mosquitto/mosquitto.pid';
-const CONFIG = '/etc/mosquitto/mosquitto.conf';
-const packageDir = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Only against the local Mosquitto this machine runs (started from /etc/mosquitto/mosquitto.conf). */
-const local = url !== undefined && /127\.0\.0\.1:1883|localhost:1883/.test(url) && isReadable(PID_FILE);
-
-function isReadable(path: string): boolean {
-  try {
-    readFileSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const local = url !== undefined && /127\.0\.0\.1:1883|localhost:1883/.test(url) && canControlMosquitto();
 
 async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -37,30 +24,6 @@ async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: num
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(50);
   }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Stops Mosquitto gracefully (SIGTERM: it writes its persistence file), and starts it again after `downMs`. */
-async function restartMosquitto(downMs: number): Promise<void> {
-  const pid = Number(readFileSync(PID_FILE, 'utf8').trim());
-  process.kill(pid, 'SIGTERM');
-  await waitUntil(() => !isRunning(pid), 30_000, 'mosquitto to exit');
-  await sleep(downMs);
-  await ensureMosquitto();
-}
-
-async function ensureMosquitto(): Promise<void> {
-  if (await isListening('127.0.0.1', 1883)) return;
-  execFileSync('mosquitto', ['-d', '-c', CONFIG]);
-  await waitUntil(() => isListening('127.0.0.1', 1883), 30_000, 'mosquitto to listen');
 }
 
 class LineCooked {
@@ -72,7 +35,6 @@ describe.skipIf(!local)('mqtt transport when things break', () => {
   const prefix = uniqueName('cbdestr');
   const run = prefix.replace(/-/g, '');
   const buses: EventBus[] = [];
-  const children: ChildProcess[] = [];
   let sequence = 0;
 
   const transport = (instanceId: string) =>
@@ -93,7 +55,6 @@ describe.skipIf(!local)('mqtt transport when things break', () => {
   }
 
   afterEach(async () => {
-    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
     await ensureMosquitto();
     for (const bus of buses.splice(0)) if (bus.state === 'started') await bus.stop({ drainTimeoutMs: 500 }).catch(() => undefined);
   });
@@ -192,9 +153,7 @@ describe.skipIf(!local)('mqtt transport when things break', () => {
     await watcher.subscribeAsync(topic, { qos: 1 });
     const publisher = await startBus(`${run}-till3`, transport('queue-pub'));
     try {
-      const pid = Number(readFileSync(PID_FILE, 'utf8').trim());
-      process.kill(pid, 'SIGTERM');
-      await waitUntil(() => !isRunning(pid), 30_000, 'mosquitto to exit');
+      await stopMosquitto();
       let settled = false;
       const pending = publisher.publish(new Cooked(42)).finally(() => (settled = true));
       await sleep(1_000);
@@ -214,9 +173,7 @@ describe.skipIf(!local)('mqtt transport when things break', () => {
     const Cooked = defineEvent();
     const publisher = await startBus(`${run}-till4`, new MqttTransport({ url: url!, topicPrefix: prefix, instanceId: 'timeout-pub', publishTimeoutMs: 1_500, reconnectMaxDelayMs: 1_000 }));
     try {
-      const pid = Number(readFileSync(PID_FILE, 'utf8').trim());
-      process.kill(pid, 'SIGTERM');
-      await waitUntil(() => !isRunning(pid), 30_000, 'mosquitto to exit');
+      await stopMosquitto();
       const error = (await publisher.publish([new Cooked(1), new Cooked(2)]).catch((e: unknown) => e)) as PublishError;
       expect(error).toBeInstanceOf(PublishError);
       expect(new Set(error.unconfirmed).size).toBe(2);
@@ -226,104 +183,23 @@ describe.skipIf(!local)('mqtt transport when things break', () => {
       await ensureMosquitto();
     }
   });
+});
 
-  let built = false;
+describe.skipIf(!local)('mqtt transport scenarios', () => {
+  const prefix = uniqueName('cbscen');
+  const topics = new MqttTopics(prefix);
+  // One instance id throughout: on MQTT a killed instance's deliveries wait in its session, and
+  // are redelivered when that instance comes back (the successor), as a restarted process does.
+  const options = { topicPrefix: prefix, sessionExpirySeconds: 600, reconnectMaxDelayMs: 2_000, instanceId: 'scenario' };
 
-  /**
-   * Runs a consumer of `type` in a child process, on the built package (built from the current
-   * sources first). `handle` is the body of its handler, `(event, context) => ...` in plain JS.
-   */
-  async function childConsumer(type: string, service: string, handle: string, retry = ''): Promise<{ child: ChildProcess; output: () => string }> {
-    if (!built) {
-      execFileSync('npx', ['tsc', '-b', 'packages/transport-mqtt/tsconfig.build.json'], { cwd: join(packageDir, '..', '..'), stdio: 'pipe' });
-      built = true;
-    }
-    const script = join(packageDir, `.destructive-child-${run}-${sequence}.mjs`);
-    writeFileSync(
-      script,
-      `import 'reflect-metadata';
-import { EventBus, EventHandler, EventType, retry, silentLogger } from '@cloudbus/core';
-import { MqttTransport } from './dist/index.js';
-class Cooked { constructor(line) { this.line = line; } }
-EventType(${JSON.stringify(type)})(Cooked);
-class Oven { handle(event, context) { process.stdout.write('handling ' + event.line + ' attempt ' + context.attempt + '\\n'); ${handle} } }
-EventHandler(Cooked, { name: 'Oven'${retry === '' ? '' : `, retry: ${retry}`} })(Oven);
-const transport = new MqttTransport({ url: ${JSON.stringify(url)}, topicPrefix: ${JSON.stringify(prefix)}, sessionExpirySeconds: 600, instanceId: 'killed' });
-const bus = new EventBus({ service: ${JSON.stringify(service)}, logger: silentLogger, transport, handlers: [Oven] });
-await bus.start();
-process.stdout.write('ready\\n');
-`,
-    );
-    try {
-      const child = spawn(process.execPath, [script], { cwd: packageDir, stdio: ['ignore', 'pipe', 'inherit'] });
-      children.push(child);
-      let output = '';
-      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      await waitUntil(() => output.includes('ready') || child.exitCode !== null, 30_000, 'the child consumer');
-      if (!output.includes('ready')) throw new Error(`the child consumer exited with ${String(child.exitCode)}`);
-      return { child, output: () => output };
-    } finally {
-      // Node has read the script by now.
-      rmSync(script, { force: true });
-    }
-  }
-
-  async function kill(child: ChildProcess): Promise<void> {
-    child.kill('SIGKILL');
-    await waitUntil(() => child.exitCode !== null || child.signalCode !== null, 10_000, 'the child to die');
-  }
-
-  /** The same consumer (same service, handler and instance id), in this process. */
-  async function nextConsumer(Cooked: typeof LineCooked, service: string, seen: { line: number; attempt: number; at: number }[]): Promise<void> {
-    class Oven {
-      handle(event: LineCooked, context: EventContext): void {
-        seen.push({ line: event.line, attempt: context.attempt, at: Date.now() });
-      }
-    }
-    EventHandler(Cooked, { name: 'Oven' })(Oven);
-    await startBus(service, transport('killed'), [Oven]);
-  }
-
-  async function publishOne(Cooked: typeof LineCooked, line: number): Promise<void> {
-    const publisher = await startBus(`${run}-till-${sequence}`, transport('kill-pub'));
-    await publisher.publish(new Cooked(line));
-  }
-
-  it('redelivers to the next consumer what a killed consumer was handling', async () => {
-    const Cooked = defineEvent();
-    const service = `${run}-oven${sequence}`;
-    const { child, output } = await childConsumer(eventTypeOf(Cooked)!.type, service, 'return new Promise(() => {});');
-    await publishOne(Cooked, 7);
-    await waitUntil(() => output().includes('handling 7 attempt 1'), 30_000, 'the child to take the event');
-    await kill(child);
-
-    const seen: { line: number; attempt: number; at: number }[] = [];
-    await nextConsumer(Cooked, service, seen);
-    await waitUntil(() => seen.length >= 1, 30_000, 'the redelivery');
-    await sleep(300);
-    expect(seen.map(({ line, attempt }) => ({ line, attempt }))).toEqual([{ line: 7, attempt: 2 }]);
-  });
-
-  it('loses nothing when a consumer is killed while a retry waits for its delay, and keeps the delay', async () => {
-    const Cooked = defineEvent();
-    const service = `${run}-oven${sequence}`;
-    const { child, output } = await childConsumer(
-      eventTypeOf(Cooked)!.type,
-      service,
-      "if (context.attempt === 1) throw new Error('oven not hot yet');",
-      'retry.fixed({ attempts: 3, delayMs: 3000 })',
-    );
-    await publishOne(Cooked, 9);
-    await waitUntil(() => output().includes('handling 9 attempt 1'), 30_000, 'the first attempt');
-    const firstAttemptAt = Date.now();
-    await sleep(500); // the retry is now republished and held by the child, unacknowledged
-    await kill(child);
-
-    const seen: { line: number; attempt: number; at: number }[] = [];
-    await nextConsumer(Cooked, service, seen);
-    await waitUntil(() => seen.length >= 1, 30_000, 'the retry');
-    await sleep(300);
-    expect(seen.map(({ line, attempt }) => ({ line, attempt }))).toEqual([{ line: 9, attempt: 2 }]);
-    expect(seen[0]!.at - firstAttemptAt).toBeGreaterThanOrEqual(2_900);
-  });
+  transportScenarios('mqtt', () => ({
+    createTransport: () => new MqttTransport({ url: url!, ...options }),
+    destinationOf: (type) => topics.forType(type),
+    injectRaw: () => Promise.reject(new Error('not used by the scenarios')),
+    restartBroker: restartMosquitto,
+    // Within what Mosquitto keeps for a session that is away (max_queued_messages 1,000; see the README).
+    restartVolume: 800,
+    consumerProcess: { module: fileURLToPath(new URL('../dist/index.js', import.meta.url)), transport: 'mqtt', url: url!, options },
+    cleanup: ensureMosquitto,
+  }));
 });

@@ -53,6 +53,7 @@ for (const protocolVersion of [5, 4] as const) {
 
     const harness = (): ContractHarness => ({
       createTransport: () => create(),
+      destinationOf: (type) => topics.forType(type),
       injectRaw: (type, message) => publishRaw(topics.forType(type), message),
       // A redelivery topic with random levels, as anyone allowed to publish on the broker could send it.
       injectForged: (type, subscription, message, forged) =>

@@ -83,7 +83,8 @@ export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRem
       // mqtt.js encodes and parses user properties slowly (30-45 µs per message for the CloudEvent
       // attributes): one JSON payload keeps most of raw mqtt.js's throughput. Binary stays available.
       preferredContentMode: 'structured',
-      nativeDelayedRedelivery: false,
+      // The retry sits in a redelivery topic on the broker, with its due time: it outlives this process.
+      nativeDelayedRedelivery: true,
       publishDeduplication: false,
       ordered: true,
       durable: this.options.durable,

@@ -11,4 +11,4 @@ export {
   type MqttPublishProperties,
 } from './mqtt-binding.js';
 export { escapeLevel, MqttTopics, parkingClientId, unescapeLevel, type Redelivery } from './mqtt-topics.js';
-export { DEFAULT_MQTT_URL, DEFAULT_TOPIC_PREFIX } from './mqtt-transport-options.js';
+export { DEFAULT_MQTT_URL, DEFAULT_TOPIC_PREFIX, DEFAULT_URL } from './mqtt-transport-options.js';

@@ -1,5 +1,5 @@
 // @cloudbus/transport-nats: the NATS JetStream transport. Importing it registers the transport as 'nats'.
-import { registerTransport } from '@cloudbus/core';
+import { registerTransport } from '@cloudbus/core/transport';
 
 import type { NatsTransportOptions } from './nats-transport-options.js';
 import { NatsTransport } from './nats-transport.js';
@@ -14,10 +14,10 @@ export {
   type NatsTransportOptions,
   type ResolvedNatsOptions,
 } from './nats-transport-options.js';
-export { natsConnectionOptions } from './nats-connection-options.js';
-export { NatsConnectionError } from './nats-connection-error.js';
+export { natsConnectionOptions } from './nats-connection.js';
+export { NatsConnectionError } from './nats-errors.js';
 export { durableName, subjectForType } from './subject-naming.js';
-export { decodeHeaderValue, encodeHeaderValue, INVALID_ENCODING_MARKER, readWireMessage, writeHeaders } from './header-codec.js';
+export { decodeHeaderValue, encodeHeaderValue, INVALID_ENCODING_MARKER, readWireMessage, writeHeaders } from './nats-binding.js';
 
 registerTransport('nats', ({ url, service, options, logger }) => {
   const given = options as NatsTransportOptions;

@@ -1,16 +1,15 @@
 import 'reflect-metadata';
 
 import { EventBus, EventHandler, EventType, PublishError, decodeDeadLetter, eventBrand, silentLogger, type Delivery, type WireMessage } from '@cloudbus/core';
-import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { NatsTransport } from './nats-transport.js';
+import { type NatsTransport } from './nats-transport.js';
 import type { NatsTransportOptions } from './nats-transport-options.js';
 import { subjectForType } from './subject-naming.js';
+import { NatsFixture, natsUrl, type OwnNatsOptions } from './testing/nats-fixture.js';
 
-const url = brokerUrl('nats');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until<T>(read: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
@@ -31,55 +30,46 @@ function wire(id: string, type: string, extra: Record<string, string> = {}): Wir
   };
 }
 
-describe.skipIf(!url)('nats transport: publishing, deliveries and the wire format', () => {
-  const name = uniqueName('natsdel').replace(/[^A-Za-z0-9_-]/g, '_');
-  const options: NatsTransportOptions = { url: url!, stream: `${name}_EVENTS`, deadLetterStream: `${name}_DLQ`, subjectPrefix: name };
-  const transports: NatsTransport[] = [];
+describe.skipIf(!natsUrl)('nats transport: publishing, deliveries and the wire format', () => {
+  const fixture = new NatsFixture('natsdel', 'nats-spec');
+  const name = fixture.name;
+  let options: OwnNatsOptions;
   let nc: NatsConnection;
   let jsm: JetStreamManager;
   let sequence = 0;
   const nextType = () => `dev.cloudbus.nats.${name}.t${++sequence}`;
-
-  async function open(extra: NatsTransportOptions = {}): Promise<NatsTransport> {
-    const transport = new NatsTransport({ ...options, ...extra }, 'nats-spec');
-    transports.push(transport);
-    await transport.connect();
-    return transport;
-  }
+  const open = (extra: NatsTransportOptions = {}): Promise<NatsTransport> => fixture.open(extra);
 
   beforeAll(async () => {
-    nc = await connect({ servers: url! });
-    jsm = await jetstreamManager(nc);
+    await fixture.start();
+    options = fixture.options;
+    nc = fixture.nc;
+    jsm = fixture.jsm;
   });
 
-  afterAll(async () => {
-    for (const transport of transports) await transport.close().catch(() => {});
-    await jsm.streams.delete(options.stream!).catch(() => false);
-    await jsm.streams.delete(options.deadLetterStream!).catch(() => false);
-    await nc.close();
-  });
+  afterAll(() => fixture.cleanup());
 
   it('stores a re-published id once inside the duplicate window, and counts the duplicate instead of failing', async () => {
     const transport = await open();
     const type = nextType();
     const subject = subjectForType(name, type);
-    const before = (await jsm.streams.info(options.stream!, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+    const before = (await jsm.streams.info(options.stream, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
     await transport.publish([{ id: 'dup-1', type, message: wire('dup-1', type) }]);
     await transport.publish([{ id: 'dup-1', type, message: wire('dup-1', type) }]);
     await transport.publish([
       { id: 'dup-1', type, message: wire('dup-1', type) },
       { id: 'dup-2', type, message: wire('dup-2', type) },
     ]);
-    const stored = (await jsm.streams.info(options.stream!, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+    const stored = (await jsm.streams.info(options.stream, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
     expect(stored - before).toBe(2);
     expect(transport.stats.duplicatesDropped).toBe(2);
   });
 
   it('rejects with a PublishError listing every id JetStream did not confirm', async () => {
-    const own = uniqueName('natspuberr').replace(/[^A-Za-z0-9_-]/g, '_');
-    const transport = await open({ stream: `${own}_EVENTS`, deadLetterStream: `${own}_DLQ`, subjectPrefix: own, requestTimeoutMs: 2_000 });
-    await jsm.streams.delete(`${own}_EVENTS`);
-    await jsm.streams.delete(`${own}_DLQ`);
+    const own = fixture.own('natspuberr', { requestTimeoutMs: 2_000 });
+    const transport = await open(own);
+    await jsm.streams.delete(own.stream);
+    await jsm.streams.delete(own.deadLetterStream);
     const type = nextType();
     const error = await transport.publish([
       { id: 'lost-1', type, message: wire('lost-1', type) },
@@ -106,7 +96,7 @@ describe.skipIf(!url)('nats transport: publishing, deliveries and the wire forma
     await sleep(4_500);
     expect(deliveries).toHaveLength(1);
     expect(deliveries[0]!.attempt).toBe(1);
-    const info = await jsm.consumers.info(options.stream!, `nats-spec__Slow${sequence}`);
+    const info = await jsm.consumers.info(options.stream, `nats-spec__Slow${sequence}`);
     expect(info.num_redelivered).toBe(0);
     expect(info.num_ack_pending).toBe(0);
     await subscription.close();
@@ -195,7 +185,7 @@ describe.skipIf(!url)('nats transport: publishing, deliveries and the wire forma
       }
     }
     EventHandler(Ping, { name: 'Ping' })(PingHandler);
-    const transport = new NatsTransport(options, 'nats-spec');
+    const transport = fixture.createTransport();
     const bus = new EventBus({ service: `svc${sequence}`, transport, handlers: [PingHandler], logger: silentLogger });
     await bus.start();
     try {
@@ -238,7 +228,7 @@ describe.skipIf(!url)('nats transport: publishing, deliveries and the wire forma
       }
     }
     EventHandler(Order, { name: 'Spec' })(OrderHandler);
-    const transport = new NatsTransport(options, 'nats-spec');
+    const transport = fixture.createTransport();
     const bus = new EventBus({ service: `svc${sequence}`, transport, handlers: [OrderHandler], logger: silentLogger });
     await bus.start();
     try {
@@ -289,7 +279,7 @@ describe.skipIf(!url)('nats transport: publishing, deliveries and the wire forma
     const raw: Msg[] = [];
     const tap = nc.subscribe(subject, { callback: (_error, msg) => void raw.push(msg) });
     await nc.flush();
-    const transport = new NatsTransport(options, 'nats-spec');
+    const transport = fixture.createTransport();
     const bus = new EventBus({ service: `svc${sequence}`, transport, handlers: [OrderHandler], logger: silentLogger, contentMode: 'structured' });
     await bus.start();
     try {

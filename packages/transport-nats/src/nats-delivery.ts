@@ -1,4 +1,4 @@
-import { TransportClosedError, type Delivery, type WireMessage } from '@cloudbus/core';
+import { DeliveryLostError, SETTLED, type Delivery, type WireMessage } from '@cloudbus/core/transport';
 import type { Msg } from '@nats-io/transport-node';
 
 const ACK = Uint8Array.of(0x2b, 0x41, 0x43, 0x4b); // +ACK
@@ -6,7 +6,6 @@ const NAK = Uint8Array.of(0x2d, 0x4e, 0x41, 0x4b); // -NAK
 const WPI = Uint8Array.of(0x2b, 0x57, 0x50, 0x49); // +WPI
 const TERM = Uint8Array.of(0x2b, 0x54, 0x45, 0x52, 0x4d); // +TERM
 const encoder = new TextEncoder();
-const DONE = Promise.resolve();
 
 /** What a delivery needs from its subscription. */
 export interface DeliveryOwner {
@@ -18,16 +17,18 @@ export interface DeliveryOwner {
   warn(message: string, error: unknown): void;
 }
 
-/** Pending: with the handler. Dead-lettering: dead letter being stored. Settled: done, or handed back. */
+/** Pending: with the handler. Dead-lettering: dead letter being stored. Done: settled, or handed back. */
 type DeliveryState = 0 | 1 | 2;
 const PENDING = 0;
 const DEAD_LETTERING = 1;
-const SETTLED = 2;
+const DONE = 2;
 
 /**
  * A JetStream message handed to core, settled with the JetStream acknowledgement protocol on its
  * reply subject (`+ACK`, `-NAK {"delay":ns}`, `+WPI`, `+TERM`). Reply subject metadata gives the
  * delivery count (`attempt`), the stream sequence and the stream timestamp (`firstAttemptAt`).
+ * `ack` and `nack` complete on return (a publish on the connection, no answer awaited): they
+ * return core's {@link SETTLED}, so core waits for nothing.
  */
 export class NatsDelivery implements Delivery {
   #state: DeliveryState = PENDING;
@@ -48,16 +49,16 @@ export class NatsDelivery implements Delivery {
 
   /** True until the delivery is acked, nacked, dead-lettered or handed back. */
   get unsettled(): boolean {
-    return this.#state !== SETTLED;
+    return this.#state !== DONE;
   }
 
   ack(): Promise<void> {
-    if (this.#state !== PENDING) return DONE;
+    if (this.#state !== PENDING) return SETTLED;
     return this.#settle(ACK);
   }
 
   nack(delayMs: number): Promise<void> {
-    if (this.#state !== PENDING) return DONE;
+    if (this.#state !== PENDING) return SETTLED;
     const delay = Math.max(0, Math.round(delayMs));
     return this.#settle(delay === 0 ? NAK : encoder.encode(`-NAK {"delay":${delay * 1_000_000}}`));
   }
@@ -79,7 +80,7 @@ export class NatsDelivery implements Delivery {
 
   /** Tells the server the handler is still working, so AckWait starts again. */
   progress(): void {
-    if (this.#state === SETTLED) return;
+    if (this.#state === DONE) return;
     try {
       this.msg.respond(WPI);
     } catch {
@@ -94,13 +95,13 @@ export class NatsDelivery implements Delivery {
   }
 
   #settle(payload: Uint8Array): Promise<void> {
-    this.#state = SETTLED;
+    this.#state = DONE;
     this.owner.released(this);
     try {
       this.msg.respond(payload);
     } catch (error) {
-      return Promise.reject(new TransportClosedError(`nats transport: cannot settle the delivery, the connection is closed; the server redelivers it after AckWait.`, { cause: error }));
+      return Promise.reject(new DeliveryLostError(`nats transport: cannot settle the delivery, the connection is closed; the server redelivers it after AckWait.`, { cause: error }));
     }
-    return DONE;
+    return SETTLED;
   }
 }

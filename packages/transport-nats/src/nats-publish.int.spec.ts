@@ -1,14 +1,13 @@
 import { PublishError, type WireMessage } from '@cloudbus/core';
-import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
-import { DiscardPolicy, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { DiscardPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { NatsConnectionError } from './nats-connection-error.js';
-import { NatsTransport } from './nats-transport.js';
+import { NatsConnectionError } from './nats-errors.js';
+import { type NatsTransport } from './nats-transport.js';
 import type { NatsTransportOptions } from './nats-transport-options.js';
+import { NatsFixture, natsUrl } from './testing/nats-fixture.js';
 
-const url = brokerUrl('nats');
 const TYPE = 'dev.cloudbus.nats.publish';
 
 function wire(id: string): WireMessage {
@@ -28,36 +27,22 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-describe.skipIf(!url)('nats transport: publish confirmations and stream replicas', () => {
-  const transports: NatsTransport[] = [];
-  const streams: string[] = [];
+describe.skipIf(!natsUrl)('nats transport: publish confirmations and stream replicas', () => {
+  const fixture = new NatsFixture('natspub', 'nats-publish-spec');
   let nc: NatsConnection;
   let jsm: JetStreamManager;
 
   /** Options on names of their own: events in `<name>_EVENTS` under subject prefix `<name>`. */
-  function own(prefix: string, extra: NatsTransportOptions = {}): NatsTransportOptions & { stream: string; subjectPrefix: string } {
-    const name = uniqueName(prefix).replace(/[^A-Za-z0-9_-]/g, '_');
-    streams.push(`${name}_EVENTS`, `${name}_DLQ`);
-    return { ...extra, url: url!, stream: `${name}_EVENTS`, deadLetterStream: `${name}_DLQ`, subjectPrefix: name };
-  }
-
-  async function open(options: NatsTransportOptions): Promise<NatsTransport> {
-    const transport = new NatsTransport(options, 'nats-publish-spec');
-    transports.push(transport);
-    await transport.connect();
-    return transport;
-  }
+  const own = (prefix: string, extra: NatsTransportOptions = {}) => fixture.own(prefix, extra);
+  const open = (options: NatsTransportOptions): Promise<NatsTransport> => fixture.open(options);
 
   beforeAll(async () => {
-    nc = await connect({ servers: url! });
-    jsm = await jetstreamManager(nc);
+    await fixture.start();
+    nc = fixture.nc;
+    jsm = fixture.jsm;
   });
 
-  afterAll(async () => {
-    for (const transport of transports) await transport.close().catch(() => {});
-    for (const stream of streams) await jsm.streams.delete(stream).catch(() => false);
-    await nc.close();
-  });
+  afterAll(() => fixture.cleanup());
 
   it('resolves a batch once JetStream stored every event of it', async () => {
     const options = own('natspubok');
@@ -131,16 +116,15 @@ describe.skipIf(!url)('nats transport: publish confirmations and stream replicas
     const options = own('natsrep1');
     await open(options);
     expect((await jsm.streams.info(options.stream)).config.num_replicas).toBe(1);
-    expect((await jsm.streams.info(options.deadLetterStream!)).config.num_replicas).toBe(1);
+    expect((await jsm.streams.info(options.deadLetterStream)).config.num_replicas).toBe(1);
   });
 
   it('creates its streams with the replicas asked for, or says why the server cannot place them', async () => {
     const options = own('natsrep3', { replicas: 3 });
-    const transport = new NatsTransport(options, 'nats-publish-spec');
+    const transport = fixture.createTransport(options);
     const error = await rejection(transport.connect());
     if (nc.info?.cluster !== undefined && error === undefined) {
       // A cluster with three JetStream servers or more: the streams have three replicas.
-      transports.push(transport);
       expect((await jsm.streams.info(options.stream)).config.num_replicas).toBe(3);
       return;
     }

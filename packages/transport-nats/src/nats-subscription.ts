@@ -1,7 +1,7 @@
-import type { Delivery, Logger, Subscription, SubscriptionSpec, WireMessage } from '@cloudbus/core';
-import { createInbox, MsgImpl, type Msg, type NatsConnection, type Subscription as NatsInbox } from '@nats-io/transport-node';
+import type { Delivery, Logger, Subscription, SubscriptionSpec, WireMessage } from '@cloudbus/core/transport';
+import { createInbox, type Msg, type NatsConnection, type Subscription as NatsInbox } from '@nats-io/transport-node';
 
-import { readHeaderBlock, readWireMessage } from './header-codec.js';
+import { readNatsMessage } from './nats-binding.js';
 import { NatsDelivery, type DeliveryOwner } from './nats-delivery.js';
 
 /**
@@ -278,7 +278,7 @@ export class NatsSubscription implements Subscription, DeliveryOwner {
     const attempt = Number(tokens[at]);
     const sequence = Number(tokens[at + 1]);
     const firstAttemptAt = Math.floor(Number(tokens[at + 3]) / 1_000_000);
-    return new NatsDelivery(msg, wireMessage(msg), attempt, firstAttemptAt, sequence, this);
+    return new NatsDelivery(msg, readNatsMessage(msg), attempt, firstAttemptAt, sequence, this);
   }
 
   #progress(): void {
@@ -297,14 +297,4 @@ export class NatsSubscription implements Subscription, DeliveryOwner {
       this.renew();
     }
   }
-}
-
-/** The neutral form of a delivery: read from the raw headers block when nats-core exposes it (its `MsgImpl`), else from its parsed headers. */
-function wireMessage(msg: Msg): WireMessage {
-  if (msg instanceof MsgImpl) {
-    const headerBytes = msg._msg.hdr;
-    if (headerBytes <= 0) return readWireMessage(undefined, msg.data);
-    return readHeaderBlock(msg._rdata.subarray(0, headerBytes), msg.data);
-  }
-  return readWireMessage(msg.headers, msg.data);
 }

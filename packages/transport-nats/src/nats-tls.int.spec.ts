@@ -2,7 +2,7 @@ import { brokerUrl } from '@cloudbus/test/brokers';
 import { startPlainNatsServer, type PlainNatsServer } from '@cloudbus/test/plain-nats-server';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { NatsConnectionError } from './nats-connection-error.js';
+import { NatsConnectionError } from './nats-errors.js';
 import { NatsTransport } from './nats-transport.js';
 
 const url = brokerUrl('nats');

@@ -71,6 +71,26 @@ describe('nats transport options', () => {
     }
   });
 
+  it('refuses unknown keys, naming the known ones', () => {
+    expect(() => resolveNatsOptions({ steam: 'S' } as object)).toThrow(/nats transport: steam is not a known option; use url, .*stream/);
+    expect(() => resolveNatsOptions({ reconnectMinDelayMs: 100 })).toThrow(/reconnectMinDelayMs has no NATS counterpart.*reconnectTimeWaitMs/);
+  });
+
+  it('reads publishTimeoutMs, and requestTimeoutMs as its former name', () => {
+    expect(resolveNatsOptions().publishTimeoutMs).toBe(10_000);
+    expect(resolveNatsOptions({ publishTimeoutMs: 2_500 }).publishTimeoutMs).toBe(2_500);
+    expect(resolveNatsOptions({ requestTimeoutMs: 3_000 }).publishTimeoutMs).toBe(3_000);
+    expect(resolveNatsOptions({ requestTimeoutMs: 3_000, publishTimeoutMs: 4_000 }).publishTimeoutMs).toBe(4_000);
+    expect(() => resolveNatsOptions({ requestTimeoutMs: 10 })).toThrow(/publishTimeoutMs must be an integer of at least 100/);
+  });
+
+  it('maps username and password to user and password auth, over the URL, and refuses them with auth', () => {
+    expect(resolveNatsOptions({ url: 'nats://u:p@h', username: 'alice', password: 's3cret' }).auth).toEqual({ user: 'alice', pass: 's3cret' });
+    expect(() => resolveNatsOptions({ username: 'alice', password: 's3cret', auth: { token: 't' } })).toThrow(/either auth or username and password/);
+    expect(() => resolveNatsOptions({ username: 'alice' })).toThrow(/username and password go together/);
+    expect(() => resolveNatsOptions({ password: 's3cret' })).toThrow(/username and password go together/);
+  });
+
   it('is registered as nats, taking the bus URL and the service as connection name', async () => {
     const transport = await createTransport('nats', { url: 'nats://example:4999', service: 'pizzeria', options: { stream: 'PIZZA' } });
     expect(transport).toBeInstanceOf(NatsTransport);

@@ -1,6 +1,6 @@
-import { asLogger, ConfigurationError, consoleLogger, type Logger } from '@cloudbus/core';
+import { BASE_OPTION_KEYS, MAX_TIMER_MS, OptionsReader, type BaseTransportOptions, type Logger } from '@cloudbus/core/transport';
 
-import { isLiteralSubject, isStreamName } from './subject-naming.js';
+import { defaultDeadLetterSubjectPrefix, isLiteralSubject, isStreamName } from './subject-naming.js';
 
 /** TLS settings, passed to the NATS client (`tls` connection option). */
 export interface NatsTlsOptions {
@@ -43,15 +43,26 @@ export type NatsAuth =
 /** Where a new durable consumer starts reading its stream. */
 export type NatsStartPosition = 'new' | 'all';
 
-/** Options of {@link NatsTransport}. Validated once, at construction. */
-export interface NatsTransportOptions {
+/**
+ * Options of {@link NatsTransport}: core's base options (same names on every broker) and
+ * JetStream's own. Validated once, at construction; unknown keys are refused.
+ */
+export interface NatsTransportOptions extends BaseTransportOptions {
   /**
    * Server URL, or several separated by commas: `nats://host:4222`, `tls://host:4222`.
    * @default 'nats://localhost:4222'
    */
   readonly url?: string | undefined;
-  /** Credentials; override those in the URL. @default the URL's, else none */
+  /** Credentials; override those in the URL. Not together with `username`/`password`. @default the URL's, else none */
   readonly auth?: NatsAuth | undefined;
+  /**
+   * User name, with `password`: the same as `auth: { user, pass }` (overrides credentials in the
+   * URL; refused together with `auth`).
+   * @default the URL's, else none
+   */
+  readonly username?: string | undefined;
+  /** Password, with `username`. Never logged, never in an error. */
+  readonly password?: string | undefined;
   /**
    * TLS settings. Given, or with a `tls://` URL (which turns TLS on with the defaults), TLS is
    * required: a server that offers none is refused before any credential is sent.
@@ -136,6 +147,8 @@ export interface NatsTransportOptions {
    * Longest wait for a JetStream answer (publish acknowledgement, stream and consumer requests), in ms.
    * @default 10_000
    */
+  readonly publishTimeoutMs?: number | undefined;
+  /** @deprecated the former name of `publishTimeoutMs`, still read. */
   readonly requestTimeoutMs?: number | undefined;
   /**
    * Longest wait for the first connection, in ms.
@@ -152,17 +165,8 @@ export interface NatsTransportOptions {
    * @default 1_000
    */
   readonly reconnectTimeWaitMs?: number | undefined;
-  /**
-   * Client name shown by the server's monitoring.
-   * @default the service name, when created through the registry
-   */
-  readonly connectionName?: string | undefined;
-  /**
-   * Where duplicate publishes (debug), reconnections and settle failures (warn) are reported,
-   * never with credentials; pino, winston and bunyan loggers work as they are.
-   * @default the bus's logger when created through the registry, else consoleLogger
-   */
-  readonly logger?: Logger | object | undefined;
+  // connectionName (default: the service name, through the registry) and logger (default: the
+  // bus's logger, else consoleLogger) are core's base options.
 }
 
 /** Options with defaults applied and checked. */
@@ -182,7 +186,7 @@ export interface ResolvedNatsOptions {
   readonly deadLetterMaxAgeMs: number;
   readonly replicas: number;
   readonly startFrom: NatsStartPosition;
-  readonly requestTimeoutMs: number;
+  readonly publishTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly maxReconnectAttempts: number;
   readonly reconnectTimeWaitMs: number;
@@ -194,6 +198,12 @@ export interface ResolvedNatsOptions {
 
 /** The default server URL, used only when none is given. */
 export const DEFAULT_URL = 'nats://localhost:4222';
+/** The default events stream (`stream`). */
+export const DEFAULT_STREAM = 'CLOUDBUS';
+/** The default dead-letter stream (`deadLetterStream`). */
+export const DEFAULT_DEAD_LETTER_STREAM = 'CLOUDBUS_DLQ';
+/** The default first subject token of events (`subjectPrefix`). */
+export const DEFAULT_SUBJECT_PREFIX = 'cloudbus';
 
 /** Most replicas JetStream allows for a stream. */
 const MAX_REPLICAS = 5;
@@ -202,29 +212,37 @@ const SCHEMES = new Set(['nats:', 'tls:', 'ws:', 'wss:']);
 
 const DAY_MS = 86_400_000;
 
-function fail(message: string): never {
-  throw new ConfigurationError(`nats transport: ${message}`);
-}
+/** Base options nats.js has no counterpart for: it waits `reconnectTimeWaitMs` between attempts to a server, without backoff. */
+const UNMAPPED_BASE_KEYS = new Set<string>(['reconnectMinDelayMs', 'reconnectMaxDelayMs']);
 
-function integer(value: unknown, name: string, min: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    fail(`${name} must be an integer of at least ${min}, got ${typeof value === 'number' ? String(value) : typeof value}.`);
-  }
-  return value;
-}
+/** Every option the transport reads. */
+const OPTION_KEYS: readonly string[] = [
+  ...BASE_OPTION_KEYS.filter((key) => !UNMAPPED_BASE_KEYS.has(key)),
+  'auth',
+  'stream',
+  'subjectPrefix',
+  'deadLetterStream',
+  'deadLetterSubjectPrefix',
+  'ackWaitMs',
+  'maxDeliver',
+  'maxAckPending',
+  'duplicateWindowMs',
+  'replicas',
+  'maxAgeMs',
+  'deadLetterMaxAgeMs',
+  'startFrom',
+  'maxReconnectAttempts',
+  'reconnectTimeWaitMs',
+];
 
-function text(value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') fail(`${name} must be a non-empty string.`);
-  return value;
-}
+/** Former names still read. */
+const RENAMED = { requestTimeoutMs: 'publishTimeoutMs' };
 
-function decode(part: string, what: string): string {
+function decode(read: OptionsReader, part: string, what: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    return fail(`the ${what} in the URL is not valid percent-encoding.`);
+    return read.fail(`the ${what} in the URL is not valid percent-encoding.`);
   }
 }
 
@@ -237,7 +255,7 @@ interface ParsedUrl {
 }
 
 /** Splits the URL list into servers without credentials, and the credentials of the first URL that has some. */
-function parseUrls(url: string): ParsedUrl {
+function parseUrls(read: OptionsReader, url: string): ParsedUrl {
   const servers: string[] = [];
   const endpoints: string[] = [];
   let auth: NatsAuth | undefined;
@@ -248,13 +266,13 @@ function parseUrls(url: string): ParsedUrl {
       parsed = new URL(trimmed.includes('://') ? trimmed : `nats://${trimmed}`);
     } catch {
       // Never echo the URL: it may hold credentials.
-      return fail(`the URL is not valid; use nats://[user:password@]host[:4222] (several separated by commas).`);
+      return read.fail(`the URL is not valid; use nats://[user:password@]host[:4222] (several separated by commas).`);
     }
-    if (!SCHEMES.has(parsed.protocol)) fail(`the URL must start with nats://, tls://, ws:// or wss://, got '${parsed.protocol}//'.`);
-    if (parsed.hostname === '') fail('the URL has no host; use nats://host:4222.');
+    if (!SCHEMES.has(parsed.protocol)) read.fail(`the URL must start with nats://, tls://, ws:// or wss://, got '${parsed.protocol}//'.`);
+    if (parsed.hostname === '') read.fail('the URL has no host; use nats://host:4222.');
     if (auth === undefined && parsed.username !== '') {
-      const user = decode(parsed.username, 'user name');
-      auth = parsed.password === '' ? { token: user } : { user, pass: decode(parsed.password, 'password') };
+      const user = decode(read, parsed.username, 'user name');
+      auth = parsed.password === '' ? { token: user } : { user, pass: decode(read, parsed.password, 'password') };
     }
     const server = `${parsed.protocol}//${parsed.host}`;
     servers.push(server);
@@ -263,9 +281,20 @@ function parseUrls(url: string): ParsedUrl {
   return { servers, auth, tls: servers.some((server) => server.startsWith('tls:')), endpoint: endpoints.join(',') };
 }
 
-function checkAuth(auth: unknown): NatsAuth | undefined {
+/** The `auth` option, or `username` and `password` as `{ user, pass }`; undefined when none is given. */
+function readAuth(read: OptionsReader): NatsAuth | undefined {
+  const auth = read.value('auth');
+  const username = read.optionalText('username');
+  const password = read.optionalText('password');
+  if (username !== undefined || password !== undefined) {
+    if (auth !== undefined) read.fail('give either auth or username and password, not both.');
+    if (username === undefined || password === undefined) {
+      read.fail(`username and password go together${username === undefined ? '' : '; for a token alone use auth: { token }'}.`);
+    }
+    return { user: username, pass: password };
+  }
   if (auth === undefined) return undefined;
-  if (auth === null || typeof auth !== 'object') fail('auth must be { user, pass }, { token }, { nkeySeed }, { credsFile } or { creds }.');
+  if (auth === null || typeof auth !== 'object') read.fail('auth must be { user, pass }, { token }, { nkeySeed }, { credsFile } or { creds }.');
   const keys = Object.keys(auth).sort().join(',');
   const record = auth as Record<string, unknown>;
   const strings = (...names: string[]) => names.every((name) => typeof record[name] === 'string' && record[name] !== '');
@@ -274,83 +303,89 @@ function checkAuth(auth: unknown): NatsAuth | undefined {
   if (keys === 'nkeySeed' && strings('nkeySeed')) return auth as NatsAuth;
   if (keys === 'credsFile' && strings('credsFile')) return auth as NatsAuth;
   if (keys === 'creds' && strings('creds')) return auth as NatsAuth;
-  return fail('auth must be exactly one of { user, pass }, { token }, { nkeySeed }, { credsFile }, { creds }, with non-empty strings.');
+  return read.fail('auth must be exactly one of { user, pass }, { token }, { nkeySeed }, { credsFile }, { creds }, with non-empty strings.');
 }
 
 const TLS_KEYS = ['ca', 'caFile', 'cert', 'certFile', 'key', 'keyFile', 'handshakeFirst', 'rejectUnauthorized'];
 
-function checkTls(tls: unknown): NatsTlsOptions | undefined {
+function readTls(read: OptionsReader): NatsTlsOptions | undefined {
+  const tls = read.object<NatsTlsOptions>('tls', TLS_KEYS);
   if (tls === undefined) return undefined;
-  if (tls === null || typeof tls !== 'object') fail(`tls must be an object with ${TLS_KEYS.join(', ')}.`);
   for (const [key, value] of Object.entries(tls)) {
-    if (!TLS_KEYS.includes(key)) fail(`tls.${key} is not a known option; use ${TLS_KEYS.join(', ')}.`);
     const boolean = key === 'handshakeFirst' || key === 'rejectUnauthorized';
-    if (value !== undefined && typeof value !== (boolean ? 'boolean' : 'string')) fail(`tls.${key} must be a ${boolean ? 'boolean' : 'string'}.`);
+    if (value !== undefined && typeof value !== (boolean ? 'boolean' : 'string')) read.fail(`tls.${key} must be a ${boolean ? 'boolean' : 'string'}.`);
   }
-  return tls as NatsTlsOptions;
+  return tls;
 }
 
-function subjectPrefixOption(value: unknown, name: string, fallback: string): string {
-  const prefix = text(value, name) ?? fallback;
+function subjectPrefixOption(read: OptionsReader, name: string, fallback: string): string {
+  const prefix = read.text(name, fallback);
   if (!isLiteralSubject(prefix) || !/^[A-Za-z0-9_.-]+$/.test(prefix)) {
-    fail(`${name} must be subject tokens of A-Z a-z 0-9 - _ separated by dots, such as 'cloudbus'; got '${prefix}'.`);
+    read.fail(`${name} must be subject tokens of A-Z a-z 0-9 - _ separated by dots, such as 'cloudbus'; got '${prefix}'.`);
   }
   return prefix;
 }
 
-function streamOption(value: unknown, name: string, fallback: string): string {
-  const stream = text(value, name) ?? fallback;
-  if (!isStreamName(stream)) fail(`${name} must be 1 to 200 characters of A-Z a-z 0-9 - _, such as 'CLOUDBUS'; got '${stream}'.`);
+function streamOption(read: OptionsReader, name: string, fallback: string): string {
+  const stream = read.text(name, fallback);
+  if (!isStreamName(stream)) read.fail(`${name} must be 1 to 200 characters of A-Z a-z 0-9 - _, such as 'CLOUDBUS'; got '${stream}'.`);
   return stream;
+}
+
+/** A timer's wait in ms: an integer of at least `min`, at most what a Node timer keeps. */
+function timer(read: OptionsReader, name: string, min: number, fallback: number): number {
+  return read.integer(name, min, fallback, MAX_TIMER_MS);
 }
 
 /** Applies defaults and checks every option; throws `ConfigurationError` saying how to fix a bad one. */
 export function resolveNatsOptions(options: NatsTransportOptions = {}): ResolvedNatsOptions {
-  const url = text(options.url, 'url') ?? DEFAULT_URL;
-  const parsed = parseUrls(url);
-  const auth = checkAuth(options.auth) ?? parsed.auth;
-  const subjectPrefix = subjectPrefixOption(options.subjectPrefix, 'subjectPrefix', 'cloudbus');
-  const deadLetterSubjectPrefix = subjectPrefixOption(options.deadLetterSubjectPrefix, 'deadLetterSubjectPrefix', `${subjectPrefix}_dlq`);
+  if (options !== null && typeof options === 'object') {
+    for (const key of UNMAPPED_BASE_KEYS) {
+      if ((options as Record<string, unknown>)[key] !== undefined) {
+        new OptionsReader('nats', {}, []).fail(`${key} has no NATS counterpart: nats.js waits the same time between reconnection attempts to a server; use reconnectTimeWaitMs.`);
+      }
+    }
+  }
+  const read: OptionsReader = new OptionsReader('nats', options, OPTION_KEYS, RENAMED);
+  const parsed = parseUrls(read, read.text('url', DEFAULT_URL));
+  const auth = readAuth(read) ?? parsed.auth;
+  const subjectPrefix = subjectPrefixOption(read, 'subjectPrefix', DEFAULT_SUBJECT_PREFIX);
+  const deadLetterSubjectPrefix = subjectPrefixOption(read, 'deadLetterSubjectPrefix', defaultDeadLetterSubjectPrefix(subjectPrefix));
   if (`${deadLetterSubjectPrefix}.`.startsWith(`${subjectPrefix}.`) || `${subjectPrefix}.`.startsWith(`${deadLetterSubjectPrefix}.`)) {
-    fail(`deadLetterSubjectPrefix '${deadLetterSubjectPrefix}' overlaps subjectPrefix '${subjectPrefix}'; choose one outside it, such as '${subjectPrefix}_dlq'.`);
+    read.fail(`deadLetterSubjectPrefix '${deadLetterSubjectPrefix}' overlaps subjectPrefix '${subjectPrefix}'; choose one outside it, such as '${subjectPrefix}_dlq'.`);
   }
-  const stream = streamOption(options.stream, 'stream', 'CLOUDBUS');
-  const deadLetterStream = streamOption(options.deadLetterStream, 'deadLetterStream', 'CLOUDBUS_DLQ');
-  if (stream === deadLetterStream) fail(`stream and deadLetterStream must differ; both are '${stream}'.`);
-  const maxDeliver = integer(options.maxDeliver, 'maxDeliver', -1, -1);
-  if (maxDeliver === 0) fail('maxDeliver must be -1 (no limit) or a positive integer, got 0.');
-  const maxAckPending = options.maxAckPending === undefined ? undefined : integer(options.maxAckPending, 'maxAckPending', 1, 1);
-  const replicas = options.replicas ?? 1;
+  const stream = streamOption(read, 'stream', DEFAULT_STREAM);
+  const deadLetterStream = streamOption(read, 'deadLetterStream', DEFAULT_DEAD_LETTER_STREAM);
+  if (stream === deadLetterStream) read.fail(`stream and deadLetterStream must differ; both are '${stream}'.`);
+  const maxDeliver = read.integer('maxDeliver', -1, -1);
+  if (maxDeliver === 0) read.fail('maxDeliver must be -1 (no limit) or a positive integer, got 0.');
+  const replicas = read.value('replicas') ?? 1;
   if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
-    fail(`replicas must be an integer from 1 to ${MAX_REPLICAS} (JetStream's limit; 1 on a single server, 3 or 5 on a cluster), got ${String(replicas)}.`);
+    read.fail(`replicas must be an integer from 1 to ${MAX_REPLICAS} (JetStream's limit; 1 on a single server, 3 or 5 on a cluster), got ${String(replicas)}.`);
   }
-  const startFrom = options.startFrom ?? 'new';
-  if (startFrom !== 'new' && startFrom !== 'all') fail(`startFrom must be 'new' or 'all', got '${String(startFrom)}'.`);
-  const logger =
-    asLogger(options.logger, consoleLogger) ?? fail('logger must have debug, info, warn and error methods (console, winston, pino and bunyan loggers work as they are).');
   return {
     servers: parsed.servers,
     auth,
     // A tls:// URL requires TLS: with a `tls` option set, the client refuses a server offering none before sending CONNECT.
-    tls: checkTls(options.tls) ?? (parsed.tls ? {} : undefined),
+    tls: readTls(read) ?? (parsed.tls ? {} : undefined),
     stream,
     subjectPrefix,
     deadLetterStream,
     deadLetterSubjectPrefix,
-    ackWaitMs: integer(options.ackWaitMs, 'ackWaitMs', 100, 30_000),
+    ackWaitMs: read.integer('ackWaitMs', 100, 30_000),
     maxDeliver,
-    maxAckPending,
-    duplicateWindowMs: integer(options.duplicateWindowMs, 'duplicateWindowMs', 100, 120_000),
-    maxAgeMs: integer(options.maxAgeMs, 'maxAgeMs', 0, 7 * DAY_MS),
-    deadLetterMaxAgeMs: integer(options.deadLetterMaxAgeMs, 'deadLetterMaxAgeMs', 0, 30 * DAY_MS),
+    maxAckPending: read.optionalInteger('maxAckPending', 1),
+    duplicateWindowMs: read.integer('duplicateWindowMs', 100, 120_000),
+    maxAgeMs: read.integer('maxAgeMs', 0, 7 * DAY_MS),
+    deadLetterMaxAgeMs: read.integer('deadLetterMaxAgeMs', 0, 30 * DAY_MS),
     replicas,
-    startFrom,
-    requestTimeoutMs: integer(options.requestTimeoutMs, 'requestTimeoutMs', 100, 10_000),
-    connectTimeoutMs: integer(options.connectTimeoutMs, 'connectTimeoutMs', 100, 10_000),
-    maxReconnectAttempts: integer(options.maxReconnectAttempts, 'maxReconnectAttempts', -1, -1),
-    reconnectTimeWaitMs: integer(options.reconnectTimeWaitMs, 'reconnectTimeWaitMs', 10, 1_000),
-    connectionName: text(options.connectionName, 'connectionName'),
-    logger,
+    startFrom: read.oneOf<NatsStartPosition>('startFrom', ['new', 'all'], 'new'),
+    publishTimeoutMs: timer(read, 'publishTimeoutMs', 100, 10_000),
+    connectTimeoutMs: timer(read, 'connectTimeoutMs', 100, 10_000),
+    maxReconnectAttempts: read.integer('maxReconnectAttempts', -1, -1),
+    reconnectTimeWaitMs: timer(read, 'reconnectTimeWaitMs', 10, 1_000),
+    connectionName: read.optionalText('connectionName'),
+    logger: read.logger(),
     endpoint: parsed.endpoint,
   };
 }

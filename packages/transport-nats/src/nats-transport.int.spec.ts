@@ -6,7 +6,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders } from '@nats-io/transport-node';
 import { describe } from 'vitest';
 
-import { writeHeaders } from './header-codec.js';
+import { writeHeaders } from './nats-binding.js';
 import { NatsTransport } from './nats-transport.js';
 import { subjectForType } from './subject-naming.js';
 
@@ -23,6 +23,7 @@ describe.skipIf(!url)('nats transport against the local server', () => {
 
   const harness = (): ContractHarness => ({
     createTransport: () => new NatsTransport(options, 'contract'),
+    destinationOf: (type) => subjectForType(options.subjectPrefix, type),
     injectRaw: async (type, message) => {
       const nc = await connect({ servers: url! });
       try {

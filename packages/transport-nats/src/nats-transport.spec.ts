@@ -1,7 +1,7 @@
 import { BrokerConnectionError, TransportClosedError } from '@cloudbus/core';
 import { describe, expect, it } from 'vitest';
 
-import { NatsConnectionError } from './nats-connection-error.js';
+import { NatsConnectionError } from './nats-errors.js';
 import { NatsTransport } from './nats-transport.js';
 
 describe('nats transport without a server', () => {

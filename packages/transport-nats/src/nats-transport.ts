@@ -1,14 +1,12 @@
 import {
-  byName,
-  decodeSubscriptionRecord,
-  encodeSubscriptionRecord,
-  MessageTooLargeError,
-  subscriptionInfo,
-  subscriptionRecord,
+  checkMessageSize,
+  DeliveryLostError,
+  NotConnectedError,
+  PublishError,
+  TopologyConflictError,
   TransportClosedError,
   type SubscriptionAdmin,
   type SubscriptionInfo,
-  type SubscriptionRecord,
   type DeadLetterReader,
   type DeadLetterRemover,
   type Delivery,
@@ -18,50 +16,24 @@ import {
   type SubscriptionSpec,
   type Transport,
   type TransportCapabilities,
-  type WireMessage,
   type ConnectionState,
   type ConnectionStateReporter,
-} from '@cloudbus/core';
-import {
-  AckPolicy,
-  DeliverPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-  type ConsumerConfig,
-  type JetStreamClient,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
-import {
-  connect,
-  headers as natsHeaders,
-  nanos,
-  type NatsConnection,
-} from '@nats-io/transport-node';
+} from '@cloudbus/core/transport';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 
-import { encodePublishHeaders, readWireMessage, writeHeaders } from './header-codec.js';
-import { JetStreamPublisher, type OutgoingJetStreamMessage } from './jetstream-publisher.js';
-import { natsConnectionOptions } from './nats-connection-options.js';
-import { NatsConnectionError } from './nats-connection-error.js';
-import { connectUnlessForeign } from './nats-greeting-check.js';
-import type { NatsDelivery } from './nats-delivery.js';
+import { encodePublishHeaders } from './nats-binding.js';
+import { connectionStateOf, describe, openNatsConnection, watchConnection, type NatsLinkState } from './nats-connection.js';
+import { NatsDeadLetters } from './nats-dead-letters.js';
+import { NatsConnectionError } from './nats-errors.js';
+import { NatsPublisher, type OutgoingNatsMessage } from './nats-publisher.js';
 import { NatsSubscription } from './nats-subscription.js';
+import { NatsTopology } from './nats-topology.js';
 import { resolveNatsOptions, type NatsTransportOptions, type ResolvedNatsOptions } from './nats-transport-options.js';
-import { durableName, subjectForType } from './subject-naming.js';
+import { subjectForType } from './subject-naming.js';
 
 /** NATS' default `max_payload`, assumed until the server says otherwise at connect. */
 const DEFAULT_MAX_PAYLOAD = 1_048_576;
-/** Dead letters fetched at once by `readDeadLetters`. */
-const READ_CHUNK = 256;
-const STREAM_NAME_IN_USE = 10058;
-/**
- * JetStream API errors when a stream's replicas cannot be placed: replicas > 1 on a server that
- * is not clustered (10074), no suitable peers for placement (10005), insufficient resources (10023).
- */
-const PLACEMENT_ERRORS = new Set([10074, 10005, 10023]);
 /** Longest wait at close for the server to confirm it has everything sent so far. */
 const FLUSH_TIMEOUT_MS = 2_000;
 
@@ -71,37 +43,35 @@ export interface NatsTransportStats {
   readonly duplicatesDropped: number;
 }
 
+/** What exists once connected. */
+interface Connected {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly topology: NatsTopology;
+  readonly deadLetters: NatsDeadLetters;
+  readonly publisher: NatsPublisher;
+}
+
 /**
  * The NATS JetStream transport. Events go to the stream `stream` on subject
  * `<subjectPrefix>.<type>` with `Nats-Msg-Id` = CloudEvent id; each handler subscription is one
  * durable pull consumer filtered on its types, shared by every instance of the service; dead
  * letters go to the stream `deadLetterStream`. See the package README for the layout and the
- * wire format.
+ * wire format. The parts: `nats-connection` (connect, reconnect, state), `nats-topology`
+ * (streams and consumers), `nats-binding` (the CloudEvents NATS binding), `nats-publisher`,
+ * `nats-subscription`, `nats-delivery`, `nats-dead-letters`.
  */
 export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter, SubscriptionAdmin {
   readonly name = 'nats';
   readonly options: ResolvedNatsOptions;
   #capabilities: TransportCapabilities;
-  #state: 'new' | 'connecting' | 'connected' | 'closed' = 'new';
+  #state: NatsLinkState = 'new';
   /** The connection was lost and nats.js is reconnecting. */
   #reconnecting = false;
-
-  /** Where the connection is; `reconnecting` while nats.js replaces a lost one. */
-  get connectionState(): ConnectionState {
-    if (this.#state === 'closed') return 'closed';
-    if (this.#state !== 'connected') return 'connecting';
-    return this.#reconnecting ? 'reconnecting' : 'connected';
-  }
   #connecting: Promise<void> | undefined;
-  #nc: NatsConnection | undefined;
-  #js: JetStreamClient | undefined;
-  #jsm: JetStreamManager | undefined;
-  #publisher: JetStreamPublisher | undefined;
+  #connected: Connected | undefined;
   readonly #subscriptions = new Set<NatsSubscription>();
   #duplicates = 0;
-  /** Dead letters read so far, by stream sequence (messages in a stream never change). */
-  readonly #deadLetters = new Map<number, StoredDeadLetter>();
-  #deadLettersRead = 0;
   /** Subject by event type: types are few, publishes many. */
   readonly #subjects = new Map<string, string>();
 
@@ -115,6 +85,11 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
     this.#capabilities = capabilitiesFor(DEFAULT_MAX_PAYLOAD);
   }
 
+  /** Where the connection is; `reconnecting` while nats.js replaces a lost one. */
+  get connectionState(): ConnectionState {
+    return connectionStateOf(this.#state, this.#reconnecting);
+  }
+
   /** What JetStream offers; `maxMessageBytes` is the server's `max_payload` once connected. */
   get capabilities(): TransportCapabilities {
     return this.#capabilities;
@@ -126,7 +101,7 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
   }
 
   connect(): Promise<void> {
-    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('nats transport: closed, create a new one.'));
+    if (this.#state === 'closed') return Promise.reject(new NotConnectedError('nats transport: closed, create a new one.'));
     if (this.#state === 'connected') return Promise.resolve();
     this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
     return this.#connecting;
@@ -137,25 +112,22 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
     const options = this.options;
     let nc: NatsConnection;
     try {
-      nc = await connectUnlessForeign(connect(await natsConnectionOptions(this.options)), options);
+      nc = await openNatsConnection(options);
     } catch (error) {
       if (this.#state === 'connecting') this.#state = 'new';
-      if (error instanceof NatsConnectionError) throw error;
-      throw new NatsConnectionError(
-        `nats transport: cannot connect to ${options.endpoint}: ${describe(error)}. Check that nats-server runs there (with -js for JetStream) and the URL, credentials and TLS options.`,
-        { cause: error },
-      );
+      throw error;
     }
+    let connected: Omit<Connected, 'publisher'>;
     try {
-      const jsm = await jetstreamManager(nc, { timeout: options.requestTimeoutMs });
-      this.#jsm = jsm;
-      this.#js = jetstream(nc, { timeout: options.requestTimeoutMs });
-      await this.#ensureStream(options.stream, `${options.subjectPrefix}.>`, true);
-      await this.#ensureStream(options.deadLetterStream, `${options.deadLetterSubjectPrefix}.>`, false);
+      const jsm = await jetstreamManager(nc, { timeout: options.publishTimeoutMs });
+      const js = jetstream(nc, { timeout: options.publishTimeoutMs });
+      const topology = new NatsTopology(jsm, options);
+      await topology.declareStreams();
+      connected = { nc, js, topology, deadLetters: new NatsDeadLetters(js, jsm, options) };
     } catch (error) {
       if (this.#state === 'connecting') this.#state = 'new';
       await nc.close().catch(() => {});
-      if (error instanceof NatsConnectionError) throw error;
+      if (error instanceof NatsConnectionError || error instanceof TopologyConflictError) throw error;
       throw new NatsConnectionError(
         `nats transport: connected to ${options.endpoint}, but could not set up JetStream: ${describe(error)}. Start nats-server with JetStream enabled (-js) and check the account's JetStream limits.`,
         { cause: error },
@@ -165,91 +137,79 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
       await nc.close().catch(() => {});
       throw new TransportClosedError('nats transport: closed while connecting.');
     }
-    this.#nc = nc;
-    this.#publisher = new JetStreamPublisher(nc, {
+    const publisher = new NatsPublisher(nc, {
       stream: options.stream,
-      timeoutMs: options.requestTimeoutMs,
+      timeoutMs: options.publishTimeoutMs,
       logger: options.logger,
       onDuplicate: () => this.#duplicates++,
     });
+    this.#connected = { ...connected, publisher };
     this.#capabilities = capabilitiesFor(nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
     this.#state = 'connected';
-    this.#watchStatus(nc).catch(() => {});
+    watchConnection(nc, options, {
+      lost: () => (this.#reconnecting = true),
+      back: () => {
+        this.#reconnecting = false;
+        const resent = publisher.resendUnanswered();
+        if (resent > 0) options.logger.info(`nats transport: sent ${resent} unacknowledged publish(es) again after the reconnection`, { server: options.endpoint });
+        for (const subscription of this.#subscriptions) subscription.renew();
+      },
+    }).catch(() => {});
   }
 
   publish(messages: readonly OutgoingMessage[]): Promise<void> {
-    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('nats transport: cannot publish after close().'));
-    const publisher = this.#publisher;
-    if (publisher === undefined) return Promise.reject(new TransportClosedError('nats transport: not connected; call connect() first.'));
+    if (this.#state === 'closed') return Promise.reject(new NotConnectedError('nats transport: cannot publish after close().'));
+    const publisher = this.#connected?.publisher;
+    if (publisher === undefined) return Promise.reject(new NotConnectedError('nats transport: not connected; call connect() first.'));
     const limit = this.#capabilities.maxMessageBytes;
     const prefix = this.options.subjectPrefix;
     const stream = this.options.stream;
-    const outgoing = new Array<OutgoingJetStreamMessage>(messages.length);
+    const outgoing = new Array<OutgoingNatsMessage>(messages.length);
     try {
       for (let i = 0; i < messages.length; i++) {
         const { id, type, message } = messages[i]!;
         const headers = encodePublishHeaders(message, id, stream);
-        const size = headers.bytes.byteLength + message.body.byteLength;
         // Nothing of the batch is sent when one message is too large (or cannot be encoded).
-        if (size > limit) return Promise.reject(new MessageTooLargeError(id, size, limit));
+        checkMessageSize(messages[i]!, limit, headers.bytes.byteLength + message.body.byteLength);
         outgoing[i] = { id, subject: this.#subject(prefix, type), headers, body: message.body };
       }
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(
+        error instanceof Error ? error : new PublishError(`nats transport: cannot encode the batch: ${String(error)}.`, messages.map((outgoing) => outgoing.id)),
+      );
     }
     return publisher.publish(outgoing);
   }
 
   subscribe(spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
-    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('nats transport: cannot subscribe after close().'));
-    const nc = this.#nc;
-    if (nc === undefined) return Promise.reject(new TransportClosedError('nats transport: not connected; call connect() first.'));
-    return this.#subscribe(nc, spec, onDelivery);
+    if (this.#state === 'closed') return Promise.reject(new NotConnectedError('nats transport: cannot subscribe after close().'));
+    const connected = this.#connected;
+    if (connected === undefined) return Promise.reject(new NotConnectedError('nats transport: not connected; call connect() first.'));
+    return this.#subscribe(connected, spec, onDelivery);
   }
 
   async close(): Promise<void> {
     if (this.#state === 'closed') throw new TransportClosedError('nats transport: already closed.');
     this.#state = 'closed';
     for (const subscription of [...this.#subscriptions]) await subscription.close();
-    const nc = this.#nc;
-    if (nc === undefined || nc.isClosed()) {
-      this.#publisher?.close(new TransportClosedError('nats transport: closed before JetStream confirmed the publish.'));
+    const connected = this.#connected;
+    const closedBeforeConfirm = () => new TransportClosedError('nats transport: closed before JetStream confirmed the publish.');
+    if (connected === undefined || connected.nc.isClosed()) {
+      connected?.publisher.close(closedBeforeConfirm());
       return;
     }
     // Acks and hand-backs reach the server before the connection goes (not waiting forever while
     // reconnecting: the server redelivers whatever it did not hear about after AckWait).
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([nc.flush().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_TIMEOUT_MS)))]);
+    await Promise.race([connected.nc.flush().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_TIMEOUT_MS)))]);
     clearTimeout(timer);
-    this.#publisher?.close(new TransportClosedError('nats transport: closed before JetStream confirmed the publish.'));
-    await nc.close();
+    connected.publisher.close(closedBeforeConfirm());
+    await connected.nc.close();
   }
 
   /** Dead letters in the dead-letter stream, oldest first (read incrementally: each call fetches only new ones). */
   async readDeadLetters(): Promise<readonly StoredDeadLetter[]> {
-    const jsm = this.#jsm;
-    if (jsm === undefined || this.#state === 'closed') throw new TransportClosedError('nats transport: readDeadLetters() needs a connected transport.');
-    const stream = this.options.deadLetterStream;
-    const { state } = await jsm.streams.info(stream);
-    for (const sequence of this.#deadLetters.keys()) {
-      if (sequence < state.first_seq) this.#deadLetters.delete(sequence);
-    }
-    const from = Math.max(this.#deadLettersRead + 1, state.first_seq);
-    for (let start = from; start <= state.last_seq; start += READ_CHUNK) {
-      const end = Math.min(state.last_seq, start + READ_CHUNK - 1);
-      const reads = [];
-      for (let seq = start; seq <= end; seq++) reads.push(jsm.streams.getMessage(stream, { seq }));
-      const stored = await Promise.all(reads);
-      for (const message of stored) {
-        if (message === null) continue;
-        this.#deadLetters.set(message.seq, {
-          message: readWireMessage(message.header, message.data),
-          destination: message.subject.slice(this.options.deadLetterSubjectPrefix.length + 1),
-        });
-      }
-      this.#deadLettersRead = end;
-    }
-    return [...this.#deadLetters.values()];
+    return this.#whileConnected('readDeadLetters').deadLetters.read();
   }
 
   /**
@@ -259,23 +219,7 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
    * counted.
    */
   async removeDeadLetters(select: (letter: StoredDeadLetter) => boolean): Promise<number> {
-    await this.readDeadLetters();
-    const chosen = [...this.#deadLetters].filter(([, letter]) => select(letter)).map(([sequence]) => sequence);
-    const jsm = this.#jsm;
-    if (jsm === undefined || this.#state === 'closed') throw new TransportClosedError('nats transport: removeDeadLetters() needs a connected transport.');
-    let removed = 0;
-    for (const sequence of chosen) {
-      let deleted: boolean;
-      try {
-        deleted = await jsm.streams.deleteMessage(this.options.deadLetterStream, sequence, false);
-      } catch (error) {
-        if (!(error instanceof JetStreamApiError) || !/no message found/i.test(error.message)) throw error;
-        deleted = false;
-      }
-      this.#deadLetters.delete(sequence);
-      if (deleted) removed++;
-    }
-    return removed;
+    return this.#whileConnected('removeDeadLetters').deadLetters.remove(select, () => this.#whileConnected('removeDeadLetters'));
   }
 
   /**
@@ -283,43 +227,19 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
    * subscription record), with their filter subjects and what is waiting in them.
    */
   async listSubscriptions(): Promise<readonly SubscriptionInfo[]> {
-    const jsm = this.#jsm;
-    if (jsm === undefined || this.#state === 'closed') throw new TransportClosedError('nats transport: listSubscriptions() needs a connected transport.');
-    const found: SubscriptionInfo[] = [];
-    for await (const consumer of await jsm.consumers.list(this.options.stream)) {
-      const record = recordOf(consumer.config.description);
-      if (record === undefined || consumer.config.durable_name === undefined) continue;
-      found.push(
-        subscriptionInfo(
-          {
-            name: record.name,
-            bindings: filtersOf(consumer.config),
-            destination: `${this.options.stream}/${consumer.config.durable_name}`,
-            pending: consumer.num_pending,
-            concurrency: consumer.config.max_ack_pending,
-          },
-          record,
-        ),
-      );
-    }
-    return byName(found);
+    return this.#whileConnected('listSubscriptions').topology.listSubscriptions();
   }
 
   /** Deletes the subscription's durable consumer (and with it its place in the stream). */
   async removeSubscription(name: string): Promise<boolean> {
-    const jsm = this.#jsm;
-    if (jsm === undefined || this.#state === 'closed') throw new TransportClosedError('nats transport: removeSubscription() needs a connected transport.');
-    const durable = durableName(name);
-    try {
-      const info = await jsm.consumers.info(this.options.stream, durable);
-      if (recordOf(info.config.description)?.name !== name) return false;
-      await jsm.consumers.delete(this.options.stream, durable);
-    } catch (error) {
-      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound) return false;
-      throw error;
-    }
-    this.options.logger.info(`nats transport: removed subscription ${name} (durable ${durable} of stream ${this.options.stream})`, { subscription: name, durable });
-    return true;
+    return this.#whileConnected('removeSubscription').topology.removeSubscription(name);
+  }
+
+  /** What exists once connected; throws unless connected and not closed. */
+  #whileConnected(method: string): Connected {
+    const connected = this.#connected;
+    if (connected === undefined || this.#state === 'closed') throw new NotConnectedError(`nats transport: ${method}() needs a connected transport.`);
+    return connected;
   }
 
   /** Read through a method: `close()` may change the state while `connect()` awaits. */
@@ -336,96 +256,20 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
     return subject;
   }
 
-  /** Creates the stream, or adds the subject to it and sets the duplicate window when it exists. */
-  async #ensureStream(name: string, subject: string, events: boolean): Promise<void> {
-    const jsm = this.#jsm!;
+  async #subscribe(connected: Connected, spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
     const options = this.options;
-    const duplicateWindow = nanos(options.duplicateWindowMs);
-    const maxAge = nanos(events ? options.maxAgeMs : options.deadLetterMaxAgeMs);
-    for (let attempt = 0; ; attempt++) {
-      let existing;
-      try {
-        existing = await jsm.streams.info(name);
-      } catch (error) {
-        if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
-      }
-      if (existing === undefined) {
-        try {
-          await jsm.streams.add({
-            name,
-            subjects: [subject],
-            storage: StorageType.File,
-            retention: RetentionPolicy.Limits,
-            duplicate_window: duplicateWindow,
-            max_age: maxAge,
-            num_replicas: options.replicas,
-          });
-          return;
-        } catch (error) {
-          // Another process created it meanwhile: update it instead.
-          if (error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE && attempt === 0) continue;
-          if (options.replicas > 1 && error instanceof JetStreamApiError && PLACEMENT_ERRORS.has(error.code)) {
-            throw new NatsConnectionError(
-              `nats transport: cannot create the stream '${name}' with ${options.replicas} replicas: ${describe(error)}. ` +
-                `Each replica needs its own JetStream server: a single server holds 1, a cluster needs at least ${options.replicas} JetStream servers with room for the stream. Lower the replicas option or add servers.`,
-              { cause: error },
-            );
-          }
-          throw new NatsConnectionError(`nats transport: cannot create the stream '${name}' for subjects '${subject}': ${describe(error)}. Another stream may capture these subjects: choose other stream / subject prefix options, or delete that stream.`, { cause: error });
-        }
-      }
-      const config = existing.config;
-      if ((config.num_replicas || 1) !== options.replicas) {
-        options.logger.warn(`nats transport: the stream '${name}' exists with ${config.num_replicas || 1} replicas, the replicas option says ${options.replicas}; it keeps its own (change it with: nats stream edit ${name} --replicas ${options.replicas})`, {
-          stream: name,
-        });
-      }
-      const subjects = config.subjects ?? [];
-      const hasSubject = subjects.includes(subject);
-      if (hasSubject && config.duplicate_window === duplicateWindow && config.max_age === maxAge) return;
-      if (config.max_age !== maxAge) {
-        options.logger.info(`nats transport: the stream '${name}' now keeps messages for ${maxAge === 0 ? 'ever' : `${Math.round(maxAge / 1e6)} ms`} (was ${config.max_age === 0 ? 'for ever' : `${Math.round(config.max_age / 1e6)} ms`})`, {
-          stream: name,
-        });
-      }
-      try {
-        await jsm.streams.update(name, {
-          ...config,
-          subjects: hasSubject ? subjects : [...subjects, subject],
-          duplicate_window: duplicateWindow,
-          max_age: maxAge,
-        });
-      } catch (error) {
-        throw new NatsConnectionError(`nats transport: cannot update the stream '${name}' to capture '${subject}': ${describe(error)}.`, { cause: error });
-      }
-      return;
-    }
-  }
-
-  async #subscribe(nc: NatsConnection, spec: SubscriptionSpec, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
-    const options = this.options;
-    const durable = durableName(spec.name);
-    const filters = spec.types.map((type) => subjectForType(options.subjectPrefix, type));
-    const config: Partial<ConsumerConfig> = {
-      durable_name: durable,
-      description: consumerDescription(spec),
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: options.startFrom === 'all' ? DeliverPolicy.All : DeliverPolicy.New,
-      ack_wait: nanos(options.ackWaitMs),
-      max_deliver: options.maxDeliver,
-      max_ack_pending: options.maxAckPending ?? spec.concurrency,
-    };
-    if (filters.length === 1) config.filter_subject = filters[0]!;
-    else config.filter_subjects = filters;
-    await this.#ensureConsumer(durable, config, spec.name);
+    const { durable, filters } = await connected.topology.declareConsumer(spec);
     if (this.#state === 'closed') throw new TransportClosedError('nats transport: closed while subscribing.');
     const subscription = new NatsSubscription(
       {
-        nc,
-        pullSubject: `${this.#js!.apiPrefix}.CONSUMER.MSG.NEXT.${options.stream}.${durable}`,
+        nc: connected.nc,
+        pullSubject: `${connected.js.apiPrefix}.CONSUMER.MSG.NEXT.${options.stream}.${durable}`,
         ackWaitMs: options.ackWaitMs,
         logger: options.logger,
-        storeDeadLetter: (delivery, message) => this.#storeDeadLetter(delivery, message, durable),
+        storeDeadLetter: (delivery, message) => {
+          if (this.#state === 'closed') return Promise.reject(new DeliveryLostError('nats transport: cannot dead-letter after close().'));
+          return connected.deadLetters.store(delivery, message, durable);
+        },
         closed: (closed) => this.#subscriptions.delete(closed),
       },
       spec,
@@ -440,85 +284,6 @@ export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRem
     });
     return subscription;
   }
-
-  /** Creates the durable consumer, or brings an existing one to this configuration (its start position stays). */
-  async #ensureConsumer(durable: string, config: Partial<ConsumerConfig>, subscription: string): Promise<void> {
-    const jsm = this.#jsm!;
-    const stream = this.options.stream;
-    const filters = filtersOf(config);
-    for (let attempt = 0; ; attempt++) {
-      let existing;
-      try {
-        existing = await jsm.consumers.info(stream, durable);
-      } catch (error) {
-        if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
-      }
-      try {
-        if (existing === undefined) {
-          await jsm.consumers.add(stream, config);
-          return;
-        }
-        // Always brought to this configuration: the description holds the subscription record.
-        const removed = filtersOf(existing.config).filter((filter) => !filters.includes(filter));
-        if (removed.length > 0) {
-          this.options.logger.info(`nats transport: ${subscription} no longer receives ${removed.join(', ')}: the filter of durable ${durable} is updated`, {
-            subscription,
-            stream,
-            durable,
-            removed,
-          });
-        }
-        const { deliver_policy: _start, durable_name: _name, ...update } = config;
-        await jsm.consumers.update(stream, durable, update);
-        return;
-      } catch (error) {
-        // Another instance created it meanwhile, with other settings: look again and update it.
-        if (existing === undefined && attempt === 0 && error instanceof JetStreamApiError) continue;
-        throw new NatsConnectionError(
-          `nats transport: cannot set up the durable consumer '${durable}' of stream '${stream}' for subscription '${subscription}': ${describe(error)}. ` +
-            `If its event types changed and the server is older than 2.10, delete the consumer (nats consumer rm ${stream} ${durable}) and start again.`,
-          { cause: error },
-        );
-      }
-    }
-  }
-
-  async #storeDeadLetter(delivery: NatsDelivery, message: WireMessage, durable: string): Promise<void> {
-    const js = this.#js;
-    if (js === undefined || this.#state === 'closed') throw new TransportClosedError('nats transport: cannot dead-letter after close().');
-    const headers = natsHeaders();
-    writeHeaders(message, headers);
-    // One dead letter per message and consumer, even if the original is redelivered after a lost +TERM.
-    const id = `${this.options.stream}.${durable}.${delivery.streamSequence}`;
-    await js.publish(`${this.options.deadLetterSubjectPrefix}.${delivery.destination}`, message.body, {
-      msgID: id,
-      headers,
-      expect: { streamName: this.options.deadLetterStream },
-    });
-  }
-
-  async #watchStatus(nc: NatsConnection): Promise<void> {
-    const logger = this.options.logger;
-    for await (const status of nc.status()) {
-      switch (status.type) {
-        case 'disconnect':
-          this.#reconnecting = true;
-          logger.warn('nats transport: connection lost, reconnecting', { server: this.options.endpoint });
-          break;
-        case 'reconnect':
-          this.#reconnecting = false;
-          logger.warn('nats transport: reconnected', { server: this.options.endpoint });
-          {
-            const resent = this.#publisher?.resendUnanswered() ?? 0;
-            if (resent > 0) logger.info(`nats transport: sent ${resent} unacknowledged publish(es) again after the reconnection`, { server: this.options.endpoint });
-          }
-          for (const subscription of this.#subscriptions) subscription.renew();
-          break;
-        default:
-          break;
-      }
-    }
-  }
 }
 
 function capabilitiesFor(maxMessageBytes: number): TransportCapabilities {
@@ -530,35 +295,4 @@ function capabilitiesFor(maxMessageBytes: number): TransportCapabilities {
     ordered: true,
     durable: true,
   };
-}
-
-/** Consumer descriptions start with this, then the subscription record as JSON. */
-const DESCRIPTION_PREFIX = 'cloudbus subscription ';
-/** NATS refuses longer consumer descriptions. */
-const MAX_DESCRIPTION_CHARS = 4096;
-
-/** The consumer description: the prefix and the subscription record (without the types when it would be too long). */
-function consumerDescription(spec: SubscriptionSpec): string {
-  const record = subscriptionRecord(spec);
-  const full = DESCRIPTION_PREFIX + encodeSubscriptionRecord(record);
-  if (full.length <= MAX_DESCRIPTION_CHARS) return full;
-  return (DESCRIPTION_PREFIX + encodeSubscriptionRecord({ ...record, types: [], handler: undefined, retry: undefined })).slice(0, MAX_DESCRIPTION_CHARS);
-}
-
-/** The record in a consumer description; for one written before records (`cloudbus subscription <name>`), a record with the name only. */
-function recordOf(description: string | undefined): SubscriptionRecord | undefined {
-  if (description === undefined || !description.startsWith(DESCRIPTION_PREFIX)) return undefined;
-  const rest = description.slice(DESCRIPTION_PREFIX.length);
-  if (rest.startsWith('{')) return decodeSubscriptionRecord(rest);
-  if (rest === '' || rest.length > 1024) return undefined;
-  return { name: rest, service: undefined, handler: undefined, types: [], concurrency: undefined, retry: undefined, updatedAt: new Date(0).toISOString() };
-}
-
-function filtersOf(config: Partial<ConsumerConfig>): string[] {
-  if (config.filter_subject !== undefined && config.filter_subject !== '') return [config.filter_subject];
-  return [...(config.filter_subjects ?? [])];
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -7,6 +7,8 @@ import { Buffer } from 'node:buffer';
  *   made of `A-Z a-z 0-9 - _`, any other character percent-encoded (`%XX` per UTF-8 byte; an empty
  *   token becomes `%`), so `com.example.order.placed` is `cloudbus.com.example.order.placed` and
  *   the mapping never merges two types;
+ * - dead-letter subject: a dead letter of a message published to subject `s` is stored under
+ *   `<deadLetterSubjectPrefix>.<s>`, the prefix being `<subjectPrefix>_dlq` unless set;
  * - durable consumer name: the subscription name `<service>.<handler>`, with `.` written `__`,
  *   `_` written `_5F` and any other character outside `A-Z a-z 0-9 -` as `_XX` per UTF-8 byte.
  */
@@ -35,6 +37,21 @@ export function subjectForType(prefix: string, type: string): string {
   let subject = prefix;
   for (const part of type.split('.')) subject += '.' + subjectToken(part);
   return subject;
+}
+
+/** The dead-letter subject prefix used when none is set: `<subjectPrefix>_dlq`. */
+export function defaultDeadLetterSubjectPrefix(subjectPrefix: string): string {
+  return `${subjectPrefix}_dlq`;
+}
+
+/** The subject a dead letter of a message published to `subject` is stored under. */
+export function deadLetterSubject(deadLetterPrefix: string, subject: string): string {
+  return `${deadLetterPrefix}.${subject}`;
+}
+
+/** The original subject of a dead letter stored under `subject`; undefined when `subject` is not under `deadLetterPrefix`. */
+export function originalSubjectOf(deadLetterPrefix: string, subject: string): string | undefined {
+  return subject.startsWith(`${deadLetterPrefix}.`) ? subject.slice(deadLetterPrefix.length + 1) : undefined;
 }
 
 /** The durable consumer name of a subscription, as documented above; names over 200 characters end with a hash. */

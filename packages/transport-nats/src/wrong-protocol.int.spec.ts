@@ -2,7 +2,7 @@ import { EventBus, silentLogger } from '@cloudbus/core';
 import { brokerUrl } from '@cloudbus/test/brokers';
 import { describe, expect, it } from 'vitest';
 
-import { NatsConnectionError } from './nats-connection-error.js';
+import { NatsConnectionError } from './nats-errors.js';
 import './index.js';
 
 const mqtt = brokerUrl('mqtt');

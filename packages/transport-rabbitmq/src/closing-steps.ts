@@ -1,3 +1,4 @@
+import { TransportClosedError } from '@cloudbus/core/transport';
 import type { Channel, ChannelModel } from 'amqplib';
 
 const ignore = (): void => {};
@@ -95,5 +96,5 @@ export function destroySocket(model: ChannelModel): void {
   const stream = (model.connection as unknown as { stream?: { destroyed?: boolean; destroy(error?: Error): void } }).stream;
   if (stream === undefined || stream.destroyed === true) return;
   // With an error, amqplib sees a socket error and closes the connection; a plain destroy would go unnoticed.
-  stream.destroy(new Error('rabbitmq transport: the broker did not answer within closeTimeoutMs; connection dropped'));
+  stream.destroy(new TransportClosedError('rabbitmq transport: the broker did not answer within closeTimeoutMs; connection dropped'));
 }

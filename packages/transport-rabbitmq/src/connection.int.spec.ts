@@ -9,83 +9,28 @@ import { BrokerConnectionError,
   TransportClosedError,
   type EventContext,
 } from '@cloudbus/core';
-import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { RabbitMqConnectionError } from './rabbitmq-connection-error.js';
-import { RabbitMqTransport } from './rabbitmq-transport.js';
+import { RabbitMqConnectionError } from './rabbitmq-errors.js';
+import { type RabbitMqTransport } from './rabbitmq-transport.js';
 import type { RabbitMqTransportOptions } from './rabbitmq-transport-options.js';
-import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';
 import { routingKeyOf } from './routing-key.js';
-import { TcpProxy } from './testing/tcp-proxy.js';
+import { RabbitMqFixture, rabbitMqUrl, until } from './testing/rabbitmq-fixture.js';
 
-const url = brokerUrl('rabbitmq');
+const url = rabbitMqUrl;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(!url)('rabbitmq connection', () => {
-  const run = uniqueName('cbn');
-  const admin = new BrokerAdmin(url!);
-  const transports: RabbitMqTransport[] = [];
-  const buses: EventBus[] = [];
-  const proxies: TcpProxy[] = [];
-  const extraQueues: string[] = [];
+  const fixture = new RabbitMqFixture('cbn');
+  const { run, admin, base, extraQueues } = fixture;
   let sequence = 0;
-  const base = {
-    exchange: `${run}.events`,
-    deadLetterQueue: `${run}.deadletter`,
-    retryPrefix: `${run}.retry`,
-    queuePrefix: `${run}.`,
-    logger: silentLogger,
-  };
+  const transport = (options: RabbitMqTransportOptions = {}): RabbitMqTransport => fixture.transport(options);
+  const proxiedUrl = () => fixture.proxiedUrl();
 
-  function transport(options: RabbitMqTransportOptions = {}): RabbitMqTransport {
-    const created = new RabbitMqTransport({ url: url!, ...base, ...options });
-    transports.push(created);
-    return created;
-  }
+  const defineEvent = () => fixture.defineKitchen('conn', ++sequence);
 
-  async function proxiedUrl(): Promise<{ proxy: TcpProxy; url: string }> {
-    const proxied = await TcpProxy.inFrontOf(url!);
-    proxies.push(proxied.proxy);
-    return proxied;
-  }
-
-  function defineEvent() {
-    const type = `dev.cloudbus.conn.${run}.e${++sequence}.order.placed`;
-    class OrderPlaced {
-      declare readonly [eventBrand]: string;
-      constructor(readonly orderId: string) {}
-    }
-    EventType(type)(OrderPlaced);
-    const seen: string[] = [];
-    class Kitchen {
-      handle(event: OrderPlaced, _context: EventContext): void {
-        seen.push(event.orderId);
-      }
-    }
-    EventHandler(OrderPlaced, { name: 'Kitchen' })(Kitchen);
-    return { type, OrderPlaced, Kitchen, seen, service: `${run}-s${sequence}` };
-  }
-
-  async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
-      await sleep(20);
-    }
-  }
-
-  afterEach(async () => {
-    for (const proxy of proxies) await proxy.restore().catch(() => {});
-    for (const bus of buses.splice(0)) if (bus.state === 'started') await bus.stop({ drainTimeoutMs: 500 }).catch(() => {});
-    for (const proxy of proxies.splice(0)) await proxy.cut();
-  });
-
-  afterAll(async () => {
-    const declared = mergeTopologies(transports.map((created) => created.declaredTopology()));
-    await admin.delete({ exchanges: declared.exchanges, queues: [...declared.queues, ...extraQueues] });
-    await admin.close();
-  });
+  afterEach(() => fixture.afterEach());
+  afterAll(() => fixture.cleanup());
 
   it('fails connect() on a wrong password with a clear error that quotes no credentials', async () => {
     const wrong = new URL(url!);
@@ -128,7 +73,7 @@ describe.skipIf(!url)('rabbitmq connection', () => {
       logger: silentLogger,
       transport: transport({ url: proxied, publishBufferSize: 5, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 200 }),
     });
-    buses.push(bus);
+    fixture.track(bus);
     await bus.start();
     await bus.publish(new OrderPlaced('before'));
     await until(() => seen.includes('before'), 'the first event');
@@ -154,7 +99,7 @@ describe.skipIf(!url)('rabbitmq connection', () => {
     const { proxy, url: proxied } = await proxiedUrl();
     const { OrderPlaced, service } = defineEvent();
     const bus = new EventBus({ service, handlers: [], logger: silentLogger, transport: transport({ url: proxied, reconnectMinDelayMs: 50, confirmTimeoutMs: 2_000 }) });
-    buses.push(bus);
+    fixture.track(bus);
     await bus.start();
     const batch = Array.from({ length: 500 }, (_, i) => new OrderPlaced(`o-${i}`));
     const publishing = bus.publish(batch).then(
@@ -193,7 +138,7 @@ describe.skipIf(!url)('rabbitmq connection', () => {
     const { type, Kitchen, service } = defineEvent();
     const dead = transport({ deadLetterQueue: older });
     const bus = new EventBus({ service, handlers: [Kitchen], logger: silentLogger, transport: dead });
-    buses.push(bus);
+    fixture.track(bus);
     await bus.start();
     expect(await admin.hasArguments(older, {})).toBe(true);
     // It still receives the dead letters: an event that is not a CloudEvent goes there, unparsed.
@@ -225,7 +170,7 @@ describe.skipIf(!url)('rabbitmq connection', () => {
     const closeTimeoutMs = 1_000;
     const closing = transport({ url: proxied, deadLetterQueue, closeTimeoutMs, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 100 });
     const bus = new EventBus({ service, handlers: [SlowKitchen], logger: silentLogger, transport: closing });
-    buses.push(bus);
+    fixture.track(bus);
     await bus.start();
     await bus.publish(new OrderPlaced('stuck'));
     await until(() => started.includes('stuck'), 'the handler to start');

@@ -1,8 +1,9 @@
+import { DeliveryLostError } from '@cloudbus/core/transport';
 import type { Channel, Message } from 'amqplib';
 
 /** The error of settling a delivery whose channel closed: the broker has put it back in the queue. */
-export function channelGoneError(): Error {
-  return new Error('rabbitmq transport: the channel this message came on is closed; the broker delivers it again.');
+export function channelGoneError(): DeliveryLostError {
+  return new DeliveryLostError('rabbitmq transport: the channel this message came on is closed; the broker delivers it again.');
 }
 
 /**

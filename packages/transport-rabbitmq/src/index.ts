@@ -1,5 +1,5 @@
 // @cloudbus/transport-rabbitmq: importing it registers the 'rabbitmq' transport. Everything is exported by name.
-import { registerTransport } from '@cloudbus/core';
+import { registerTransport } from '@cloudbus/core/transport';
 
 import { RabbitMqTransport } from './rabbitmq-transport.js';
 import type { RabbitMqTransportOptions } from './rabbitmq-transport-options.js';
@@ -15,9 +15,9 @@ export {
   type RabbitMqTransportOptions,
   type ResolvedRabbitMqOptions,
 } from './rabbitmq-transport-options.js';
-export { RabbitMqConnectionError } from './rabbitmq-connection-error.js';
+export { RabbitMqConnectionError } from './rabbitmq-errors.js';
 export type { DeclaredTopology } from './rabbitmq-topology.js';
-export { ATTRIBUTE_PREFIX, headerText, PrivateHeaders, publishProperties, toWireMessage } from './amqp-binding.js';
+export { ATTRIBUTE_PREFIX, headerText, PrivateHeaders, publishProperties, toWireMessage } from './rabbitmq-binding.js';
 export { routingKeyOf } from './routing-key.js';
 export { retryBucketOf } from './retry-bucket.js';
 

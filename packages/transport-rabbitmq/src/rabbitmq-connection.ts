@@ -1,9 +1,9 @@
-import { foreignProtocolAt, TransportClosedError } from '@cloudbus/core';
+import { foreignProtocolAt, TransportClosedError } from '@cloudbus/core/transport';
 import { connect, type ChannelModel } from 'amqplib';
 
 import { closeConnection, destroySocket, type ClosingSteps } from './closing-steps.js';
 import { coalesceWrites } from './coalesced-writes.js';
-import { connectionAdvice, isHandshakeFailure, isVhostRefusal, RabbitMqConnectionError, redact, safeCause } from './rabbitmq-connection-error.js';
+import { connectionAdvice, isHandshakeFailure, isVhostRefusal, RabbitMqConnectionError, redact, safeCause } from './rabbitmq-errors.js';
 import { toAmqpConnectArguments, type RabbitMqNode, type ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
 
 /** Called on every (re)connection, before the connection is handed out; a rejection drops it and retries. */
@@ -339,7 +339,7 @@ export class RabbitMqConnection {
       }
       this.#pending = model;
       await this.#onConnected(model);
-      if (this.#lost.has(model)) throw new Error('the connection closed while setting up');
+      if (this.#lost.has(model)) throw new TransportClosedError('the connection closed while setting up');
     } catch (error) {
       if (model !== undefined) await this.#dispose(model, this.#closing.deadline());
       if (this.#closed) return;

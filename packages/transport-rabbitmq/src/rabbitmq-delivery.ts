@@ -1,7 +1,7 @@
-import { BookkeepingReader, type Delivery, type Logger, type WireMessage } from '@cloudbus/core';
+import { BookkeepingReader, SETTLED, type Delivery, type Logger, type WireMessage } from '@cloudbus/core/transport';
 import type { ConsumeMessage, Options } from 'amqplib';
 
-import { amqpHeaderBytes, attributeHeaders, bodyBuffer, DELIVERY_COUNT_HEADER, MAX_AMQP_HEADER_BYTES, PrivateHeaders, toWireMessage } from './amqp-binding.js';
+import { amqpHeaderBytes, attributeHeaders, bodyBuffer, DELIVERY_COUNT_HEADER, MAX_AMQP_HEADER_BYTES, PrivateHeaders, toWireMessage } from './rabbitmq-binding.js';
 import { channelGoneError, type ConsumerChannel } from './consumer-channel.js';
 import type { RabbitMqPublisher } from './rabbitmq-publisher.js';
 import type { RabbitMqTopology } from './rabbitmq-topology.js';
@@ -17,8 +17,6 @@ export interface DeliveryEnvironment {
   /** Declares the retry queue of a bucket (once per connection). */
   ensureRetryQueue(bucketMs: number): Promise<void>;
 }
-
-const SETTLED = Promise.resolve();
 
 function channelGone(): Promise<never> {
   return Promise.reject(channelGoneError());

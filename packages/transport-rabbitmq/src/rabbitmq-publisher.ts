@@ -1,9 +1,10 @@
 import type { Buffer } from 'node:buffer';
 
-import { PublishError, TransportClosedError } from '@cloudbus/core';
+import { NotConnectedError, PublishError, TransportClosedError } from '@cloudbus/core/transport';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 
 import { closeChannel, type ClosingSteps } from './closing-steps.js';
+import { RabbitMqPublishRefusal } from './rabbitmq-errors.js';
 import type { ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
 
 /** One message to publish on the confirm channel. */
@@ -119,12 +120,12 @@ interface HeldBatch {
 /**
  * Publishes through one confirm channel per connection. A batch resolves when the broker has
  * confirmed each message, and rejects with `PublishError` (listing the ids) on a nack, on a channel
- * error (an exchange deleted), or when confirms are still missing `confirmTimeoutMs` after it was
+ * error (an exchange deleted), or when confirms are still missing `publishTimeoutMs` after it was
  * handed to the channel (the connection is then taken for stuck and dropped, unless the broker is
  * blocking publishers). While there is no channel, batches are held (up to `publishBufferSize`
  * messages, `publishBufferTimeoutMs` each), then sent in order on the next one. Messages written to
  * a channel lost with its connection before the broker confirmed them are held the same way and
- * written again, with the same message id, on the next connection, within `confirmTimeoutMs` of the
+ * written again, with the same message id, on the next connection, within `publishTimeoutMs` of the
  * first write: the broker may then hold two copies, which consumers' inbox (keyed by the id) absorbs.
  * Socket backpressure is respected: writing pauses until the channel drains.
  */
@@ -168,7 +169,7 @@ export class RabbitMqPublisher {
     if (!this.#connection.isLive(model)) {
       // Dropped while the channel was opening (set-up timed out): it goes with its connection.
       void closeChannel(channel);
-      throw new Error('rabbitmq transport: the connection was dropped while the publishing channel opened.');
+      throw new TransportClosedError('rabbitmq transport: the connection was dropped while the publishing channel opened.');
     }
     this.#channel = channel;
     this.#model = model;
@@ -177,7 +178,7 @@ export class RabbitMqPublisher {
 
   /** Publishes a batch; see the class comment for what the promise means. */
   publish(items: readonly PublishItem[]): Promise<void> {
-    if (this.#closed) return Promise.reject(new TransportClosedError('rabbitmq transport: cannot publish after close().'));
+    if (this.#closed) return Promise.reject(new NotConnectedError('rabbitmq transport: cannot publish after close().'));
     if (items.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.#inFlight++;
@@ -225,26 +226,26 @@ export class RabbitMqPublisher {
     const model = this.#model;
     batch.model = model;
     // A batch written again after a lost connection keeps the deadline of its first write.
-    batch.timer ??= setTimeout(() => this.#expire(batch), this.#options.confirmTimeoutMs);
+    batch.timer ??= setTimeout(() => this.#expire(batch), this.#options.publishTimeoutMs);
     this.#sending.push(batch);
   }
 
   /**
-   * A batch still not confirmed `confirmTimeoutMs` after it was handed to the channel: what was not
+   * A batch still not confirmed `publishTimeoutMs` after it was handed to the channel: what was not
    * confirmed fails (what was written may have been stored; what was not, was not), later confirms
    * are ignored, and the connection is taken for stuck (the broker no longer serves this channel)
    * and dropped, unless the broker is blocking publishers, which a new connection would not change.
    */
   #expire(batch: Batch): void {
     if (batch.remaining === 0) return;
-    const timeoutMs = this.#options.confirmTimeoutMs;
-    const error = new Error(`no confirm from the broker within ${timeoutMs} ms (confirmTimeoutMs)`);
+    const timeoutMs = this.#options.publishTimeoutMs;
+    const error = new RabbitMqPublishRefusal(`no confirm from the broker within ${timeoutMs} ms (publishTimeoutMs)`);
     batch.failUnsent(error);
     batch.failUnconfirmed(error);
     const model = batch.model;
     // A batch held since its connection was lost says nothing about the connection in use now.
     if (model === undefined || batch.held || model !== this.#model || this.#connection.isBlocked(model)) return;
-    this.#connection.drop(model, `a publish was not confirmed within ${timeoutMs} ms (confirmTimeoutMs)`);
+    this.#connection.drop(model, `a publish was not confirmed within ${timeoutMs} ms (publishTimeoutMs)`);
   }
 
   #done(settle: () => void): void {
@@ -321,7 +322,7 @@ export class RabbitMqPublisher {
     this.#channel = undefined;
     this.#model = undefined;
     this.#waitingForDrain = undefined;
-    const error = this.#lastError ?? new Error('channel closed');
+    const error = this.#lastError ?? new RabbitMqPublishRefusal('channel closed');
     const sending = this.#sending;
     this.#sending = [];
     for (const batch of sending) this.#channelLost(channel, batch, error);
@@ -343,7 +344,7 @@ export class RabbitMqPublisher {
     const size = this.#options.publishBufferSize;
     const count = batch.unwritten;
     if (this.#heldCount + count > size) {
-      batch.failUnsent(new Error(`not connected, and the publish buffer is full (${size} messages held)`));
+      batch.failUnsent(new RabbitMqPublishRefusal(`not connected, and the publish buffer is full (${size} messages held)`));
       return;
     }
     const timeoutMs = this.#options.publishBufferTimeoutMs;
@@ -356,7 +357,7 @@ export class RabbitMqPublisher {
         this.#held.splice(index, 1);
         this.#heldCount -= count;
         batch.held = false;
-        batch.failUnsent(new Error(`not connected for ${timeoutMs} ms (publishBufferTimeoutMs)`));
+        batch.failUnsent(new RabbitMqPublishRefusal(`not connected for ${timeoutMs} ms (publishBufferTimeoutMs)`));
       }, timeoutMs),
     };
     this.#held.push(held);

@@ -1,4 +1,4 @@
-import type { Delivery, Logger, Subscription, SubscriptionSpec } from '@cloudbus/core';
+import type { Delivery, Logger, Subscription, SubscriptionSpec } from '@cloudbus/core/transport';
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
 
 import { closeChannel, type ClosingSteps } from './closing-steps.js';

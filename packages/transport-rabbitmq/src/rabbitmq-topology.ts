@@ -1,6 +1,6 @@
 import type { Channel } from 'amqplib';
 
-import { PrivateHeaders } from './amqp-binding.js';
+import { PrivateHeaders } from './rabbitmq-binding.js';
 import type { ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
 import { routingKeyOf } from './routing-key.js';
 

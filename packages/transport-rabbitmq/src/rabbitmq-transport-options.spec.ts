@@ -59,7 +59,7 @@ describe('rabbitmq transport options', () => {
   it('refuses other schemes, unknown options and bad numbers with a ConfigurationError', () => {
     expect(() => resolveRabbitMqOptions({ url: 'http://h' })).toThrow(ConfigurationError);
     expect(() => resolveRabbitMqOptions({ url: 'nats://h' })).toThrow(/amqp:\/\/ or amqps:\/\//);
-    expect(() => resolveRabbitMqOptions({ exchagne: 'x' } as never)).toThrow(/unknown option 'exchagne'/);
+    expect(() => resolveRabbitMqOptions({ exchagne: 'x' } as never)).toThrow(/rabbitmq transport: exchagne is not a known option; use url, /);
     expect(() => resolveRabbitMqOptions({ maxMessageBytes: 10 })).toThrow(/maxMessageBytes/);
     expect(() => resolveRabbitMqOptions({ queueType: 'stream' as never })).toThrow(/queueType/);
     expect(() => resolveRabbitMqOptions({ closeTimeoutMs: 0 })).toThrow(/closeTimeoutMs must be an integer of at least 1, got 0/);
@@ -83,13 +83,16 @@ describe('rabbitmq transport options', () => {
   });
 
   it('bounds connection set-up and publish confirms at 30 s unless told otherwise, and refuses a bound under 1 ms', () => {
-    expect(resolveRabbitMqOptions()).toMatchObject({ setupTimeoutMs: 30_000, confirmTimeoutMs: 30_000 });
-    expect(resolveRabbitMqOptions({ setupTimeoutMs: 2_000, confirmTimeoutMs: 1_500 })).toMatchObject({ setupTimeoutMs: 2_000, confirmTimeoutMs: 1_500 });
+    expect(resolveRabbitMqOptions()).toMatchObject({ setupTimeoutMs: 30_000, publishTimeoutMs: 30_000 });
+    expect(resolveRabbitMqOptions({ setupTimeoutMs: 2_000, publishTimeoutMs: 1_500 })).toMatchObject({ setupTimeoutMs: 2_000, publishTimeoutMs: 1_500 });
+    // confirmTimeoutMs, the former name, is still read; publishTimeoutMs wins when both are given.
+    expect(resolveRabbitMqOptions({ confirmTimeoutMs: 1_500 })).toMatchObject({ publishTimeoutMs: 1_500 });
+    expect(resolveRabbitMqOptions({ confirmTimeoutMs: 1_500, publishTimeoutMs: 2_500 })).toMatchObject({ publishTimeoutMs: 2_500 });
     expect(() => resolveRabbitMqOptions({ setupTimeoutMs: 0 })).toThrow(/setupTimeoutMs must be an integer of at least 1, got 0/);
-    expect(() => resolveRabbitMqOptions({ confirmTimeoutMs: -5 })).toThrow(/confirmTimeoutMs must be an integer of at least 1, got -5/);
-    expect(() => resolveRabbitMqOptions({ confirmTimeoutMs: '30s' as never })).toThrow(/confirmTimeoutMs must be an integer of at least 1, got string/);
+    expect(() => resolveRabbitMqOptions({ confirmTimeoutMs: -5 })).toThrow(/publishTimeoutMs must be an integer of at least 1, got -5/);
+    expect(() => resolveRabbitMqOptions({ confirmTimeoutMs: '30s' as never })).toThrow(/publishTimeoutMs must be an integer of at least 1, got '30s'/);
     // Node fires a timer of more than 2^31 - 1 ms after 1 ms: every publish would time out at once.
-    expect(() => resolveRabbitMqOptions({ confirmTimeoutMs: 3_000_000_000 })).toThrow(/confirmTimeoutMs must be at most 2147483647 ms/);
+    expect(() => resolveRabbitMqOptions({ confirmTimeoutMs: 3_000_000_000 })).toThrow(/publishTimeoutMs must be at most 2147483647 ms/);
     expect(() => resolveRabbitMqOptions({ setupTimeoutMs: 2 ** 31 })).toThrow(/setupTimeoutMs must be at most/);
   });
 

@@ -1,6 +1,6 @@
-import { Buffer } from 'node:buffer';
+import { type Buffer } from 'node:buffer';
 
-import { asLogger, ConfigurationError, consoleLogger, type Logger } from '@cloudbus/core';
+import { BASE_OPTION_KEYS, OptionsReader, type BaseTransportOptions, type Logger } from '@cloudbus/core/transport';
 
 /** TLS settings for `amqps://`, passed through to `tls.connect` (see Node's `tls.ConnectionOptions`). */
 export interface RabbitMqTlsOptions {
@@ -27,8 +27,11 @@ export interface RabbitMqTlsOptions {
 /** Queue type of the subscription (and retry) queues. */
 export type RabbitMqQueueType = 'quorum' | 'classic';
 
-/** Options of {@link RabbitMqTransport}. Validated once, at construction. */
-export interface RabbitMqTransportOptions {
+/**
+ * Options of {@link RabbitMqTransport}: core's base options (same names on every broker) and
+ * RabbitMQ's own. Validated once, at construction; unknown keys are refused.
+ */
+export interface RabbitMqTransportOptions extends BaseTransportOptions {
   /**
    * Broker URL, `amqp://` or `amqps://`: `amqp://user:password@host:5672/vhost?heartbeat=30`.
    * The virtual host is the URL path, percent-encoded (`%2F` for `/`).
@@ -145,6 +148,8 @@ export interface RabbitMqTransportOptions {
    * it is dropped and the transport connects again.
    * @default 30_000
    */
+  readonly publishTimeoutMs?: number | undefined;
+  /** @deprecated the former name of `publishTimeoutMs`, still read. */
   readonly confirmTimeoutMs?: number | undefined;
   /**
    * Longest wait for the broker when closing, in ms: `close()` (confirms of publishes in flight,
@@ -155,20 +160,10 @@ export interface RabbitMqTransportOptions {
    * @default 5_000
    */
   readonly closeTimeoutMs?: number | undefined;
-  /**
-   * Connection name shown in the management UI.
-   * @default the service name, when created through the registry
-   */
-  readonly connectionName?: string | undefined;
-  /**
-   * Where connection losses, reconnections and settle failures are reported (never with
-   * credentials); pino, winston and bunyan loggers work as they are.
-   * @default the bus's logger when created through the registry, else consoleLogger
-   */
-  readonly logger?: Logger | object | undefined;
+  // connectionName (shown in the management UI; default: the service name, through the registry)
+  // and logger (default: the bus's logger, else consoleLogger) are core's base options.
 }
 
-/** Options with defaults applied and checked. */
 /** One broker node of `url`: where to connect and as whom. */
 export interface RabbitMqNode {
   readonly protocol: 'amqp' | 'amqps';
@@ -201,7 +196,7 @@ export interface ResolvedRabbitMqOptions extends Omit<RabbitMqNode, 'endpoint'> 
   readonly publishBufferSize: number;
   readonly publishBufferTimeoutMs: number;
   readonly setupTimeoutMs: number;
-  readonly confirmTimeoutMs: number;
+  readonly publishTimeoutMs: number;
   readonly closeTimeoutMs: number;
   readonly connectionName: string | undefined;
   readonly logger: Logger;
@@ -211,184 +206,155 @@ export interface ResolvedRabbitMqOptions extends Omit<RabbitMqNode, 'endpoint'> 
 
 /** The default broker URL, used only when none is given. */
 export const DEFAULT_URL = 'amqp://localhost:5672';
+/** The default topic exchange of events (`exchange`). */
+export const DEFAULT_EXCHANGE = 'cloudbus.events';
+/** The default dead-letter queue, and fanout exchange of the same name (`deadLetterQueue`). */
+export const DEFAULT_DEAD_LETTER_QUEUE = 'cloudbus.deadletter';
+/** The default prefix of the retry exchange and queues (`retryPrefix`). */
+export const DEFAULT_RETRY_PREFIX = 'cloudbus.retry';
 
 const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'] as const;
-
-function fail(message: string): never {
-  throw new ConfigurationError(`rabbitmq transport: ${message}`);
-}
-
-function integer(value: unknown, name: string, min: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    fail(`${name} must be an integer of at least ${min}, got ${typeof value === 'number' ? String(value) : typeof value}.`);
-  }
-  return value;
-}
 
 /** RabbitMQ's largest `x-message-ttl`: 2^32 - 1 ms (about 49.7 days). */
 const MAX_TTL_MS = 4_294_967_295;
 
-function ttl(value: unknown): number {
-  const result = integer(value, 'deadLetterTtlMs', 0, 30 * 86_400_000);
-  if (result > MAX_TTL_MS) fail(`deadLetterTtlMs must be at most ${MAX_TTL_MS} (RabbitMQ's limit, about 49.7 days), or 0 to keep dead letters until read; got ${result}.`);
-  return result;
-}
+/** AMQP names are short strings (255 bytes); the transport's names stay under 200 to leave room for suffixes. */
+const NAME_LIMIT = { maxBytes: 200, maxBytesReason: 'AMQP names are at most 255' } as const;
 
-/** Longest delay a Node timer keeps (about 24.8 days); a longer one fires after 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
-
-/** A duration in ms a timer waits for: an integer from 1 to {@link MAX_TIMER_MS}. */
-function duration(value: unknown, name: string, fallback: number): number {
-  const ms = integer(value, name, 1, fallback);
-  if (ms > MAX_TIMER_MS) fail(`${name} must be at most ${MAX_TIMER_MS} ms (about 24 days), got ${ms}.`);
-  return ms;
-}
-
-function text(value: unknown, name: string, fallback: string, allowEmpty = false): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || (!allowEmpty && value === '')) fail(`${name} must be a${allowEmpty ? '' : ' non-empty'} string.`);
-  if (Buffer.byteLength(value) > 200) fail(`${name} must be at most 200 bytes (AMQP names are at most 255).`);
-  return value;
-}
-
-function decode(part: string, what: string): string {
+function decode(read: OptionsReader, part: string, what: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    return fail(`the ${what} in the URL is not valid percent-encoding.`);
+    return read.fail(`the ${what} in the URL is not valid percent-encoding.`);
   }
 }
 
-function checkTls(tls: unknown): RabbitMqTlsOptions | undefined {
+function readTls(read: OptionsReader): RabbitMqTlsOptions | undefined {
+  const tls = read.object<RabbitMqTlsOptions>('tls', TLS_KEYS);
   if (tls === undefined) return undefined;
-  if (tls === null || typeof tls !== 'object') fail('tls must be an object with ca, cert, key, passphrase, servername, rejectUnauthorized.');
-  for (const key of Object.keys(tls)) {
-    if (!(TLS_KEYS as readonly string[]).includes(key)) fail(`tls.${key} is not a known option; use ${TLS_KEYS.join(', ')}.`);
-  }
-  const { rejectUnauthorized, servername, passphrase } = tls as RabbitMqTlsOptions;
-  if (rejectUnauthorized !== undefined && typeof rejectUnauthorized !== 'boolean') fail('tls.rejectUnauthorized must be a boolean.');
-  if (servername !== undefined && typeof servername !== 'string') fail('tls.servername must be a string.');
-  if (passphrase !== undefined && typeof passphrase !== 'string') fail('tls.passphrase must be a string.');
-  return tls as RabbitMqTlsOptions;
+  const { rejectUnauthorized, servername, passphrase } = tls;
+  if (rejectUnauthorized !== undefined && typeof rejectUnauthorized !== 'boolean') read.fail('tls.rejectUnauthorized must be a boolean.');
+  if (servername !== undefined && typeof servername !== 'string') read.fail('tls.servername must be a string.');
+  if (passphrase !== undefined && typeof passphrase !== 'string') read.fail('tls.passphrase must be a string.');
+  return tls;
 }
 
+/** Every option the transport reads. */
 const OPTION_KEYS: readonly string[] = [
-  'url',
-  'username',
-  'password',
-  'tls',
+  ...BASE_OPTION_KEYS,
   'exchange',
   'deadLetterQueue',
+  'deadLetterTtlMs',
   'retryPrefix',
   'queuePrefix',
   'queueType',
   'maxMessageBytes',
   'heartbeatSeconds',
-  'connectTimeoutMs',
-  'reconnectMinDelayMs',
-  'reconnectMaxDelayMs',
   'publishBufferSize',
   'publishBufferTimeoutMs',
   'setupTimeoutMs',
-  'confirmTimeoutMs',
   'closeTimeoutMs',
-  'connectionName',
-  'logger',
-  'deadLetterTtlMs',
 ] satisfies readonly (keyof RabbitMqTransportOptions)[];
+
+/** Former names still read. */
+const RENAMED = { confirmTimeoutMs: 'publishTimeoutMs' };
 
 /** Applies defaults and validates; throws `ConfigurationError` (never quoting credentials) on bad options. */
 export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): ResolvedRabbitMqOptions {
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) fail(`unknown option '${key}'; the options are ${OPTION_KEYS.join(', ')}.`);
-  }
-  const rawUrl = options.url === undefined || options.url === '' ? DEFAULT_URL : options.url;
-  if (typeof rawUrl !== 'string') fail('url must be a string such as amqp://user:password@host:5672/vhost.');
-  if (options.username !== undefined && typeof options.username !== 'string') fail('username and password must be strings.');
-  if (options.password !== undefined && typeof options.password !== 'string') fail('username and password must be strings.');
+  const read: OptionsReader = new OptionsReader('rabbitmq', options, OPTION_KEYS, RENAMED);
+  const givenUrl = read.value('url');
+  const rawUrl = givenUrl === undefined || givenUrl === '' ? DEFAULT_URL : givenUrl;
+  if (typeof rawUrl !== 'string') read.fail('url must be a string such as amqp://user:password@host:5672/vhost.');
+  const username = read.value('username');
+  const password = read.value('password');
+  if ((username !== undefined && typeof username !== 'string') || (password !== undefined && typeof password !== 'string')) read.fail('username and password must be strings.');
+  const credentials = { username, password } as { readonly username: string | undefined; readonly password: string | undefined };
   const entries = rawUrl.split(',').map((entry) => entry.trim());
-  if (entries.some((entry) => entry === '')) fail('the URL list has an empty entry; separate the nodes with single commas: amqp://host-1,amqp://host-2.');
-  const parsed = entries.map((entry, index) => parseNode(entry, entries.length === 1 ? 'the URL' : `URL ${index + 1} of ${entries.length}`, options));
+  if (entries.some((entry) => entry === '')) read.fail('the URL list has an empty entry; separate the nodes with single commas: amqp://host-1,amqp://host-2.');
+  const parsed = entries.map((entry, index) => parseNode(read, entry, entries.length === 1 ? 'the URL' : `URL ${index + 1} of ${entries.length}`, credentials));
   const nodes = parsed.map(({ node }) => node);
   const first = parsed[0]!;
   for (const node of nodes) {
-    if (node.vhost !== first.node.vhost) fail(`the nodes of a cluster must share one virtual host; got '${first.node.vhost}' and '${node.vhost}'.`);
-    if (node.protocol !== first.node.protocol) fail('the nodes of a cluster must all be amqp:// or all amqps://.');
+    if (node.vhost !== first.node.vhost) read.fail(`the nodes of a cluster must share one virtual host; got '${first.node.vhost}' and '${node.vhost}'.`);
+    if (node.protocol !== first.node.protocol) read.fail('the nodes of a cluster must all be amqp:// or all amqps://.');
   }
   const heartbeatFallback = first.heartbeat;
 
-  const tls = checkTls(options.tls);
-  if (tls !== undefined && first.node.protocol !== 'amqps') fail('tls options are given but the URL is amqp://; use amqps:// to connect with TLS.');
+  const tls = readTls(read);
+  if (tls !== undefined && first.node.protocol !== 'amqps') read.fail('tls options are given but the URL is amqp://; use amqps:// to connect with TLS.');
 
-  const queueType = options.queueType ?? 'quorum';
-  if (queueType !== 'quorum' && queueType !== 'classic') fail(`queueType must be 'quorum' or 'classic', got '${String(queueType)}'.`);
+  const reconnectMinDelayMs = read.integer('reconnectMinDelayMs', 1, 100);
+  const reconnectMaxDelayMs = read.integer('reconnectMaxDelayMs', reconnectMinDelayMs, Math.max(5_000, reconnectMinDelayMs));
+  const deadLetterTtlMs = read.integer('deadLetterTtlMs', 0, 30 * 86_400_000);
+  if (deadLetterTtlMs > MAX_TTL_MS) {
+    read.fail(`deadLetterTtlMs must be at most ${MAX_TTL_MS} (RabbitMQ's limit, about 49.7 days), or 0 to keep dead letters until read; got ${deadLetterTtlMs}.`);
+  }
 
-  const reconnectMinDelayMs = integer(options.reconnectMinDelayMs, 'reconnectMinDelayMs', 1, 100);
-  const reconnectMaxDelayMs = integer(options.reconnectMaxDelayMs, 'reconnectMaxDelayMs', reconnectMinDelayMs, Math.max(5_000, reconnectMinDelayMs));
-  const connectionName = options.connectionName;
-  if (connectionName !== undefined && typeof connectionName !== 'string') fail('connectionName must be a string.');
-
-  const { protocol, hostname, port, vhost, username, password, frameMax } = first.node;
+  const { protocol, hostname, port, vhost, frameMax } = first.node;
   return {
     protocol,
     hostname,
     port,
     vhost,
-    username,
-    password,
+    username: first.node.username,
+    password: first.node.password,
     frameMax,
     nodes,
     tls,
-    exchange: text(options.exchange, 'exchange', 'cloudbus.events'),
-    deadLetterQueue: text(options.deadLetterQueue, 'deadLetterQueue', 'cloudbus.deadletter'),
-    deadLetterTtlMs: ttl(options.deadLetterTtlMs),
-    retryPrefix: text(options.retryPrefix, 'retryPrefix', 'cloudbus.retry'),
-    queuePrefix: text(options.queuePrefix, 'queuePrefix', '', true),
-    queueType,
-    maxMessageBytes: integer(options.maxMessageBytes, 'maxMessageBytes', 1024, 16 * 1024 * 1024),
-    heartbeatSeconds: integer(options.heartbeatSeconds, 'heartbeatSeconds', 0, heartbeatFallback),
-    connectTimeoutMs: integer(options.connectTimeoutMs, 'connectTimeoutMs', 1, 10_000),
+    exchange: read.text('exchange', DEFAULT_EXCHANGE, NAME_LIMIT),
+    deadLetterQueue: read.text('deadLetterQueue', DEFAULT_DEAD_LETTER_QUEUE, NAME_LIMIT),
+    deadLetterTtlMs,
+    retryPrefix: read.text('retryPrefix', DEFAULT_RETRY_PREFIX, NAME_LIMIT),
+    queuePrefix: read.text('queuePrefix', '', { ...NAME_LIMIT, allowEmpty: true }),
+    queueType: read.oneOf<RabbitMqQueueType>('queueType', ['quorum', 'classic'], 'quorum'),
+    maxMessageBytes: read.integer('maxMessageBytes', 1024, 16 * 1024 * 1024),
+    heartbeatSeconds: read.integer('heartbeatSeconds', 0, heartbeatFallback),
+    connectTimeoutMs: read.integer('connectTimeoutMs', 1, 10_000),
     reconnectMinDelayMs,
     reconnectMaxDelayMs,
-    publishBufferSize: integer(options.publishBufferSize, 'publishBufferSize', 0, 10_000),
-    publishBufferTimeoutMs: integer(options.publishBufferTimeoutMs, 'publishBufferTimeoutMs', 1, 30_000),
-    setupTimeoutMs: duration(options.setupTimeoutMs, 'setupTimeoutMs', 30_000),
-    confirmTimeoutMs: duration(options.confirmTimeoutMs, 'confirmTimeoutMs', 30_000),
-    closeTimeoutMs: integer(options.closeTimeoutMs, 'closeTimeoutMs', 1, 5_000),
-    connectionName,
-    logger: asLogger(options.logger, consoleLogger) ?? fail('logger must have debug, info, warn and error methods (console, winston, pino and bunyan loggers work as they are).'),
+    publishBufferSize: read.integer('publishBufferSize', 0, 10_000),
+    publishBufferTimeoutMs: read.integer('publishBufferTimeoutMs', 1, 30_000),
+    setupTimeoutMs: read.duration('setupTimeoutMs', 30_000),
+    publishTimeoutMs: read.duration('publishTimeoutMs', 30_000),
+    closeTimeoutMs: read.integer('closeTimeoutMs', 1, 5_000),
+    connectionName: read.optionalText('connectionName', { allowEmpty: true }),
+    logger: read.logger(),
     endpoint: nodes.map((node) => node.endpoint).join(','),
   };
 }
 
 /** Parses one entry of `url` (`what` names it in errors); `heartbeat` is its query's, or 30. */
-function parseNode(rawUrl: string, what: string, options: RabbitMqTransportOptions): { node: RabbitMqNode; heartbeat: number } {
+function parseNode(
+  read: OptionsReader,
+  rawUrl: string,
+  what: string,
+  options: { readonly username: string | undefined; readonly password: string | undefined },
+): { node: RabbitMqNode; heartbeat: number } {
   let url: URL;
   try {
     url = new URL(rawUrl);
   } catch {
     // The URL is not quoted: it may hold a password.
-    return fail(`${what} is not valid; use amqp://user:password@host:5672/vhost or amqps://... (percent-encode special characters).`);
+    return read.fail(`${what} is not valid; use amqp://user:password@host:5672/vhost or amqps://... (percent-encode special characters).`);
   }
   const scheme = url.protocol.slice(0, -1);
-  if (scheme !== 'amqp' && scheme !== 'amqps') fail(`${what} must start with amqp:// or amqps://, got '${scheme}://'.`);
+  if (scheme !== 'amqp' && scheme !== 'amqps') read.fail(`${what} must start with amqp:// or amqps://, got '${scheme}://'.`);
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
-  if (hostname === '') fail(`${what} has no host; use amqp://host:5672.`);
+  if (hostname === '') read.fail(`${what} has no host; use amqp://host:5672.`);
   const port = url.port === '' ? (scheme === 'amqps' ? 5671 : 5672) : Number(url.port);
   const path = url.pathname.startsWith('/') ? url.pathname.slice(1) : url.pathname;
-  const vhost = path === '' ? '/' : decode(path, 'virtual host');
+  const vhost = path === '' ? '/' : decode(read, path, 'virtual host');
 
-  const username = options.username ?? (url.username === '' && url.password === '' ? 'guest' : decode(url.username, 'user name'));
-  const password = options.password ?? (url.username === '' && url.password === '' ? 'guest' : decode(url.password, 'password'));
+  const username = options.username ?? (url.username === '' && url.password === '' ? 'guest' : decode(read, url.username, 'user name'));
+  const password = options.password ?? (url.username === '' && url.password === '' ? 'guest' : decode(read, url.password, 'password'));
 
   const query = url.searchParams;
   const heartbeatQuery = query.get('heartbeat');
   const heartbeat = heartbeatQuery === null ? 30 : Number(heartbeatQuery);
-  if (!Number.isSafeInteger(heartbeat) || heartbeat < 0) fail(`${what} heartbeat parameter must be a whole number of seconds.`);
+  if (!Number.isSafeInteger(heartbeat) || heartbeat < 0) read.fail(`${what} heartbeat parameter must be a whole number of seconds.`);
   const frameMaxQuery = query.get('frameMax') ?? query.get('frame_max');
   const frameMax = frameMaxQuery === null ? undefined : Number(frameMaxQuery);
-  if (frameMax !== undefined && (!Number.isSafeInteger(frameMax) || frameMax < 4096)) fail(`${what} frameMax parameter must be an integer of at least 4096.`);
+  if (frameMax !== undefined && (!Number.isSafeInteger(frameMax) || frameMax < 4096)) read.fail(`${what} frameMax parameter must be an integer of at least 4096.`);
   const endpoint = `${scheme}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}/${encodeURIComponent(vhost)}`;
   return { node: { protocol: scheme, hostname, port, vhost, username, password, frameMax, endpoint }, heartbeat };
 }

@@ -3,7 +3,7 @@ import { deadLetterContract, transportContract, type ContractHarness, type Forge
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { describe } from 'vitest';
 
-import { attributeHeaders, bodyBuffer, PrivateHeaders } from './amqp-binding.js';
+import { attributeHeaders, bodyBuffer, PrivateHeaders } from './rabbitmq-binding.js';
 import { RabbitMqTransport } from './rabbitmq-transport.js';
 import { routingKeyOf } from './routing-key.js';
 import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';
@@ -31,6 +31,7 @@ describe.skipIf(!url)('rabbitmq transport', () => {
           transports.push(transport);
           return transport;
         },
+        destinationOf: (type: string) => routingKeyOf(type),
         injectRaw: (type: string, message: WireMessage) =>
           admin.publish(options.exchange, routingKeyOf(type), bodyBuffer(message.body), {
             persistent: true,

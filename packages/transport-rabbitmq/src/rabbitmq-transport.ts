@@ -1,20 +1,14 @@
-import { Buffer } from 'node:buffer';
-import { randomUUID } from 'node:crypto';
-
 import {
-  byName,
+  CloudbusError,
+  checkMessageSize,
   ConfigurationError,
-  decodeSubscriptionRecord,
-  encodeSubscriptionRecord,
-  MessageTooLargeError,
-  removedTypes,
-  subscriptionInfo,
-  subscriptionRecord,
+  DeliveryLostError,
+  NotConnectedError,
+  TopologyConflictError,
   TransportClosedError,
   wireSize,
   type SubscriptionAdmin,
   type SubscriptionInfo,
-  type SubscriptionRecord,
   type DeadLetterReader,
   type DeadLetterRemover,
   type Delivery,
@@ -26,20 +20,20 @@ import {
   type TransportCapabilities,
   type ConnectionState,
   type ConnectionStateReporter,
-} from '@cloudbus/core';
-import type { Channel, ChannelModel, GetMessage } from 'amqplib';
+} from '@cloudbus/core/transport';
+import type { ChannelModel } from 'amqplib';
 
-import { amqpHeaderBytes, bodyBuffer, MAX_AMQP_HEADER_BYTES, MAX_ATTRIBUTE_HEADER_BYTES, PrivateHeaders, publishProperties, toWireMessage } from './amqp-binding.js';
-import { closeChannel, ClosingSteps } from './closing-steps.js';
+import { amqpHeaderBytes, bodyBuffer, MAX_AMQP_HEADER_BYTES, MAX_ATTRIBUTE_HEADER_BYTES, publishProperties } from './rabbitmq-binding.js';
+import { ClosingSteps } from './closing-steps.js';
 import { RabbitMqConnection } from './rabbitmq-connection.js';
+import { RabbitMqDeadLetters } from './rabbitmq-dead-letters.js';
 import { RabbitMqPublisher, type PublishItem } from './rabbitmq-publisher.js';
+import { QueueBrowser, queueExists, withChannel } from './rabbitmq-queue-browser.js';
 import { RabbitMqSubscription, type SubscriptionEnvironment } from './rabbitmq-subscription.js';
+import { SubscriptionRegistry } from './rabbitmq-subscription-registry.js';
 import { RabbitMqTopology, type DeclaredTopology } from './rabbitmq-topology.js';
 import { resolveRabbitMqOptions, type RabbitMqTransportOptions, type ResolvedRabbitMqOptions } from './rabbitmq-transport-options.js';
 import { routingKeyOf } from './routing-key.js';
-
-/** How long a dead-letter browse waits for the broker to make the messages it handed back ready again. */
-const RETURN_WAIT_MS = 10_000;
 
 /**
  * The RabbitMQ transport (AMQP 0-9-1, amqplib). Events go to a topic exchange with the CloudEvent
@@ -48,7 +42,10 @@ const RETURN_WAIT_MS = 10_000;
  * dead-letter queue, which {@link readDeadLetters} browses without consuming ({@link removeDeadLetters}
  * acks only the chosen ones). Publishing uses a
  * confirm channel. The connection comes back by itself, re-declares the topology and resumes the
- * consumers. See the package README for the topology, the wire format and the guarantees.
+ * consumers. See the package README for the topology, the wire format and the guarantees. The
+ * parts: `rabbitmq-connection` (connect, reconnect, state), `rabbitmq-topology`, `rabbitmq-binding`
+ * (the CloudEvents AMQP binding), `rabbitmq-publisher`, `rabbitmq-subscription`, `rabbitmq-delivery`,
+ * `rabbitmq-dead-letters` and `rabbitmq-subscription-registry` (read through `rabbitmq-queue-browser`).
  */
 export class RabbitMqTransport implements ConnectionStateReporter, Transport, DeadLetterReader, DeadLetterRemover, SubscriptionAdmin {
   readonly name = 'rabbitmq';
@@ -63,8 +60,8 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
   #retryQueues = new Map<number, Promise<void>>();
   #state: 'new' | 'connected' | 'closed' = 'new';
   #connecting: Promise<void> | undefined;
-  /** The dead-letter browse under way: browses run one at a time. */
-  #browsing: Promise<void> = Promise.resolve();
+  readonly #deadLetters: RabbitMqDeadLetters;
+  readonly #registry: SubscriptionRegistry;
 
   /** Where the connection is; `reconnecting` while a lost connection is being replaced. */
   get connectionState(): ConnectionState {
@@ -89,10 +86,22 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
     this.#topology = new RabbitMqTopology(this.options);
     this.#connection = new RabbitMqConnection(this.options, this.#onConnected, this.#closing);
     this.#publisher = new RabbitMqPublisher(this.options, this.#closing, this.#connection);
+    const browser = new QueueBrowser(this.#connection, (what) => {
+      if (this.#state !== 'connected') throw this.#notConnected(what);
+    });
+    this.#deadLetters = new RabbitMqDeadLetters(this.#topology.deadLetterQueue, browser);
+    this.#registry = new SubscriptionRegistry({
+      options: this.options,
+      topology: this.#topology,
+      publisher: this.#publisher,
+      connection: this.#connection,
+      browser,
+      notConnected: (what) => this.#notConnected(what),
+    });
   }
 
   connect(): Promise<void> {
-    if (this.#state === 'closed') return Promise.reject(new TransportClosedError('rabbitmq transport: closed, create a new one.'));
+    if (this.#state === 'closed') return Promise.reject(new NotConnectedError('rabbitmq transport: closed, create a new one.'));
     this.#connecting ??= this.#connection.open().then(
       () => {
         if (this.#state === 'new') this.#state = 'connected';
@@ -115,12 +124,11 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
       for (let i = 0; i < messages.length; i++) {
         const { id, type, message } = messages[i]!;
         const size = wireSize(message);
-        if (size > limit) return Promise.reject(new MessageTooLargeError(id, size, limit));
+        checkMessageSize(messages[i]!, limit, size);
         const properties = publishProperties(id, message, timestamp);
         // Headers this large would make amqplib throw while encoding (see MAX_AMQP_HEADER_BYTES).
         if (size - message.body.byteLength > MAX_AMQP_HEADER_BYTES / 4) {
-          const headerSize = amqpHeaderBytes(properties.headers as Record<string, unknown>);
-          if (headerSize > MAX_AMQP_HEADER_BYTES) return Promise.reject(new MessageTooLargeError(id, headerSize, MAX_AMQP_HEADER_BYTES));
+          checkMessageSize(messages[i]!, MAX_AMQP_HEADER_BYTES, amqpHeaderBytes(properties.headers as Record<string, unknown>));
         }
         items[i] = { id, exchange, routingKey: routingKeyOf(type), content: bodyBuffer(message.body), properties };
       }
@@ -165,7 +173,7 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
             routingKeys: spec.types.map(routingKeyOf),
             queueType: this.options.queueType,
           });
-          await this.#register(spec, queue);
+          await this.#registry.register(spec, queue);
           return subscription;
         } catch (error) {
           // A lost connection is retried (the reconnection restarts this subscription); anything else is a real failure.
@@ -202,13 +210,8 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
    * unacked, and all are handed back (in their order) when the browse channel closes. Each one's
    * `destination` is the routing key its original was published with.
    */
-  async readDeadLetters(): Promise<readonly StoredDeadLetter[]> {
-    const letters: StoredDeadLetter[] = [];
-    await this.#browseDeadLetters('read dead letters', (letter) => {
-      letters.push(letter);
-      return false;
-    });
-    return letters;
+  readDeadLetters(): Promise<readonly StoredDeadLetter[]> {
+    return this.#deadLetters.read();
   }
 
   /**
@@ -218,139 +221,8 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
    * dead letter not yet removed in the queue. Letters another process is browsing at the same time
    * are out of its sight (it holds them unacked) until it is done.
    */
-  async removeDeadLetters(select: (letter: StoredDeadLetter) => boolean): Promise<number> {
-    let removed = 0;
-    await this.#browseDeadLetters('remove dead letters', (letter) => {
-      if (!select(letter)) return false;
-      removed++;
-      return true;
-    });
-    return removed;
-  }
-
-  /** Browses the dead-letter queue (see {@link #browse}), each message read as a dead letter. */
-  #browseDeadLetters(what: string, visit: (letter: StoredDeadLetter) => boolean): Promise<void> {
-    return this.#browse(this.#topology.deadLetterQueue, what, (raw) => {
-      const headers = raw.properties.headers as Record<string, unknown> | undefined;
-      const destination = headers?.[PrivateHeaders.destination];
-      return visit({ message: toWireMessage(raw.properties, raw.content), destination: typeof destination === 'string' ? destination : raw.fields.routingKey });
-    });
-  }
-
-  /**
-   * Fetches every message of `queue` unacked, one at a time, and acks those `visit` returns true
-   * for; closing the channel then returns the rest, in their places. Browses of this transport
-   * run one after the other. `visit` must not throw.
-   */
-  #browse(queue: string, what: string, visit: (raw: GetMessage) => boolean): Promise<void> {
-    const run = this.#browsing.then(async () => {
-      if (this.#state !== 'connected') throw this.#notConnected(what);
-      await this.#connection.whenConnected();
-      const model = this.#connection.current;
-      if (model === undefined) throw new TransportClosedError('rabbitmq transport: closed.');
-      const channel = await model.createChannel();
-      channel.on('error', () => {});
-      let fetched = 0;
-      let removed = 0;
-      try {
-        const { messageCount } = await channel.checkQueue(queue);
-        let acked = false;
-        for (let i = 0; i < messageCount; i++) {
-          const raw: GetMessage | false = await channel.get(queue, { noAck: false });
-          if (raw === false) break;
-          fetched++;
-          if (visit(raw)) {
-            channel.ack(raw);
-            acked = true;
-            removed++;
-          }
-        }
-        // The broker answers in order: once this answer is in, it has every ack before it.
-        if (acked) await channel.checkQueue(queue);
-      } finally {
-        // Closing the channel returns every fetched message not acked to its place in the queue.
-        await closeChannel(channel);
-      }
-      await this.#untilReturned(model, queue, fetched - removed);
-    });
-    this.#browsing = run.catch(() => {});
-    return run;
-  }
-
-  /**
-   * Waits (up to {@link RETURN_WAIT_MS}) until `queue` has `count` messages ready again: a quorum
-   * queue puts returned messages back asynchronously, and a browse started before they are back
-   * would miss them.
-   */
-  async #untilReturned(model: ChannelModel, queue: string, count: number): Promise<void> {
-    if (count === 0) return;
-    const deadline = Date.now() + RETURN_WAIT_MS;
-    for (;;) {
-      const ready = await this.#withChannel(model, (channel) => channel.checkQueue(queue)).then(
-        ({ messageCount }) => messageCount,
-        () => count,
-      );
-      if (ready >= count || Date.now() > deadline) return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  /**
-   * Records `spec` in the subscription registry, then reconciles: the bindings of types the
-   * previous record had and `spec` has not are removed, and logged. The new record is confirmed
-   * before older ones are removed, so a crash midway leaves two, of which the newest counts. A
-   * failure here is logged, never fatal: the subscription runs, and the next start tries again.
-   */
-  async #register(spec: SubscriptionSpec, queue: string): Promise<void> {
-    try {
-      const record = subscriptionRecord(spec);
-      const id = `${spec.name}@${record.updatedAt}#${randomUUID()}`;
-      await this.#publisher.publish([
-        {
-          id,
-          exchange: '',
-          routingKey: this.#topology.registryQueue,
-          content: Buffer.from(encodeSubscriptionRecord(record)),
-          properties: { messageId: id, persistent: true, contentType: 'application/json' },
-        },
-      ]);
-      let previous: SubscriptionRecord | undefined;
-      await this.#browse(this.#topology.registryQueue, 'update the subscription registry', (raw) => {
-        if (raw.properties.messageId === id) return false;
-        const older = decodeSubscriptionRecord(raw.content);
-        if (older?.name !== spec.name) return false;
-        if (previous === undefined || older.updatedAt > previous.updatedAt) previous = older;
-        return true;
-      });
-      const removed = removedTypes(previous, spec);
-      if (removed.length === 0) return;
-      const model = this.#connection.current;
-      if (model === undefined) throw new TransportClosedError('rabbitmq transport: connection lost while reconciling bindings.');
-      await this.#withChannel(model, (channel) => this.#topology.unbindTypes(channel, queue, removed));
-      this.options.logger.info(`rabbitmq transport: ${spec.name} no longer receives ${removed.join(', ')}: unbound queue ${queue} from ${this.options.exchange}`, {
-        subscription: spec.name,
-        queue,
-        exchange: this.options.exchange,
-        removed: removed.map(routingKeyOf),
-      });
-    } catch (error) {
-      this.options.logger.warn(`rabbitmq transport: could not update the subscription registry for ${spec.name}; bindings of types it no longer handles stay until a later start`, {
-        subscription: spec.name,
-        error: error instanceof Error ? error.message : String(error),
-      });
-    }
-  }
-
-  /** The newest record of each subscription in the registry, read without consuming it. */
-  async #registryRecords(): Promise<Map<string, SubscriptionRecord>> {
-    const records = new Map<string, SubscriptionRecord>();
-    await this.#browse(this.#topology.registryQueue, 'read the subscription registry', (raw) => {
-      const record = decodeSubscriptionRecord(raw.content);
-      const known = record === undefined ? undefined : records.get(record.name);
-      if (record !== undefined && (known === undefined || record.updatedAt >= known.updatedAt)) records.set(record.name, record);
-      return false;
-    });
-    return records;
+  removeDeadLetters(select: (letter: StoredDeadLetter) => boolean): Promise<number> {
+    return this.#deadLetters.remove(select);
   }
 
   /**
@@ -358,41 +230,13 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
    * Bindings are the routing keys of the recorded types (AMQP cannot list bindings); a record
    * whose queue is gone is listed with no counts.
    */
-  async listSubscriptions(): Promise<readonly SubscriptionInfo[]> {
-    const records = await this.#registryRecords();
-    const model = this.#connection.current;
-    if (model === undefined) throw this.#notConnected('list subscriptions');
-    const found: SubscriptionInfo[] = [];
-    for (const record of records.values()) {
-      const queue = this.#topology.queueOf(record.name);
-      const counts = await this.#withChannel(model, (channel) => channel.checkQueue(queue)).catch(() => undefined);
-      found.push(
-        subscriptionInfo(
-          { name: record.name, bindings: record.types.map(routingKeyOf), destination: queue, pending: counts?.messageCount, consumers: counts?.consumerCount },
-          record,
-        ),
-      );
-    }
-    return byName(found);
+  listSubscriptions(): Promise<readonly SubscriptionInfo[]> {
+    return this.#registry.list();
   }
 
   /** Deletes the subscription's queue (with its bindings and messages) and its registry records. */
-  async removeSubscription(name: string): Promise<boolean> {
-    let recorded = false;
-    await this.#browse(this.#topology.registryQueue, 'remove a subscription', (raw) => {
-      const match = decodeSubscriptionRecord(raw.content)?.name === name;
-      recorded ||= match;
-      return match;
-    });
-    const model = this.#connection.current;
-    if (model === undefined) throw this.#notConnected('remove a subscription');
-    const queue = this.#topology.queueOf(name);
-    const exists = await this.#queueExists(model, queue);
-    if (exists) await this.#withChannel(model, (channel) => channel.deleteQueue(queue));
-    if (exists || recorded) {
-      this.options.logger.info(`rabbitmq transport: removed subscription ${name} (queue ${queue})`, { subscription: name, queue });
-    }
-    return exists || recorded;
+  removeSubscription(name: string): Promise<boolean> {
+    return this.#registry.remove(name);
   }
 
   /** The exchanges and queues this transport declared so far (for tooling and test clean-up). */
@@ -408,11 +252,11 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
     const step = <T>(work: Promise<T>, what: string): Promise<T> => this.#connection.setupStep(model, work, what);
     await step(
       (async () => {
-        await this.#withChannel(model, (channel) => this.#topology.declareExchanges(channel));
-        const exists = await this.#queueExists(model, this.#topology.deadLetterQueue);
-        await this.#withChannel(model, (channel) => this.#topology.declareDeadLetterQueue(channel, exists));
-        const registry = await this.#queueExists(model, this.#topology.registryQueue);
-        await this.#withChannel(model, (channel) => this.#topology.declareRegistryQueue(channel, registry));
+        await withChannel(model, (channel) => this.#topology.declareExchanges(channel));
+        const exists = await queueExists(model, this.#topology.deadLetterQueue);
+        await withChannel(model, (channel) => this.#topology.declareDeadLetterQueue(channel, exists));
+        const registry = await queueExists(model, this.#topology.registryQueue);
+        await withChannel(model, (channel) => this.#topology.declareRegistryQueue(channel, registry));
       })(),
       'the declaration of the exchanges, the dead-letter queue and the subscription registry',
     );
@@ -424,17 +268,6 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
     }
   };
 
-  /** Whether `queue` exists (a passive declaration; its own channel, which a missing queue closes). */
-  async #queueExists(model: ChannelModel, queue: string): Promise<boolean> {
-    try {
-      await this.#withChannel(model, (channel) => channel.checkQueue(queue));
-      return true;
-    } catch (error) {
-      if ((error as { code?: unknown }).code === 404 && /no queue/.test(String((error as Error).message))) return false;
-      throw error;
-    }
-  }
-
   /** A (re)connection being set up gives up once the transport is closing: nothing is declared any more. */
   #throwIfClosed(): void {
     if (this.#connection.closed) throw new TransportClosedError('rabbitmq transport: closed while connecting.');
@@ -444,10 +277,10 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
     let declared = this.#retryQueues.get(bucketMs);
     if (declared === undefined) {
       const model = this.#connection.current;
-      if (model === undefined) return Promise.reject(new Error('rabbitmq transport: not connected; the broker delivers the message again.'));
+      if (model === undefined) return Promise.reject(new DeliveryLostError('rabbitmq transport: not connected; the broker delivers the message again.'));
       declared = this.#connection.setupStep(
         model,
-        this.#withChannel(model, (channel) => this.#topology.declareRetryQueue(channel, bucketMs)),
+        withChannel(model, (channel) => this.#topology.declareRetryQueue(channel, bucketMs)),
         `the declaration of retry queue '${this.#topology.retryQueueOf(bucketMs)}'`,
       );
       declared.catch(() => this.#retryQueues.delete(bucketMs));
@@ -455,21 +288,6 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
     }
     return declared;
   };
-
-  async #withChannel<T>(model: ChannelModel, use: (channel: Channel) => Promise<T>): Promise<T> {
-    const channel = await model.createChannel();
-    let lastError: unknown;
-    channel.on('error', (error: unknown) => {
-      lastError = error;
-    });
-    try {
-      return await use(channel);
-    } catch (error) {
-      throw lastError ?? error;
-    } finally {
-      await closeChannel(channel);
-    }
-  }
 
   /** Starts the consumer of `subscription` on `model`, bounded by setupTimeoutMs (see RabbitMqConnection.setupStep). */
   #startConsumer(model: ChannelModel, subscription: RabbitMqSubscription): Promise<void> {
@@ -493,18 +311,18 @@ export class RabbitMqTransport implements ConnectionStateReporter, Transport, De
   #subscribeError(queue: string, error: unknown): Error {
     const message = error instanceof Error ? error.message : String(error);
     if (/PRECONDITION|inequivalent/i.test(message)) {
-      return new ConfigurationError(
+      return new TopologyConflictError(
         `rabbitmq transport: queue '${queue}' exists with other arguments than this transport declares (${message}). ` +
           `Delete the queue (its messages go with it) or set queueType to match it.`,
         { cause: error },
       );
     }
-    return error instanceof Error ? error : new Error(message);
+    return error instanceof Error ? error : new CloudbusError(`rabbitmq transport: cannot subscribe queue '${queue}': ${message}.`);
   }
 
   #notConnected(what: string): Error {
     return this.#state === 'closed'
-      ? new TransportClosedError(`rabbitmq transport: cannot ${what} after close().`)
-      : new TransportClosedError(`rabbitmq transport: cannot ${what} before connect() has resolved.`);
+      ? new NotConnectedError(`rabbitmq transport: cannot ${what} after close().`)
+      : new NotConnectedError(`rabbitmq transport: cannot ${what} before connect() has resolved.`);
   }
 }

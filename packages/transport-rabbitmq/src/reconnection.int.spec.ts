@@ -1,41 +1,18 @@
 import { EventBus, EventHandler, EventType, eventBrand, silentLogger, type EventContext } from '@cloudbus/core';
-import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { RabbitMqTransport } from './rabbitmq-transport.js';
+import { type RabbitMqTransport } from './rabbitmq-transport.js';
 import type { RabbitMqTransportOptions } from './rabbitmq-transport-options.js';
-import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';
-import { TcpProxy } from './testing/tcp-proxy.js';
+import { RabbitMqFixture, rabbitMqUrl, until } from './testing/rabbitmq-fixture.js';
 
-const url = brokerUrl('rabbitmq');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const url = rabbitMqUrl;
 
 describe.skipIf(!url)('rabbitmq reconnection and settling', () => {
-  const run = uniqueName('cbr');
-  const admin = new BrokerAdmin(url!);
-  const transports: RabbitMqTransport[] = [];
-  const buses: EventBus[] = [];
-  const proxies: TcpProxy[] = [];
+  const fixture = new RabbitMqFixture('cbr');
+  const { run, admin, base } = fixture;
   let sequence = 0;
-  const base = {
-    exchange: `${run}.events`,
-    deadLetterQueue: `${run}.deadletter`,
-    retryPrefix: `${run}.retry`,
-    queuePrefix: `${run}.`,
-    logger: silentLogger,
-  };
-
-  function transport(options: RabbitMqTransportOptions = {}): RabbitMqTransport {
-    const created = new RabbitMqTransport({ url: url!, ...base, ...options });
-    transports.push(created);
-    return created;
-  }
-
-  async function proxiedUrl(): Promise<{ proxy: TcpProxy; url: string }> {
-    const proxied = await TcpProxy.inFrontOf(url!);
-    proxies.push(proxied.proxy);
-    return proxied;
-  }
+  const transport = (options: RabbitMqTransportOptions = {}): RabbitMqTransport => fixture.transport(options);
+  const proxiedUrl = () => fixture.proxiedUrl();
 
   /** An event type and a handler of it that records the ids it saw, optionally waiting on `hold` first. */
   function defineHandler(name: string, hold?: (orderId: string) => Promise<void> | undefined) {
@@ -57,25 +34,8 @@ describe.skipIf(!url)('rabbitmq reconnection and settling', () => {
     return { OrderPlaced, handler, seen };
   }
 
-  async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
-      await sleep(20);
-    }
-  }
-
-  afterEach(async () => {
-    for (const proxy of proxies) proxy.latencyMs = 0;
-    for (const bus of buses.splice(0)) if (bus.state === 'started') await bus.stop({ drainTimeoutMs: 500 }).catch(() => {});
-    for (const proxy of proxies.splice(0)) await proxy.cut();
-  });
-
-  afterAll(async () => {
-    const declared = mergeTopologies(transports.map((created) => created.declaredTopology()));
-    await admin.delete(declared);
-    await admin.close();
-  });
+  afterEach(() => fixture.afterEach());
+  afterAll(() => fixture.cleanup());
 
   it('reopens a consumer the broker cancels while a reconnection is still being set up, and handles its events', async () => {
     const { proxy, url: proxied } = await proxiedUrl();
@@ -91,7 +51,7 @@ describe.skipIf(!url)('rabbitmq reconnection and settling', () => {
       logger: silentLogger,
       transport: transport({ url: proxied, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 200 }),
     });
-    buses.push(bus);
+    fixture.track(bus);
     await bus.start();
     await bus.publish(new first.OrderPlaced('before'));
     await until(() => first.seen.includes('before'), 'the first event');
@@ -125,7 +85,7 @@ describe.skipIf(!url)('rabbitmq reconnection and settling', () => {
       logger: silentLogger,
       transport: transport({ url: `${nodeA.url},${nodeB.url}`, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 200 }),
     });
-    buses.push(bus);
+    fixture.track(bus);
     await bus.start();
     expect(nodeB.proxy.accepted).toBeGreaterThan(0);
     await bus.publish(new kitchen.OrderPlaced('through B'));
@@ -147,7 +107,7 @@ describe.skipIf(!url)('rabbitmq reconnection and settling', () => {
     const kitchen = defineHandler('BusyKitchen', (orderId) => (orderId === 'slow' ? slowDone : undefined));
     EventHandler(kitchen.OrderPlaced, { name: 'BusyKitchen', concurrency: 3 })(kitchen.handler);
     const bus = new EventBus({ service: `${run}-s${sequence}`, handlers: [kitchen.handler], logger: silentLogger, transport: transport() });
-    buses.push(bus);
+    fixture.track(bus);
     await bus.start();
     await bus.publish(new kitchen.OrderPlaced('slow'));
     await bus.publish(Array.from({ length: 20 }, (_, i) => new kitchen.OrderPlaced(`fast-${i}`)));

@@ -1,6 +1,6 @@
-import { ConfigurationError } from '@cloudbus/core';
+import { ConfigurationError } from '@cloudbus/core/transport';
 
-import { fitsShortString } from './amqp-binding.js';
+import { fitsShortString } from './rabbitmq-binding.js';
 
 const SPECIAL = /[%*#]/;
 const SPECIAL_GLOBAL = /[%*#]/g;

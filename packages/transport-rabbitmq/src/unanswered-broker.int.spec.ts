@@ -1,15 +1,14 @@
-import { EventBus, EventHandler, EventType, PublishError, eventBrand, silentLogger, type EventContext, type OutgoingMessage } from '@cloudbus/core';
-import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
+import { EventBus, PublishError, silentLogger, type OutgoingMessage } from '@cloudbus/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { RabbitMqConnectionError } from './rabbitmq-connection-error.js';
-import { RabbitMqTransport } from './rabbitmq-transport.js';
+import { RabbitMqConnectionError } from './rabbitmq-errors.js';
+import { type RabbitMqTransport } from './rabbitmq-transport.js';
 import type { RabbitMqTransportOptions } from './rabbitmq-transport-options.js';
 import { routingKeyOf } from './routing-key.js';
-import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';
-import { TcpProxy, type ClientFrame } from './testing/tcp-proxy.js';
+import { RabbitMqFixture, rabbitMqUrl, until } from './testing/rabbitmq-fixture.js';
+import type { ClientFrame } from './testing/tcp-proxy.js';
 
-const url = brokerUrl('rabbitmq');
+const url = rabbitMqUrl;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** AMQP methods (class id, method id) a test makes the broker leave unanswered. */
@@ -28,61 +27,15 @@ const basicPublish = method(60, 40);
  * every later frame of the same channel, while the connection itself (heartbeats) stays up.
  */
 describe.skipIf(!url)('rabbitmq transport against a broker that stops answering', () => {
-  const run = uniqueName('cbu');
-  const admin = new BrokerAdmin(url!);
-  const transports: RabbitMqTransport[] = [];
-  const buses: EventBus[] = [];
-  const proxies: TcpProxy[] = [];
-  const extraQueues: string[] = [];
+  const defaults = { reconnectMinDelayMs: 50, reconnectMaxDelayMs: 200, closeTimeoutMs: 500 } satisfies RabbitMqTransportOptions;
+  const fixture = new RabbitMqFixture('cbu', defaults);
+  const { run, admin, extraQueues } = fixture;
+  const base = { ...fixture.base, ...defaults };
   let sequence = 0;
-  const base = {
-    exchange: `${run}.events`,
-    deadLetterQueue: `${run}.deadletter`,
-    retryPrefix: `${run}.retry`,
-    queuePrefix: `${run}.`,
-    logger: silentLogger,
-    reconnectMinDelayMs: 50,
-    reconnectMaxDelayMs: 200,
-    closeTimeoutMs: 500,
-  } satisfies RabbitMqTransportOptions;
+  const transport = (options: RabbitMqTransportOptions): RabbitMqTransport => fixture.transport(options);
+  const proxiedUrl = () => fixture.proxiedUrl();
 
-  function transport(options: RabbitMqTransportOptions): RabbitMqTransport {
-    const created = new RabbitMqTransport({ url: url!, ...base, ...options });
-    transports.push(created);
-    return created;
-  }
-
-  async function proxiedUrl(): Promise<{ proxy: TcpProxy; url: string }> {
-    const proxied = await TcpProxy.inFrontOf(url!);
-    proxies.push(proxied.proxy);
-    return proxied;
-  }
-
-  function defineKitchen() {
-    const type = `dev.cloudbus.unanswered.${run}.e${++sequence}.order.placed`;
-    class OrderPlaced {
-      declare readonly [eventBrand]: string;
-      constructor(readonly orderId: string) {}
-    }
-    EventType(type)(OrderPlaced);
-    const seen: string[] = [];
-    class Kitchen {
-      handle(event: OrderPlaced, _context: EventContext): void {
-        seen.push(event.orderId);
-      }
-    }
-    EventHandler(OrderPlaced, { name: 'Kitchen' })(Kitchen);
-    const service = `${run}-s${sequence}`;
-    return { type, OrderPlaced, Kitchen, seen, service, queue: `${base.queuePrefix}${service}.Kitchen` };
-  }
-
-  async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
-      await sleep(20);
-    }
-  }
+  const defineKitchen = () => fixture.defineKitchen('unanswered', ++sequence);
 
   /** Settles with what `promise` settled with, or with a text saying it is still pending after `ms`. */
   function within<T>(promise: Promise<T>, ms: number): Promise<T | Error | string> {
@@ -95,18 +48,8 @@ describe.skipIf(!url)('rabbitmq transport against a broker that stops answering'
     ]);
   }
 
-  afterEach(async () => {
-    for (const proxy of proxies) proxy.holdClientFrames = undefined;
-    for (const bus of buses.splice(0)) if (bus.state === 'started') await bus.stop({ drainTimeoutMs: 200 }).catch(() => {});
-    for (const created of transports) await created.close().catch(() => {});
-    for (const proxy of proxies.splice(0)) await proxy.cut();
-  });
-
-  afterAll(async () => {
-    const declared = mergeTopologies(transports.map((created) => created.declaredTopology()));
-    await admin.delete({ exchanges: declared.exchanges, queues: [...declared.queues, ...extraQueues] });
-    await admin.close();
-  });
+  afterEach(() => fixture.afterEach({ drainTimeoutMs: 200, closeTransports: true }));
+  afterAll(() => fixture.cleanup());
 
   it('fails connect() within setupTimeoutMs when the broker never answers a declaration, naming the step, and connects once it answers', async () => {
     const { proxy, url: proxied } = await proxiedUrl();
@@ -131,7 +74,7 @@ describe.skipIf(!url)('rabbitmq transport against a broker that stops answering'
     const warnings: string[] = [];
     const logger = { ...silentLogger, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push(`${message} ${JSON.stringify(fields)}`) };
     const bus = new EventBus({ service, handlers: [Kitchen], logger: silentLogger, transport: transport({ url: proxied, setupTimeoutMs: 1_000, logger }) });
-    buses.push(bus);
+    fixture.track(bus);
     await bus.start();
     await bus.publish(new OrderPlaced('before'));
     await until(() => seen.includes('before'), 'the first event');
@@ -159,7 +102,7 @@ describe.skipIf(!url)('rabbitmq transport against a broker that stops answering'
     const { proxy, url: proxied } = await proxiedUrl();
     const { OrderPlaced, Kitchen, seen, service, queue } = defineKitchen();
     const bus = new EventBus({ service, handlers: [Kitchen], logger: silentLogger, transport: transport({ url: proxied, setupTimeoutMs: 1_000 }) });
-    buses.push(bus);
+    fixture.track(bus);
     await bus.start();
     await bus.publish(new OrderPlaced('before'));
     await until(() => seen.includes('before'), 'the first event');
@@ -199,7 +142,7 @@ describe.skipIf(!url)('rabbitmq transport against a broker that stops answering'
     expect(Date.now() - began).toBeLessThan(confirmTimeoutMs + 3_000);
     // Confirmed ones are never reported unconfirmed, and every unconfirmed one is.
     expect((outcome as PublishError).unconfirmed).toEqual(ids.slice(3));
-    expect((outcome as PublishError).message).toMatch(/did not confirm 7 of 10 message\(s\) \(no confirm from the broker within 1000 ms \(confirmTimeoutMs\)\)/);
+    expect((outcome as PublishError).message).toMatch(/did not confirm 7 of 10 message\(s\) \(no confirm from the broker within 1000 ms \(publishTimeoutMs\)\)/);
     expect(await admin.depth(tap)).toBe(3);
 
     // The stuck connection is dropped: once the broker answers again, publishing carries on.

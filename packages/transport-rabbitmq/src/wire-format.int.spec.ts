@@ -1,30 +1,18 @@
 import { Buffer } from 'node:buffer';
 
 import { EventBus, EventHandler, EventType, eventBrand, retry, silentLogger, type CloudEvent, type ContentMode, type EventClass, type EventContext, type Logger } from '@cloudbus/core';
-import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { RabbitMqTransport } from './rabbitmq-transport.js';
 import { routingKeyOf } from './routing-key.js';
-import { BrokerAdmin, mergeTopologies } from './testing/broker-admin.js';
+import { RabbitMqFixture, rabbitMqUrl, until as untilTrue } from './testing/rabbitmq-fixture.js';
 
-const url = brokerUrl('rabbitmq');
+const url = rabbitMqUrl;
 
 describe.skipIf(!url)('rabbitmq wire format (CloudEvents AMQP binding)', () => {
-  const run = uniqueName('cbw');
-  const admin = new BrokerAdmin(url!);
-  const transports: RabbitMqTransport[] = [];
-  const buses: EventBus[] = [];
-  const taps: string[] = [];
+  const fixture = new RabbitMqFixture('cbw');
+  const { run, admin } = fixture;
+  const options = fixture.base;
   let sequence = 0;
-  const options = {
-    url: url!,
-    exchange: `${run}.events`,
-    deadLetterQueue: `${run}.deadletter`,
-    retryPrefix: `${run}.retry`,
-    queuePrefix: `${run}.`,
-    logger: silentLogger,
-  };
 
   function defineEvent() {
     const type = `dev.cloudbus.wire.${run}.e${++sequence}.order.placed`;
@@ -56,38 +44,24 @@ describe.skipIf(!url)('rabbitmq wire format (CloudEvents AMQP binding)', () => {
   }
 
   async function startBus(service: string, handlers: (new () => object)[], contentMode: ContentMode = 'binary', logger: Logger = silentLogger): Promise<EventBus> {
-    const transport = new RabbitMqTransport({ ...options, logger });
-    transports.push(transport);
-    const bus = new EventBus({ service, handlers, transport, contentMode, logger });
-    buses.push(bus);
+    const transport = fixture.transport({ logger });
+    const bus = fixture.track(new EventBus({ service, handlers, transport, contentMode, logger }));
     await bus.start();
     return bus;
   }
 
   async function tap(type: string): Promise<string> {
     const queue = `${run}.tap${++sequence}`;
-    taps.push(queue);
+    fixture.extraQueues.push(queue);
     await admin.tap(queue, options.exchange, routingKeyOf(type));
     return queue;
   }
 
-  async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+  /** Polls every 20 ms, 15 s at most. */
+  const until = (check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> => untilTrue(check, what, timeoutMs);
 
-  afterEach(async () => {
-    for (const bus of buses.splice(0)) if (bus.state === 'started') await bus.stop({ drainTimeoutMs: 500 });
-  });
-
-  afterAll(async () => {
-    const declared = mergeTopologies(transports.map((transport) => transport.declaredTopology()));
-    await admin.delete({ exchanges: declared.exchanges, queues: [...declared.queues, ...taps] });
-    await admin.close();
-  });
+  afterEach(() => fixture.afterEach({ strict: true }));
+  afterAll(() => fixture.cleanup());
 
   it('publishes binary mode as cloudEvents_ headers, content_type, message_id, and persistent', async () => {
     const { type, OrderPlaced, service } = defineEvent();

@@ -94,6 +94,13 @@ describe('saga instances of a flow', () => {
     expect(done).toEqual([expect.objectContaining({ status: 'completed', pendingTimeouts: [] })]);
   });
 
+  it('shows the state last saved, and keeps the bookkeeping `updated` out of the last action', () => {
+    const updated = (time: number, state: string) => ({ ...record('updated', time), state });
+    const views = sagaInstances([record('started', 1), updated(2, '{"paid":false}'), record('timeout-requested', 3, '2030-01-01T00:15:00.000Z'), updated(4, '{"paid":true}')], 0);
+    expect(views).toEqual([expect.objectContaining({ state: '{"paid":true}', lastAction: 'timeout-requested' })]);
+    expect(views[0]!.actions.map((a) => a.action)).toEqual(['started', 'timeout-requested']);
+  });
+
   it('reaches the flow graph from telemetry', () => {
     const graph = buildFlowGraph('flow', [], [record('started', 1), record('timeout-dropped', 2, 'stale', 'o-2')]);
     expect(graph.sagas?.map((s) => `${s.key}:${s.lastAction}`)).toEqual(['o-1:started', 'o-2:timeout-dropped']);

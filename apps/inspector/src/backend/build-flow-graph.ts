@@ -227,14 +227,18 @@ export function sagaInstances(records: readonly TelemetryRecord[], now: number):
           .map((r) => Date.parse(r.detail!))
           .filter((due) => Number.isFinite(due) && due > now)
           .sort((a, b) => a - b);
+    // The latest action that is not the bookkeeping `updated` one, which carries the state instead.
+    const lastStep = list.filter((r) => r.action !== 'updated').at(-1) ?? last;
+    const state = list.filter((r) => r.action === 'updated' && r.state !== undefined).at(-1)?.state;
     views.push({
       saga: first.saga!,
       key: first.key!,
       status: completed ? 'completed' : 'active',
-      lastAction: last.action!,
-      lastDetail: last.detail,
+      lastAction: lastStep.action!,
+      lastDetail: lastStep.detail,
+      ...(state === undefined ? {} : { state }),
       pendingTimeouts: pending,
-      actions: list.map((r) => ({ action: r.action!, detail: r.detail, time: r.time })),
+      actions: list.filter((r) => r.action !== 'updated').map((r) => ({ action: r.action!, detail: r.detail, time: r.time })),
     });
   }
   return views.sort((a, b) => compareText(a.saga, b.saga) || compareText(a.key, b.key));

@@ -25,8 +25,15 @@ describe('reading telemetry records off the wire', () => {
     ['an error without a message', { error: { type: 'Error' } }],
     ['a lone surrogate in a text field', { correlationId: '\ud800' }],
     ['a huge text field', { subject: 'x'.repeat(5_000) }],
+    ['a saga state that is not text', { state: { paid: true } }],
+    ['a saga state over 4,096 characters', { state: 'x'.repeat(4_097) }],
   ])('refuses a record with %s', (_what, change) => {
     expect(readTelemetryRecord({ ...good, ...change })).toBeUndefined();
+  });
+
+  it('keeps the state of a saga record', () => {
+    const saga = { kind: 'saga', time: 1, service: 'shop', saga: 'OrderLifecycle', key: 'o-1', action: 'updated', handler: 'shop.OrderLifecycle.placed', state: '{"paid":false}' };
+    expect(readTelemetryRecord(saga)).toEqual(saga);
   });
 
   it('keeps the valid records of a batch and says how many it ignored', () => {

@@ -18,7 +18,7 @@ const KINDS: ReadonlySet<TelemetryRecord['kind']> = new Set([
   'saga',
 ]);
 
-const TEXT_FIELDS = ['eventId', 'eventType', 'correlationId', 'causationId', 'source', 'subject', 'handler', 'reason', 'saga', 'key', 'action', 'detail'] as const;
+const TEXT_FIELDS = ['eventId', 'eventType', 'correlationId', 'causationId', 'source', 'subject', 'handler', 'reason', 'saga', 'key', 'action', 'detail', 'state'] as const;
 const COUNT_FIELDS = ['attempt', 'attempts', 'nextAttempt'] as const;
 const DURATION_FIELDS = ['durationMs', 'delayMs'] as const;
 

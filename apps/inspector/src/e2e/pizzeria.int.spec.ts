@@ -201,6 +201,14 @@ describe.skipIf(!rabbitUrl || !mqttUrl || !canRunBrowser)('the inspector in a br
     expect(lanes.filter(([, outcome]) => outcome !== 'succeeded' && outcome !== 'skipped')).toEqual([[`${shop.service}.CustomerCommunication.readyBySms`, 'dead-lettered']]);
     expect(lanes.some(([handler]) => handler?.startsWith(`${shop.devicesService}.`))).toBe(true);
 
+    // The OrderLifecycle saga of the order: completed on delivery, with the state it saved last.
+    const saga = page.locator('[data-testid="saga-instance"]');
+    await expect.poll(() => saga.getAttribute('data-status'), { timeout: 30_000 }).toBe('completed');
+    expect(await saga.textContent()).toContain('OrderLifecycle');
+    const state = JSON.parse((await saga.locator('[data-testid="saga-state"]').textContent()) ?? '') as { stage?: string; orderId?: string };
+    expect(state).toMatchObject({ stage: 'on-the-road' });
+    expect(typeof state.orderId).toBe('string');
+
     await page.locator(`[data-testid="flow-node"][data-type="${ORDER}.delivered"]`).click();
     await expect.poll(() => page.locator('[data-testid="event-detail"] h2').textContent()).toBe(`${ORDER}.delivered`);
     await closeDetail(page);

@@ -58,7 +58,16 @@ function HandlerLanes({ lanes }: { lanes: FlowGraph['lanes'] }): ReactElement {
   );
 }
 
-/** The saga instances of the flow: their status, last action and pending timeouts. */
+/** The saga's state, indented when it is whole JSON (a preview cut at its limit stays as it came). */
+function prettyState(state: string): string {
+  try {
+    return JSON.stringify(JSON.parse(state), null, 2);
+  } catch {
+    return state;
+  }
+}
+
+/** The saga instances of the flow: their status, last action, state and pending timeouts. */
 function SagaPanel({ sagas }: { sagas: NonNullable<FlowGraph['sagas']> }): ReactElement {
   return (
     <div className="sagas" data-testid="saga-instances">
@@ -74,6 +83,11 @@ function SagaPanel({ sagas }: { sagas: NonNullable<FlowGraph['sagas']> }): React
           <div className="saga-timeouts" data-testid="saga-timeouts">
             {instance.pendingTimeouts.length === 0 ? 'no pending timeouts' : `pending timeouts: ${instance.pendingTimeouts.map((due) => isoTime(due)).join(', ')}`}
           </div>
+          {instance.state !== undefined && (
+            <pre className="saga-state" data-testid="saga-state">
+              {prettyState(instance.state)}
+            </pre>
+          )}
         </div>
       ))}
     </div>

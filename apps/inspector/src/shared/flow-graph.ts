@@ -59,6 +59,8 @@ export interface SagaInstanceView {
   /** The latest thing that happened to it (`started`, `timeout-dropped`, ...), with its detail. */
   readonly lastAction: string;
   readonly lastDetail?: string | undefined;
+  /** The state last saved (`updated` records), as JSON; absent before one was seen. */
+  readonly state?: string | undefined;
   /** Due times (ms since the epoch) of timeouts requested and not due yet, while active. */
   readonly pendingTimeouts: readonly number[];
   /** Every action seen, in time order. */

@@ -26,5 +26,7 @@ export interface TelemetryRecord {
   readonly key?: string | undefined;
   readonly action?: string | undefined;
   readonly detail?: string | undefined;
+  /** `saga` records of action `updated`: the state saved, as JSON (at most 4,096 characters). */
+  readonly state?: string | undefined;
   readonly error?: { readonly type: string; readonly message: string; readonly stack?: string | undefined } | undefined;
 }

@@ -52,6 +52,9 @@ const targets: Target[] = [
   },
 ];
 
+/** How long an order may stay unpaid in these tests. */
+const PAYMENT_TIMEOUT_MS = 8_000;
+
 for (const target of targets) {
   describe.skipIf(!canRunBrowser || !target.available)(`the web page in Chromium, on ${target.name}`, () => {
     const setup = target.options();
@@ -62,7 +65,8 @@ for (const target of targets) {
     beforeAll(async () => {
       buildWebPage();
       // Short enough for a quick test, long enough to see an order in the oven.
-      pizzeria = await createPizzeria({ database: ':memory:', bakeTimeMs: 1_500, ...setup.options });
+      // The payment window is short enough to watch an unpaid order lapse, long enough for a customer who pays.
+      pizzeria = await createPizzeria({ database: ':memory:', bakeTimeMs: 1_500, paymentTimeoutMs: PAYMENT_TIMEOUT_MS, ...setup.options });
       url = `${await pizzeria.http.listen({ port: 0, host: '127.0.0.1' })}/`;
       browser = await launchBrowser();
     });
@@ -172,6 +176,19 @@ for (const target of targets) {
       await customer.getByRole('button', { name: 'Place order' }).click();
       await customer.locator('#tracker [data-step="placed"].done').waitFor();
       expect(await error.textContent()).toBe('');
+    });
+
+    it('tells a customer who never pays that the order was cancelled for non-payment', async () => {
+      const customer = await open();
+      await customer.getByRole('button', { name: 'Add Marinara' }).click();
+      await customer.getByLabel('Phone').fill('+39 081 555 0177');
+      await customer.getByLabel('Delivery address').fill('Via Toledo 42, Napoli');
+      await customer.getByRole('button', { name: 'Place order' }).click();
+      await customer.locator('#tracker [data-step="placed"].done').waitFor();
+      const cancelled = customer.locator('#tracker-cancelled');
+      await cancelled.waitFor({ state: 'visible', timeout: PAYMENT_TIMEOUT_MS + 30_000 });
+      expect(await cancelled.textContent()).toMatch(/^Cancelled for non-payment at .*: payment not received within 8 s$/);
+      expect(await customer.locator('#tracker [data-step="paid"].done').count()).toBe(0);
     });
   });
 }

@@ -102,7 +102,7 @@ describe('trimmed dead letters (finding 3, core part)', () => {
     handler: 'svc.Handler',
     attempts: 0,
     error: { type: 'ReceiveLimitError', message: 'too big' },
-    source: 'orders',
+    destination: 'orders',
     firstAttemptTime: '2026-01-01T00:00:00.000Z',
     time: '2026-01-01T00:00:01.000Z',
   };

@@ -10,7 +10,8 @@ import { inboxKey } from '../middleware/idempotency.js';
 import type { OutgoingCloudEvent } from '../middleware/middleware.js';
 import type { Clock } from '../scheduling/clock.js';
 import { buildCarrier, dueTimeOf, type ScheduleTime } from '../scheduling/scheduled-message.js';
-import type { SagaTelemetry, Telemetry } from '../telemetry/telemetry.js';
+import { SAGA_STATE_PREVIEW_CHARS, type SagaTelemetry, type Telemetry } from '../telemetry/telemetry.js';
+import { redactCredentials } from '../dead-letter/redact-credentials.js';
 import type { SagaContext, SagaMetadata } from './saga.js';
 import type { SagaRecord, SagaStore, SagaTimeoutRecord } from './saga-store.js';
 
@@ -222,7 +223,8 @@ export class SagaInvoker {
         id: ctx.sagaId,
         version: expected + 1,
         stateVersion: this.saga.version,
-        state: ctx.state,
+        // Completion removes the state: the tombstone keeps only what recognises late events.
+        state: ctx.completed ? null : ctx.state,
         status: ctx.completed ? 'completed' : 'active',
         completedAt: ctx.completed ? now : null,
         timeouts: ctx.completed ? {} : ctx.timeouts,
@@ -239,6 +241,7 @@ export class SagaInvoker {
         continue;
       }
       if (isNew) this.#report('started', key, context);
+      if (!ctx.completed) this.#report('updated', key, context, undefined, next.state);
       for (const request of requested) this.#report('timeout-requested', key, context, new Date(request.dueAt).toISOString());
       if (ctx.completed) this.#report('completed', key, context);
       if (events.length > 0) await this.env.publishPrepared(events);
@@ -259,9 +262,10 @@ export class SagaInvoker {
     return state;
   }
 
-  #report(action: SagaAction, key: string, context: EventContext, detail?: string): void {
+  #report(action: SagaAction, key: string, context: EventContext, detail?: string, state?: unknown): void {
     const telemetry = this.env.telemetry;
     if (!telemetry.active) return;
+    const preview = state === undefined ? undefined : statePreview(state);
     const cloudEvent = context.cloudEvent;
     telemetry.emit({
       kind: 'saga',
@@ -272,6 +276,7 @@ export class SagaInvoker {
       action,
       handler: context.handler,
       ...(detail === undefined ? {} : { detail }),
+      ...(preview === undefined ? {} : { state: preview }),
       eventId: cloudEvent.id,
       eventType: cloudEvent.type,
       ...(cloudEvent.correlationid === undefined ? {} : { correlationId: String(cloudEvent.correlationid) }),
@@ -279,8 +284,21 @@ export class SagaInvoker {
   }
 }
 
+/** The state as telemetry shows it: JSON, credentials redacted, cut to {@link SAGA_STATE_PREVIEW_CHARS}. */
+function statePreview(state: unknown): string | undefined {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(state);
+  } catch {
+    return undefined;
+  }
+  if (json === undefined) return undefined;
+  const text = redactCredentials(json);
+  return text.length > SAGA_STATE_PREVIEW_CHARS ? `${text.slice(0, SAGA_STATE_PREVIEW_CHARS - 1)}…` : text;
+}
+
 /**
- * What happened to a saga instance: `started`, `completed`, `conflict` (re-run after a concurrent
+ * What happened to a saga instance: `started`, `updated` (the state saved), `completed`, `conflict` (re-run after a concurrent
  * change), `not-found` (detail: the onMissing policy), `duplicate` (a redelivered step), `ignored-completed`,
  * `timeout-requested` (detail: due time), `timeout-dropped` (detail: `stale`, `completed` or `missing`).
  */

@@ -27,7 +27,7 @@ export interface SagaRecord {
   readonly version: number;
   /** The version of the state's shape (`@Saga(name, { version })`), for `upcast` on load. */
   readonly stateVersion: number;
-  /** The saga's state, as JSON. */
+  /** The saga's state, as JSON; `null` once completed (completion removes it). */
   readonly state: unknown;
   /** `completed`: a tombstone, so late events are recognised as late; purged after `keepCompletedMs`. */
   readonly status: 'active' | 'completed';

@@ -130,6 +130,10 @@ describe('sagas on the memory transport', () => {
     expect(t.published.filter((p) => p.cloudEvent.type === 'com.example.saga.payment-overdue')).toHaveLength(0);
     expect(sagaEvents(t, 'timeout-dropped').map((r) => r.detail)).toEqual(['stale']);
     expect(await t.saga(PaymentWatch, 'o-2')).toMatchObject({ status: 'active', state: { paid: true }, timeouts: {} });
+    // Each saved step reports the state it saved, for the inspector's flow view.
+    const saved = sagaEvents(t, 'updated').map((r) => JSON.parse(r.state!) as { paid?: boolean });
+    expect(saved).toHaveLength(2);
+    expect(saved.at(-1)).toMatchObject({ paid: true });
   });
 
   it('a timeout of a completed saga is dropped as completed', async () => {

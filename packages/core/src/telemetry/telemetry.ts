@@ -78,12 +78,20 @@ export interface SagaTelemetry extends TelemetryBase {
   readonly saga: string;
   /** The instance's correlation key. */
   readonly key: string;
-  readonly action: 'started' | 'completed' | 'conflict' | 'not-found' | 'duplicate' | 'ignored-completed' | 'timeout-requested' | 'timeout-dropped';
+  readonly action: 'started' | 'updated' | 'completed' | 'conflict' | 'not-found' | 'duplicate' | 'ignored-completed' | 'timeout-requested' | 'timeout-dropped';
   /** The subscription handling the event. */
   readonly handler: string;
   /** `timeout-dropped`: stale, completed or missing; `not-found`: the policy; `timeout-requested`: the due time. */
   readonly detail?: string;
+  /**
+   * `updated`: the state just saved, as JSON (credentials in URLs redacted, at most
+   * {@link SAGA_STATE_PREVIEW_CHARS} characters, a longer one cut and ending in `…`).
+   */
+  readonly state?: string;
 }
+
+/** Longest saga state a `saga` telemetry record carries, in characters. */
+export const SAGA_STATE_PREVIEW_CHARS = 4_096;
 
 /** What the bus reports about each event and handler, for apps, metrics and the inspector. */
 export type TelemetryEvent =

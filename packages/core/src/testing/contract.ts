@@ -4,6 +4,8 @@
  * without vitest.
  */
 export { transportContract, type ContractHarness } from './transport-contract.js';
+export { transportScenarios } from './transport-scenarios.js';
+export { eventually, Recorder, sleep } from './waiting.js';
 export { deadLetterContract } from './dead-letter-contract.js';
 export { sagaStoreContract } from './saga-store-contract.js';
 export {

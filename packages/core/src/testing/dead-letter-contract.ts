@@ -11,7 +11,8 @@ import type { EventContext } from '../handlers/event-context.js';
 import { EventHandler } from '../handlers/event-handler.js';
 import { retry } from '../policies/retry.js';
 import { canRemoveDeadLetters } from '../transport/transport.js';
-import { eventually, Recorder, type ContractHarness } from './transport-contract.js';
+import type { ContractHarness } from './transport-contract.js';
+import { eventually, Recorder } from './waiting.js';
 
 /**
  * The dead-letter management suite: `bus.deadLetters` list (every filter), get, replay and delete,

@@ -14,12 +14,49 @@ import type { EventContext } from '../handlers/event-context.js';
 import { EventHandler, type HandlerClass, type HandlerOptions } from '../handlers/event-handler.js';
 import { retry } from '../policies/retry.js';
 import { canReadDeadLetters, type Transport } from '../transport/transport.js';
+import { transportLevelCases } from './transport-level-cases.js';
+import { eventually, Recorder, sleep } from './waiting.js';
 import { FUZZ_SEED_VARIABLE, fuzzRuns, fuzzSeed, wireFuzz, type ForgedBookkeeping } from './wire-fuzz.js';
 
 /** What a transport gives the contract suite. */
 export interface ContractHarness {
-  /** A new, unconnected transport on the broker under test; called once per bus. */
-  createTransport(): Transport | Promise<Transport>;
+  /**
+   * A new, unconnected transport on the broker under test; called once per bus. With
+   * `publishTimeoutMs`, a publish the broker has not accepted within that time, connected or not,
+   * fails with `PublishError` (map it to the transport's options).
+   */
+  createTransport(options?: { readonly publishTimeoutMs?: number }): Transport | Promise<Transport>;
+  /**
+   * Where a delivery of an event of `type` says it was published, and where its dead letter says it
+   * came from (routing key, subject or topic, as the transport names it).
+   */
+  destinationOf(type: string): string;
+  /**
+   * Cuts the network between every transport {@link createTransport} made and the broker (a TCP
+   * proxy the harness puts between them): connections drop and new ones hang. Cases that need it
+   * are skipped without it.
+   */
+  cutNetwork?(): Promise<void>;
+  /** Lets connections through again after {@link cutNetwork}. */
+  restoreNetwork?(): Promise<void>;
+  /**
+   * Destructive (`transportScenarios` only): stops the broker, keeps it down about `downMs`, and
+   * starts it again; resolves once it accepts connections. Must leave the broker running even when
+   * it fails.
+   */
+  restartBroker?(downMs: number): Promise<void>;
+  /**
+   * Events published across the restart scenario (the broker must be able to hold them for a
+   * subscriber that is away).
+   * @default 10_000
+   */
+  readonly restartVolume?: number;
+  /**
+   * Destructive (`transportScenarios` only): how a consumer in a process of its own reaches this
+   * broker, so that the suite can SIGKILL it mid-handle. `module` is the built transport package
+   * (its `dist/index.js`), which registers the transport `transport` when imported.
+   */
+  consumerProcess?: { readonly module: string; readonly transport: string; readonly url?: string; readonly options: Readonly<Record<string, unknown>> };
   /**
    * Publishes a raw message as a foreign producer would, routed as an event of `type`
    * (used to inject poison). `message` is the neutral wire form; map it to the protocol as-is.
@@ -50,56 +87,6 @@ export interface ContractHarness {
   readonly timeoutMs?: number;
 }
 
-interface Received {
-  readonly event: object;
-  readonly cloudEvent: CloudEvent;
-  readonly attempt: number;
-  readonly at: number;
-}
-
-/** Collects what handlers received and waits for counts (shared by the contract suites). */
-export class Recorder {
-  readonly received: Received[] = [];
-  #waiters: { count: number; resolve: () => void }[] = [];
-
-  record(event: object, context: EventContext): void {
-    this.received.push({ event, cloudEvent: context.cloudEvent, attempt: context.attempt, at: Date.now() });
-    this.#waiters = this.#waiters.filter((waiter) => {
-      if (this.received.length < waiter.count) return true;
-      waiter.resolve();
-      return false;
-    });
-  }
-
-  async waitForCount(count: number, timeoutMs: number): Promise<void> {
-    if (this.received.length >= count) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`Expected ${count} deliveries within ${timeoutMs} ms, got ${this.received.length}.`)),
-        timeoutMs,
-      );
-      this.#waiters.push({
-        count,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      });
-    });
-  }
-}
-
-export async function eventually<T>(read: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The transport contract suite: registers vitest tests that run the bus end to end over the
@@ -525,11 +512,11 @@ export function transportContract(name: string, factory: () => ContractHarness |
       await expect(bus.publish(tooBig)).rejects.toThrow(/over the limit/);
     });
 
-    it('keeps publish order for one subscriber with concurrency 1, where the transport is ordered', async () => {
+    it('keeps publish order for one subscriber with concurrency 1, where the transport is ordered', async (context) => {
       const { OrderPlaced, service } = defineEvents();
       const recorder = new Recorder();
       const bus = await startBus({ service, handlers: [handler(OrderPlaced, recorder, { name: 'Sequencer', concurrency: 1 })] });
-      if (!bus.transport.capabilities.ordered) return;
+      if (!bus.transport.capabilities.ordered) context.skip('the transport does not keep order (capabilities.ordered)');
       await bus.publish(Array.from({ length: 200 }, (_, i) => new OrderPlaced(`o-${i}`, '1')));
       await recorder.waitForCount(200, timeout());
       expect(recorder.received.map((r) => (r.event as InstanceType<typeof OrderPlaced>).orderId)).toEqual(
@@ -537,17 +524,42 @@ export function transportContract(name: string, factory: () => ContractHarness |
       );
     });
 
-    it('drops a re-published id, where the transport de-duplicates', async () => {
+    it('drops a re-published id, where the transport de-duplicates', async (context) => {
       const { OrderPlaced, service } = defineEvents();
       const recorder = new Recorder();
       const bus = await startBus({ service, handlers: [handler(OrderPlaced, recorder, { name: 'Once' })] });
-      if (!bus.transport.capabilities.publishDeduplication) return;
+      if (!bus.transport.capabilities.publishDeduplication) context.skip('the broker does not de-duplicate (capabilities.publishDeduplication)');
       const id = randomUUID();
       await bus.publish(new OrderPlaced('o-1', '1'), { id });
       await bus.publish(new OrderPlaced('o-1', '1'), { id });
       await recorder.waitForCount(1, timeout());
       await sleep(500);
       expect(recorder.received).toHaveLength(1);
+    });
+
+    it('sends a publish made while the network is cut once it is back, and goes on consuming', async (context) => {
+      const given = await harness();
+      if (given.cutNetwork === undefined || given.restoreNetwork === undefined) context.skip('no network to cut (harness.cutNetwork)');
+      const { OrderPlaced, service } = defineEvents();
+      const recorder = new Recorder();
+      const bus = await startBus({ service, handlers: [handler(OrderPlaced, recorder, { name: 'Kitchen' })] });
+      await bus.publish(new OrderPlaced('o-before', '1'));
+      await recorder.waitForCount(1, timeout());
+      await given.cutNetwork!();
+      let published = false;
+      const during = bus.publish(new OrderPlaced('o-during', '1')).then(() => (published = true));
+      try {
+        await sleep(1_000);
+        expect(published).toBe(false);
+      } finally {
+        await given.restoreNetwork!();
+      }
+      await during;
+      await bus.publish(new OrderPlaced('o-after', '1'));
+      await recorder.waitForCount(3, timeout() * 3);
+      await sleep(300);
+      const ids = recorder.received.map((r) => (r.event as InstanceType<typeof OrderPlaced>).orderId).sort();
+      expect(ids).toEqual(['o-after', 'o-before', 'o-during']);
     });
 
     it('gives clear errors for publishing after stop and for closing a transport twice', async () => {
@@ -564,5 +576,7 @@ export function transportContract(name: string, factory: () => ContractHarness |
         transport.publish([{ id: 'x', type: 'dev.cloudbus.contract.closed', message: { headers: {}, body: new Uint8Array(0) } }]),
       ).rejects.toBeInstanceOf(TransportClosedError);
     });
+
+    transportLevelCases(name, harness, run);
   });
 }

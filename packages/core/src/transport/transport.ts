@@ -150,13 +150,17 @@ export interface TransportCapabilities {
    * @default false
    */
   readonly inProcess?: boolean;
-  /** `nack(delay)` is done by the broker itself (not a timer in the process). */
+  /**
+   * `nack(delay)` is kept by the broker (a delay queue, a server-side delay, a redelivery topic),
+   * not by a timer in the process: another subscriber gets the message no sooner, even after the
+   * process that asked for the delay is gone. The contract suite checks it where it is set.
+   */
   readonly nativeDelayedRedelivery: boolean;
   /** The broker drops a re-published message with an id it has seen recently. */
   readonly publishDeduplication: boolean;
   /** A subscription with concurrency 1 receives one publisher's messages in publish order. */
   readonly ordered: boolean;
-  /** Messages outlive a restart of the broker. */
+  /** Messages outlive a restart of the broker; the contract's restart scenario runs where it is set. */
   readonly durable: boolean;
 }
 

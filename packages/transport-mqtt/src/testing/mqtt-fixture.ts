@@ -68,9 +68,10 @@ export class MqttFixture {
     return mqttUrl;
   }
 
-  /** The fixture's transport options: its prefix, its defaults, and the URL through the proxy. */
+  /** The fixture's transport options: its prefix, its defaults, and the URL through the proxy (so {@link cutNetwork} reaches every transport). */
   get options(): MqttTransportOptions {
-    return { url: this.#proxiedUrl ?? this.url, topicPrefix: this.prefix, ...this.#defaults };
+    if (this.#proxiedUrl === undefined) throw new TypeError('MqttFixture: call start() first (its transports connect through the proxy it starts).');
+    return { url: this.#proxiedUrl, topicPrefix: this.prefix, ...this.#defaults };
   }
 
   /** A transport on the fixture's options (`extra` over them), not connected; closed at {@link reset}. */
@@ -152,12 +153,17 @@ export class MqttFixture {
 
   /** Drops every connection through the proxy and refuses new ones, until {@link restoreNetwork}. */
   async cutNetwork(): Promise<void> {
-    await this.#proxy?.cut();
+    await this.#started().cut();
   }
 
   /** Accepts connections through the proxy again, on the same port. */
   async restoreNetwork(): Promise<void> {
-    await this.#proxy?.restore();
+    await this.#started().restore();
+  }
+
+  #started(): TcpProxy {
+    if (this.#proxy === undefined) throw new TypeError('MqttFixture: call start() first.');
+    return this.#proxy;
   }
 
   /** After each test: stops every bus it started that is still running, closes every transport it made. */
@@ -169,7 +175,7 @@ export class MqttFixture {
   /** After all: {@link reset}, deletes the prefix's dead letters, and closes the proxy. */
   async cleanup(): Promise<void> {
     await this.reset();
-    const cleaner = new MqttTransport({ ...this.options, url: this.url });
+    const cleaner = new MqttTransport({ topicPrefix: this.prefix, ...this.#defaults, url: this.url });
     try {
       await cleaner.connect();
       await cleaner.deleteDeadLetters();

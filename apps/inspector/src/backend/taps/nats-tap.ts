@@ -1,10 +1,11 @@
 import { encodeCloudEvent, PublishError, TransportClosedError, type CloudEvent } from '@cloudbus/core';
 import { DeliverPolicy, jetstream, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
 import { natsConnectionOptions, type ResolvedNatsOptions } from '@cloudbus/transport-nats';
+import { subjectForType, writeHeaders } from '@cloudbus/transport-nats/wire';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 
 import type { BrokerTap, TapListener } from './broker-tap.js';
-import { subjectOf, tappedFromNats, writeNatsHeaders } from './nats-mapping.js';
+import { tappedFromNats } from './nats-mapping.js';
 
 /** Options of the NATS JetStream tap. */
 export interface NatsTapOptions {
@@ -66,9 +67,9 @@ export class NatsTap implements BrokerTap {
     if (js === undefined) throw new TransportClosedError('The NATS tap is not open.');
     const message = encodeCloudEvent(event, 'binary');
     const headers = natsHeaders();
-    writeNatsHeaders(message, headers);
+    writeHeaders(message, headers);
     try {
-      await js.publish(destination ?? subjectOf(this.#prefix, event.type), message.body, { headers, msgID: event.id });
+      await js.publish(destination ?? subjectForType(this.#prefix, event.type), message.body, { headers, msgID: event.id });
     } catch (error) {
       throw new PublishError(`JetStream did not acknowledge event ${event.id}.`, [event.id], { cause: error });
     }

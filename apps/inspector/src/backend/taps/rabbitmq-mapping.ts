@@ -1,26 +1,10 @@
 import { type Buffer } from 'node:buffer';
 
 import type { WireMessage } from '@cloudbus/core';
-import { headerText, PrivateHeaders, publishProperties, routingKeyOf, toWireMessage } from '@cloudbus/transport-rabbitmq';
+import { headerText, PrivateHeaders, publishProperties, toWireMessage } from '@cloudbus/transport-rabbitmq/wire';
 import type { MessageProperties, Options } from 'amqplib';
 
 import type { RawWire, TappedMessage } from '../captured-message.js';
-
-/**
- * How @cloudbus/transport-rabbitmq puts events on RabbitMQ, as the inspector reads it (keep in
- * step with that package's README): attributes as AMQP headers `cloudEvents_<name>` (or
- * `cloudEvents:<name>`), `datacontenttype` as `content_type`, routing key = CloudEvent type with
- * `%`, `*`, `#` percent-encoded, events on the topic exchange `cloudbus.events`, dead letters on
- * the fanout exchange (and queue) `cloudbus.deadletter`, with the original routing key in
- * the header `x-cloudbus-destination`.
- */
-export const RabbitMqDefaults = {
-  exchange: 'cloudbus.events',
-  deadLetterExchange: 'cloudbus.deadletter',
-} as const;
-
-/** Routing key of a type, as the transport writes it. */
-export { routingKeyOf };
 
 /** An AMQP message as delivered or fetched. */
 export interface AmqpMessage {
@@ -30,7 +14,9 @@ export interface AmqpMessage {
 }
 
 /**
- * A message read by the tap, in core's neutral form and in its raw AMQP form. `deadLetter`: read
+ * A message read by the tap, in core's neutral form and in its raw AMQP form. How
+ * @cloudbus/transport-rabbitmq puts events on RabbitMQ (attribute headers, routing keys, exchange
+ * and dead-letter names) comes from that package's `./wire` entry. `deadLetter`: read
  * from the dead-letter exchange or queue.
  */
 export function tappedFromAmqp(message: AmqpMessage, deadLetter: boolean): TappedMessage {

@@ -2,10 +2,11 @@ import { Buffer } from 'node:buffer';
 
 import { encodeCloudEvent, PublishError, TransportClosedError, type CloudEvent } from '@cloudbus/core';
 import { toAmqpConnectArguments, type ResolvedRabbitMqOptions } from '@cloudbus/transport-rabbitmq';
+import { routingKeyOf } from '@cloudbus/transport-rabbitmq/wire';
 import amqp from 'amqplib';
 
 import type { BrokerTap, TapListener } from './broker-tap.js';
-import { amqpPublishOptions, routingKeyOf, tappedFromAmqp } from './rabbitmq-mapping.js';
+import { amqpPublishOptions, tappedFromAmqp } from './rabbitmq-mapping.js';
 
 /** Options of the RabbitMQ tap. */
 export interface RabbitMqTapOptions {

@@ -3,10 +3,11 @@ import { transportContract, type ContractHarness } from '../../testing/transport
 import { MemoryBroker } from './memory-broker.js';
 import { MemoryTransport } from './memory-transport.js';
 
-function memoryHarness(): ContractHarness {
+function memoryHarness(isolate: boolean): ContractHarness {
   const broker = new MemoryBroker();
   return {
-    createTransport: () => new MemoryTransport({ broker }),
+    createTransport: () => new MemoryTransport({ broker, isolate }),
+    destinationOf: (type) => type,
     injectRaw: (type, message) => {
       broker.publish(type, message);
       return Promise.resolve();
@@ -19,21 +20,8 @@ function memoryHarness(): ContractHarness {
 }
 
 // By default, handlers take the CloudEvent the bus built (no JSON round trip).
-transportContract('memory', memoryHarness);
-deadLetterContract('memory', memoryHarness);
+transportContract('memory', () => memoryHarness(false));
+deadLetterContract('memory', () => memoryHarness(false));
 
 // The same contract with every handler decoding its own copy, as createTestBus delivers.
-transportContract('memory, isolated', () => {
-  const broker = new MemoryBroker();
-  return {
-    createTransport: () => new MemoryTransport({ broker, isolate: true }),
-    injectRaw: (type, message) => {
-      broker.publish(type, message);
-      return Promise.resolve();
-    },
-    cleanup: () => {
-      broker.reset();
-      return Promise.resolve();
-    },
-  };
-});
+transportContract('memory, isolated', () => memoryHarness(true));

@@ -1,4 +1,4 @@
-import { BrokerConnectionError } from '@cloudbus/core';
+import { BrokerConnectionError } from '@cloudbus/core/transport';
 
 /**
  * The transport could not reach a usable NATS JetStream server at connect: unreachable, refused

@@ -1,4 +1,4 @@
-import { BrokerConnectionError, type BrokerConnectionErrorOptions } from '@cloudbus/core';
+import { BrokerConnectionError, type BrokerConnectionErrorOptions } from '@cloudbus/core/transport';
 
 /**
  * The transport could not connect to RabbitMQ (refused, timed out, TLS failed, login refused).
@@ -17,6 +17,14 @@ export class RabbitMqConnectionError extends BrokerConnectionError {
   }
 }
 
+/** Why the broker did not take a message (no confirm in time, not connected, buffer full): the `cause` of a `PublishError`. */
+export class RabbitMqPublishRefusal extends Error {
+  override name = 'RabbitMqPublishRefusal';
+}
+
+/** A copy of a client error with its message redacted; keeps the original's `name` and `code`. */
+class RedactedError extends Error {}
+
 /** Removes every occurrence of the given secrets from a text. */
 export function redact(text: string, secrets: readonly string[]): string {
   let result = text;
@@ -28,10 +36,10 @@ export function redact(text: string, secrets: readonly string[]): string {
 
 /** A client error as a safe cause: same name and code, message with secrets removed, no stack of foreign frames lost. */
 export function safeCause(error: unknown, secrets: readonly string[]): Error {
-  const original = error instanceof Error ? error : new Error(String(error));
+  const original = error instanceof Error ? error : new RedactedError(String(error));
   const message = redact(original.message, secrets);
   if (message === original.message) return original;
-  const copy = new Error(message);
+  const copy = new RedactedError(message);
   copy.name = original.name;
   const code = (original as { code?: unknown }).code;
   if (code !== undefined) (copy as { code?: unknown }).code = code;

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 
-import type { WireMessage } from '@cloudbus/core';
+import type { WireMessage } from '@cloudbus/core/transport';
 import type { MessageProperties, Options } from 'amqplib';
 
 /**

@@ -10,7 +10,7 @@ import {
   readHeaderBlock,
   readWireMessage,
   writeHeaders,
-} from './header-codec.js';
+} from './nats-binding.js';
 
 describe('percent-encoding of attribute values', () => {
   it('leaves printable ASCII as it is, except space, double quote and percent', () => {

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 
-import type { WireMessage } from '@cloudbus/core';
-import { MsgHdrsImpl, type MsgHdrs } from '@nats-io/transport-node';
+import type { WireMessage } from '@cloudbus/core/transport';
+import { MsgHdrsImpl, MsgImpl, type Msg, type MsgHdrs } from '@nats-io/transport-node';
 
 /**
  * The CloudEvents NATS binding, binary content mode: each attribute is a header `ce-<name>`
@@ -237,4 +237,14 @@ export function readHeaderBlock(block: Uint8Array, body: Uint8Array): WireMessag
     start = end + 2;
   }
   return finish(attributes, contentType, invalid, body);
+}
+
+/** The neutral form of a delivery: read from the raw headers block when nats-core exposes it (its `MsgImpl`), else from its parsed headers. */
+export function readNatsMessage(msg: Msg): WireMessage {
+  if (msg instanceof MsgImpl) {
+    const headerBytes = msg._msg.hdr;
+    if (headerBytes <= 0) return readWireMessage(undefined, msg.data);
+    return readHeaderBlock(msg._rdata.subarray(0, headerBytes), msg.data);
+  }
+  return readWireMessage(msg.headers, msg.data);
 }

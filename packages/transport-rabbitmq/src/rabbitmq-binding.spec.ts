@@ -1,7 +1,7 @@
 import type { MessageProperties } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 
-import { publishProperties, toWireMessage } from './amqp-binding.js';
+import { publishProperties, toWireMessage } from './rabbitmq-binding.js';
 import { retryBucketOf } from './retry-bucket.js';
 import { routingKeyOf } from './routing-key.js';
 

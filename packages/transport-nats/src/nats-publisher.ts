@@ -1,10 +1,10 @@
-import { PublishError, type Logger } from '@cloudbus/core';
+import { PublishError, type Logger } from '@cloudbus/core/transport';
 import { createInbox, type Msg, type NatsConnection, type Subscription as NatsInbox } from '@nats-io/transport-node';
 
-import type { EncodedHeaders } from './header-codec.js';
+import type { EncodedHeaders } from './nats-binding.js';
 
 /** One message of a batch: its subject, its headers block already encoded (see {@link EncodedHeaders}), its body. */
-export interface OutgoingJetStreamMessage {
+export interface OutgoingNatsMessage {
   /** The CloudEvent id, also the `Nats-Msg-Id` inside `headers`: named in errors and logs. */
   readonly id: string;
   readonly subject: string;
@@ -32,7 +32,7 @@ class Batch {
   timer: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly messages: readonly OutgoingJetStreamMessage[],
+    readonly messages: readonly OutgoingNatsMessage[],
     readonly resolve: () => void,
     readonly reject: (error: PublishError) => void,
   ) {
@@ -41,8 +41,8 @@ class Batch {
   }
 }
 
-/** Settings of a {@link JetStreamPublisher}. */
-export interface JetStreamPublisherOptions {
+/** Settings of a {@link NatsPublisher}. */
+export interface NatsPublisherOptions {
   /** The stream every message must land in (only named in messages: `Nats-Expected-Stream` is in the headers). */
   readonly stream: string;
   /** Longest wait for every acknowledgement of a batch, in ms. */
@@ -61,16 +61,16 @@ export interface JetStreamPublisherOptions {
  * `timeoutMs`, whichever comes first. After a reconnection, what is still unanswered is sent again
  * ({@link resendUnanswered}).
  */
-export class JetStreamPublisher {
+export class NatsPublisher {
   readonly #nc: NatsConnection;
-  readonly #options: JetStreamPublisherOptions;
+  readonly #options: NatsPublisherOptions;
   readonly #inbox: string;
   readonly #tokenStart: number;
   readonly #subscription: NatsInbox;
   readonly #batches = new Map<number, Batch>();
   #nextBatch = 0;
 
-  constructor(nc: NatsConnection, options: JetStreamPublisherOptions) {
+  constructor(nc: NatsConnection, options: NatsPublisherOptions) {
     this.#nc = nc;
     this.#options = options;
     this.#inbox = createInbox();
@@ -84,7 +84,7 @@ export class JetStreamPublisher {
   }
 
   /** Publishes the batch; resolves once JetStream confirmed every message (see the class comment). */
-  publish(messages: readonly OutgoingJetStreamMessage[]): Promise<void> {
+  publish(messages: readonly OutgoingNatsMessage[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const id = this.#nextBatch++;
@@ -103,7 +103,7 @@ export class JetStreamPublisher {
           nc.publish(message.subject, message.body, { reply: prefix + i, headers: message.headers });
         } catch (error) {
           // Closed or draining connection: nothing from here on was sent.
-          for (let j = i; j < messages.length; j++) this.#answer(batch, j, 2, error instanceof Error ? error : new Error(String(error)));
+          for (let j = i; j < messages.length; j++) this.#answer(batch, j, 2, error instanceof Error ? error : new JetStreamRefusal(String(error)));
           this.#finish(id, batch);
           return;
         }
@@ -167,7 +167,7 @@ export class JetStreamPublisher {
   }
 
   /** Undefined when JetStream stored the message (or dropped it as a duplicate); else why it did not. */
-  #refusal(msg: Msg, message: OutgoingJetStreamMessage): Error | undefined {
+  #refusal(msg: Msg, message: OutgoingNatsMessage): Error | undefined {
     const data = msg.data;
     if (data.length === 0) {
       const code = msg.headers?.code ?? 0;

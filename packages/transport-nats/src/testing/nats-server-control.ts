@@ -1,0 +1,60 @@
+import { execFileSync } from 'node:child_process';
+import { connect } from 'node:net';
+
+/**
+ * Stops and starts the local nats-server (run with start-stop-daemon, as this machine and CI
+ * start it), for the destructive tests. Whatever happens, {@link ensureNatsServer} leaves it running.
+ */
+const SERVER = '/usr/sbin/nats-server';
+const PORT = 4222;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function listening(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: PORT }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+async function waitForPort(open: boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await listening()) !== open) {
+    if (Date.now() > deadline) throw new Error(`NATS port ${PORT} did not ${open ? 'open' : 'close'} within ${timeoutMs} ms.`);
+    await sleep(100);
+  }
+}
+
+/** Whether this machine runs the server these controls manage. */
+export function canControlNatsServer(): boolean {
+  try {
+    execFileSync('start-stop-daemon', ['--status', '--exec', SERVER], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the server unless it runs, and waits until it listens. */
+export async function ensureNatsServer(): Promise<void> {
+  execFileSync(
+    'start-stop-daemon',
+    ['--start', '--oknodo', '--background', '--exec', SERVER, '--', '-a', '127.0.0.1', '-p', String(PORT), '-js', '-sd', '/var/lib/nats-server', '-l', '/var/log/nats-server.log'],
+    { stdio: 'ignore' },
+  );
+  await waitForPort(true, 30_000);
+}
+
+/** Stops the server, keeps it down about `downMs`, and starts it again. */
+export async function restartNatsServer(downMs: number): Promise<void> {
+  try {
+    execFileSync('start-stop-daemon', ['--stop', '--oknodo', '--retry', '30', '--exec', SERVER], { stdio: 'ignore' });
+    await waitForPort(false, 30_000);
+    await sleep(downMs);
+  } finally {
+    await ensureNatsServer();
+  }
+}
