@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 
 import { BrokerConnectionError, EventBus, redactCredentials, type Logger } from '@cloudbus/core';
+import { DEFAULT_URL as MQTT_DEFAULT_URL } from '@cloudbus/transport-mqtt/wire';
 import { DEFAULT_URL as NATS_DEFAULT_URL } from '@cloudbus/transport-nats/wire';
 import { DEFAULT_URL as RABBITMQ_DEFAULT_URL } from '@cloudbus/transport-rabbitmq/wire';
 
@@ -15,7 +16,7 @@ export type Broker = (typeof BROKERS)[number];
 const DEFAULT_URLS: Record<Broker, string> = {
   rabbitmq: RABBITMQ_DEFAULT_URL,
   nats: NATS_DEFAULT_URL,
-  mqtt: 'mqtt://localhost:1883',
+  mqtt: MQTT_DEFAULT_URL,
 };
 
 /** The service name the command's own bus runs as: it subscribes nothing. */

@@ -2,23 +2,12 @@ import { Buffer } from 'node:buffer';
 
 import type { IPublishPacket, MqttClient, Packet } from 'mqtt';
 
+import type { PacketSender } from './manual-ack.js';
+import { MqttConnectError } from './mqtt-errors.js';
 import { NO_MATCHING_SUBSCRIBERS } from './subscriber-topics.js';
-
-/** The private part of mqtt.js this transport relies on: sending a packet (PUBACK, PINGREQ) itself. */
-export interface PacketSender {
-  _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode?: number } | { cmd: 'pingreq' }): void;
-}
-
-/** Passed to mqtt.js's handleMessage callback: the message is processed, but no PUBACK is to be sent now. */
-export const ACK_LATER = new Error('cloudbus acknowledges this message once its handler has finished');
 
 const EMPTY = Buffer.alloc(0);
 const ROUND_TRIP_TIMEOUT_MS = 5_000;
-
-/** Sends a PUBACK for `messageId` on `client` (mqtt.js has no public manual-acknowledge API). */
-export function sendPuback(client: MqttClient, messageId: number): void {
-  (client as unknown as PacketSender)._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 });
-}
 
 /**
  * Publishes an empty message to `probeTopic` on `client` (MQTT 5) and reads its PUBACK: true when
@@ -68,7 +57,7 @@ export function roundTrip(client: MqttClient): Promise<boolean> {
 /** Rejects when `promise` has not settled within `ms` (the work goes on, unawaited). */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mqtt transport: ${what} took longer than ${ms} ms.`)), ms);
+    const timer = setTimeout(() => reject(new MqttConnectError(`mqtt transport: the broker did not answer: ${what} took longer than ${ms} ms.`)), ms);
     promise.then(
       (value) => {
         clearTimeout(timer);

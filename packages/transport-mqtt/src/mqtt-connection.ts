@@ -3,9 +3,9 @@ import type { Socket } from 'node:net';
 import mqtt from 'mqtt';
 import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
 
-import { foreignProtocolAt } from '@cloudbus/core';
+import { foreignProtocolAt } from '@cloudbus/core/transport';
 
-import { MqttConnectError } from './errors.js';
+import { MqttConnectError } from './mqtt-errors.js';
 import type { ResolvedMqttOptions } from './mqtt-transport-options.js';
 
 /** One connection's identity and session settings. */
@@ -67,7 +67,7 @@ export function openConnection(options: ResolvedMqttOptions, spec: ConnectionSpe
     client.options.reconnectPeriod = delay;
     const stream = client.stream as Partial<Socket> | undefined;
     stream?.setNoDelay?.(true);
-    if (lost) logger.warn('mqtt transport: reconnected', { url: options.url, clientId: spec.clientId });
+    if (lost) logger.warn('mqtt transport: reconnected', { url: options.url, connection: options.connectionName, clientId: spec.clientId });
     lost = false;
     lastError = undefined;
   });
@@ -75,9 +75,9 @@ export function openConnection(options: ResolvedMqttOptions, spec: ConnectionSpe
     // Doubling backoff: mqtt.js has scheduled this reconnect already; the next one waits longer.
     if (client.options.reconnectPeriod === 0) return;
     if (!lost) {
-      logger.warn('mqtt transport: connection lost, reconnecting', { url: options.url, clientId: spec.clientId, error: lastError });
+      logger.warn('mqtt transport: connection lost, reconnecting', { url: options.url, connection: options.connectionName, clientId: spec.clientId, error: lastError });
     } else {
-      logger.debug('mqtt transport: reconnection failed, trying again', { url: options.url, clientId: spec.clientId, retryInMs: delay, error: lastError });
+      logger.debug('mqtt transport: reconnection failed, trying again', { url: options.url, connection: options.connectionName, clientId: spec.clientId, retryInMs: delay, error: lastError });
     }
     lost = true;
     delay = Math.min(delay * 2, options.reconnectMaxDelayMs);

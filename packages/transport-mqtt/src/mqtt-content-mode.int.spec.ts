@@ -1,13 +1,10 @@
 import 'reflect-metadata';
 
-import { EventBus, EventType, STRUCTURED_CONTENT_TYPE, eventBrand, silentLogger, type ContentMode } from '@cloudbus/core';
-import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
+import { EventType, STRUCTURED_CONTENT_TYPE, eventBrand, type ContentMode } from '@cloudbus/core';
 import mqtt, { type IPublishPacket } from 'mqtt';
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { MqttTransport } from './mqtt-transport.js';
-
-const url = brokerUrl('mqtt');
+import { MqttFixture, mqttUrl } from './testing/mqtt-fixture.js';
 
 class OvenPreheated {
 
@@ -16,19 +13,21 @@ class OvenPreheated {
 }
 
 /** What a device listening on the event's topic sees on the wire, with the bus's content mode left to the transport or named. */
-describe.skipIf(!url)('mqtt transport content mode', () => {
-  const prefix = uniqueName('cbmode');
-  const type = `dev.cloudbus.${prefix.replace(/-/g, '')}.oven.preheated`;
+describe.skipIf(!mqttUrl)('mqtt transport content mode', () => {
+  const fixture = new MqttFixture('cbmode');
+  const type = `dev.cloudbus.${fixture.run}.oven.preheated`;
   EventType(type)(OvenPreheated);
 
+  beforeAll(() => fixture.start());
+  afterEach(() => fixture.reset());
+  afterAll(() => fixture.cleanup());
+
   async function published(contentMode: ContentMode | undefined): Promise<IPublishPacket> {
-    const transport = new MqttTransport({ url: url!, topicPrefix: prefix });
-    const device = await mqtt.connectAsync(url!, { protocolVersion: 5, clean: true, reconnectPeriod: 0 });
+    const device = await mqtt.connectAsync(fixture.url, { protocolVersion: 5, clean: true, reconnectPeriod: 0 });
     try {
       const packet = new Promise<IPublishPacket>((resolve) => device.on('message', (_topic, _payload, received) => resolve(received)));
-      await device.subscribeAsync(transport.topics.forType(type), { qos: 1 });
-      const bus = new EventBus({ service: 'oven', transport, logger: silentLogger, ...(contentMode === undefined ? {} : { contentMode }) });
-      await bus.start();
+      await device.subscribeAsync(fixture.topics.forType(type), { qos: 1 });
+      const bus = await fixture.startBus({ service: 'oven', ...(contentMode === undefined ? {} : { contentMode }) });
       try {
         await bus.publish(new OvenPreheated('oven-1'));
         return await packet;

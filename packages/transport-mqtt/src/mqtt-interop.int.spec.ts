@@ -1,15 +1,12 @@
 import 'reflect-metadata';
 
-import { EventBus, EventHandler, EventType, silentLogger, STRUCTURED_CONTENT_TYPE, type CloudEvent, type ContentMode, type EventContext, eventBrand } from '@cloudbus/core';
-import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
+import { EventHandler, EventType, STRUCTURED_CONTENT_TYPE, type CloudEvent, type ContentMode, type EventBus, type EventContext, eventBrand } from '@cloudbus/core';
 import { CloudEvent as SdkCloudEvent, MQTT, MQTTMessageFactory } from 'cloudevents';
 import mqtt, { type IPublishPacket } from 'mqtt';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { MqttTopics } from './mqtt-topics.js';
-import { MqttTransport } from './mqtt-transport.js';
-
-const url = brokerUrl('mqtt');
+import type { MqttPublishProperties } from './mqtt-binding.js';
+import { MqttFixture, mqttUrl } from './testing/mqtt-fixture.js';
 
 class SomeEvent {
 
@@ -22,12 +19,14 @@ class SomeEvent {
  * messages made by the raw mqtt.js client exactly as the spec's examples show them, and by the
  * CloudEvents JS SDK (`cloudevents`, its MQTT binding) as a second foreign producer and consumer.
  */
-describe.skipIf(!url)('mqtt interop (CloudEvents MQTT binding, CloudEvents JS SDK)', () => {
-  const prefix = uniqueName('cbinterop');
-  const run = prefix.replace(/-/g, '');
-  const topics = new MqttTopics(prefix);
-  const buses: EventBus[] = [];
+describe.skipIf(!mqttUrl)('mqtt interop (CloudEvents MQTT binding, CloudEvents JS SDK)', () => {
+  const fixture = new MqttFixture('cbinterop');
+  const { run, topics } = fixture;
   let sequence = 0;
+
+  beforeAll(() => fixture.start());
+  afterEach(() => fixture.reset());
+  afterAll(() => fixture.cleanup());
 
   function defineEvent(): { type: string; Event: typeof SomeEvent } {
     class Event extends SomeEvent {}
@@ -43,31 +42,20 @@ describe.skipIf(!url)('mqtt interop (CloudEvents MQTT binding, CloudEvents JS SD
       }
     }
     EventHandler(Event, { name: 'Recorder' })(Recorder);
-    const transport = new MqttTransport({ url: url!, topicPrefix: prefix, protocolVersion, sessionExpirySeconds: 300, instanceId: 'interop' });
-    const bus = new EventBus({ service: `${run}-svc${sequence}`, logger: silentLogger, transport, handlers: [Recorder] });
-    buses.push(bus);
-    await bus.start();
-    return bus;
+    return fixture.startBus({ service: `${run}-svc${sequence}`, handlers: [Recorder] }, { protocolVersion, sessionExpirySeconds: 300, instanceId: 'interop' });
   }
 
-  async function publishRaw(protocolVersion: 4 | 5, topic: string, payload: string, properties?: mqtt.IClientPublishOptions['properties']): Promise<void> {
-    const client = await mqtt.connectAsync(url!, { protocolVersion, reconnectPeriod: 0 });
-    try {
-      await client.publishAsync(topic, payload, { qos: 1, ...(properties === undefined ? {} : { properties }) });
-    } finally {
-      await client.endAsync();
-    }
+  async function publishRaw(protocolVersion: 4 | 5, topic: string, payload: string, properties?: MqttPublishProperties): Promise<void> {
+    expect(await fixture.publishRaw(topic, payload, properties, protocolVersion)).toBe(true);
   }
 
   /** What a raw MQTT 5 client subscribed to the event's topic receives when a bus publishes in `contentMode`. */
   async function sniff(protocolVersion: 4 | 5, type: string, publish: (bus: EventBus) => Promise<void>, contentMode?: ContentMode): Promise<IPublishPacket> {
-    const transport = new MqttTransport({ url: url!, topicPrefix: prefix, protocolVersion });
-    const device = await mqtt.connectAsync(url!, { protocolVersion: 5, clean: true, reconnectPeriod: 0 });
+    const device = await mqtt.connectAsync(fixture.url, { protocolVersion: 5, clean: true, reconnectPeriod: 0 });
     try {
       const packet = new Promise<IPublishPacket>((resolve) => device.on('message', (_topic, _payload, received) => resolve(received)));
       await device.subscribeAsync(topics.forType(type), { qos: 1 });
-      const bus = new EventBus({ service: `${run}-producer`, transport, logger: silentLogger, ...(contentMode === undefined ? {} : { contentMode }) });
-      await bus.start();
+      const bus = await fixture.startBus({ service: `${run}-producer`, ...(contentMode === undefined ? {} : { contentMode }) }, { protocolVersion });
       try {
         await publish(bus);
         return await packet;
@@ -78,25 +66,6 @@ describe.skipIf(!url)('mqtt interop (CloudEvents MQTT binding, CloudEvents JS SD
       await device.endAsync();
     }
   }
-
-  async function waitFor(predicate: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  afterEach(async () => {
-    for (const bus of buses.splice(0)) if (bus.state === 'started') await bus.stop({ drainTimeoutMs: 500 });
-  });
-
-  afterAll(async () => {
-    const cleaner = new MqttTransport({ url: url!, topicPrefix: prefix });
-    await cleaner.connect();
-    await cleaner.deleteDeadLetters();
-    await cleaner.close();
-  });
 
   it('MQTT 5, binary mode, incoming: the spec example from a raw client, and the SDK MQTT.binary message', async () => {
     const { type, Event } = defineEvent();
@@ -113,7 +82,7 @@ describe.skipIf(!url)('mqtt interop (CloudEvents MQTT binding, CloudEvents JS SD
       // The SDK leaves unset attributes as undefined entries, which an MQTT client cannot send: a producer drops them.
       userProperties: Object.fromEntries(Object.entries(sdk['User Properties']!).filter(([, value]) => value !== undefined).map(([name, value]) => [name, String(value)])),
     });
-    await waitFor(() => seen.length >= 2, 'both events');
+    await fixture.waitFor(() => seen.length >= 2, 'both events');
     const byId = new Map(seen.map((event) => [event.id, event]));
     expect(byId.get('1234-1234-1234')).toMatchObject({ source: '/mycontext/subcontext', time: '2018-04-05T03:56:24Z', datacontenttype: 'application/json; charset=utf-8', data: { orderId: 'spec-binary' } });
     expect(byId.get('sdk-binary')).toMatchObject({ source: '/sdk', subject: 'sdk', datacontenttype: 'application/json', data: { orderId: 'sdk-binary' } });
@@ -128,7 +97,7 @@ describe.skipIf(!url)('mqtt interop (CloudEvents MQTT binding, CloudEvents JS SD
     await publishRaw(5, topics.forType(type), JSON.stringify(spec), { contentType: 'application/cloudevents+json; charset=utf-8' });
     const sdk = MQTT.structured(new SdkCloudEvent({ id: 'sdk-structured', source: '/sdk', type, datacontenttype: 'application/json', data: { orderId: 'sdk-structured' } }));
     await publishRaw(5, topics.forType(type), JSON.stringify(sdk.payload), { contentType: sdk.PUBLISH!['Content Type']! });
-    await waitFor(() => seen.length >= 2, 'both events');
+    await fixture.waitFor(() => seen.length >= 2, 'both events');
     const byId = new Map(seen.map((event) => [event.id, event]));
     expect(byId.get('spec-structured')).toMatchObject({ source: '/mycontext/subcontext', time: '2018-04-05T03:56:24Z', data: { orderId: 'spec-structured' } });
     expect(byId.get('sdk-structured')).toMatchObject({ source: '/sdk', datacontenttype: 'application/json', data: { orderId: 'sdk-structured' } });
@@ -141,7 +110,7 @@ describe.skipIf(!url)('mqtt interop (CloudEvents MQTT binding, CloudEvents JS SD
     await publishRaw(4, topics.forType(type), JSON.stringify({ specversion: '1.0', type, id: 'spec-311', source: '/device', datacontenttype: 'application/json', data: { orderId: 'spec-311' } }));
     const sdk = MQTT.structured(new SdkCloudEvent({ id: 'sdk-311', source: '/sdk', type, datacontenttype: 'application/json', data: { orderId: 'sdk-311' } }));
     await publishRaw(4, topics.forType(type), JSON.stringify(sdk.payload));
-    await waitFor(() => seen.length >= 2, 'both events');
+    await fixture.waitFor(() => seen.length >= 2, 'both events');
     expect(new Map(seen.map((event) => [event.id, event.data])).get('spec-311')).toEqual({ orderId: 'spec-311' });
     expect(new Map(seen.map((event) => [event.id, event.data])).get('sdk-311')).toEqual({ orderId: 'sdk-311' });
   });

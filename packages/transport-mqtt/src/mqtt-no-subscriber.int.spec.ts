@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
 import { PublishError, type OutgoingMessage } from '@cloudbus/core';
-import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import mqtt, { type MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { parkingClientId } from './mqtt-subscription.js';
-import { MqttTransport } from './mqtt-transport.js';
+import { parkingClientId } from './mqtt-topics.js';
+import type { MqttTransport } from './mqtt-transport.js';
+import { MqttFixture, mqttUrl } from './testing/mqtt-fixture.js';
 
-const url = brokerUrl('mqtt');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -17,28 +16,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * forgets shared subscriptions). Reproduced here without a restart: a consumer unsubscribes and
  * subscribes again. The restart itself is in mqtt-transport.destructive.spec.ts.
  */
-describe.skipIf(!url)('mqtt transport publishing to a topic whose subscribers are briefly gone', () => {
-  const prefix = uniqueName('cbnosub');
-  const run = prefix.replace(/-/g, '');
-  const transports: MqttTransport[] = [];
+describe.skipIf(!mqttUrl)('mqtt transport publishing to a topic whose subscribers are briefly gone', () => {
+  const fixture = new MqttFixture('cbnosub', { instanceId: 'nosub', sessionExpirySeconds: 60 });
+  const { prefix, run } = fixture;
   const clients: MqttClient[] = [];
   let sequence = 0;
 
+  beforeAll(() => fixture.start());
   afterEach(async () => {
-    for (const transport of transports.splice(0)) await transport.close();
+    await fixture.reset();
     for (const client of clients.splice(0)) await client.endAsync(true);
   });
+  afterAll(() => fixture.cleanup());
 
-  async function publisher(publishTimeoutMs = 30_000): Promise<MqttTransport> {
-    const transport = new MqttTransport({ url: url!, topicPrefix: prefix, publishTimeoutMs, instanceId: 'nosub', sessionExpirySeconds: 60 });
-    transports.push(transport);
-    await transport.connect();
-    return transport;
+  function publisher(publishTimeoutMs = 30_000): Promise<MqttTransport> {
+    return fixture.open({ publishTimeoutMs });
   }
 
   /** A consumer as the transport subscribes: a shared subscription, here on a clean session (nothing left behind). */
   async function consumer(topic: string): Promise<{ received: string[]; filter: string; client: MqttClient }> {
-    const client = await mqtt.connectAsync(url!, { protocolVersion: 5, clean: true, reconnectPeriod: 0, clientId: `${run}-c${++sequence}` });
+    const client = await mqtt.connectAsync(fixture.url, { protocolVersion: 5, clean: true, reconnectPeriod: 0, clientId: `${run}-c${++sequence}` });
     clients.push(client);
     const received: string[] = [];
     client.on('message', (_topic, payload) => received.push(payload.toString()));
@@ -63,7 +60,7 @@ describe.skipIf(!url)('mqtt transport publishing to a topic whose subscribers ar
     const transport = await publisher();
     const { received, filter, client } = await consumer(transport.topics.forType(type));
     await transport.publish([event(type, 'first')]);
-    await waitFor(() => received.includes('first'));
+    await fixture.waitFor(() => received.includes('first'));
 
     await client.unsubscribeAsync(filter);
     let confirmed = false;
@@ -73,7 +70,7 @@ describe.skipIf(!url)('mqtt transport publishing to a topic whose subscribers ar
 
     await client.subscribeAsync(filter, { qos: 1 });
     await pending;
-    await waitFor(() => received.includes('while away') && received.includes('also while away'));
+    await fixture.waitFor(() => received.includes('while away') && received.includes('also while away'));
     expect(received.filter((line) => line === 'while away')).toHaveLength(1);
   });
 
@@ -99,7 +96,7 @@ describe.skipIf(!url)('mqtt transport publishing to a topic whose subscribers ar
     expect(confirmed).toBe(false);
     const subscription = await subscribe();
     await pending;
-    await waitFor(() => seen.includes('kept'));
+    await fixture.waitFor(() => seen.includes('kept'));
     await subscription.close();
     await dropSession(`${prefix}--${name}--${transport.options.instanceId}--0`);
     await dropSession(parkingClientId(prefix, name));
@@ -110,7 +107,7 @@ describe.skipIf(!url)('mqtt transport publishing to a topic whose subscribers ar
     const transport = await publisher(1_500);
     const { received, filter, client } = await consumer(transport.topics.forType(type));
     await transport.publish([event(type, 'first')]);
-    await waitFor(() => received.includes('first'));
+    await fixture.waitFor(() => received.includes('first'));
     await client.unsubscribeAsync(filter);
 
     const lost = event(type, 'lost');
@@ -124,15 +121,7 @@ describe.skipIf(!url)('mqtt transport publishing to a topic whose subscribers ar
 
   /** Clean Start with a session's client id discards that session. */
   async function dropSession(clientId: string): Promise<void> {
-    const client = await mqtt.connectAsync(url!, { protocolVersion: 5, clean: true, reconnectPeriod: 0, clientId });
+    const client = await mqtt.connectAsync(fixture.url, { protocolVersion: 5, clean: true, reconnectPeriod: 0, clientId });
     await client.endAsync();
-  }
-
-  async function waitFor(check: () => boolean): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error('timed out');
-      await sleep(20);
-    }
   }
 });

@@ -1,25 +1,23 @@
 import 'reflect-metadata';
 
-import { EventBus, EventHandler, EventType, eventBrand, retry, silentLogger, type EventContext, type HandlerClass } from '@cloudbus/core';
-import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
-import { afterEach, describe, expect, it } from 'vitest';
+import { EventHandler, EventType, eventBrand, retry, type EventBus, type EventContext, type HandlerClass } from '@cloudbus/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { MqttTransport } from './mqtt-transport.js';
-
-const url = brokerUrl('mqtt');
+import { MqttFixture, mqttUrl } from './testing/mqtt-fixture.js';
 
 class TicketPrinted {
   declare readonly [eventBrand]: string;
   constructor(readonly ticket: string) {}
 }
 
-describe.skipIf(!url)('mqtt transport persistent sessions', () => {
-  const prefix = uniqueName('cbsess');
-  const run = prefix.replace(/-/g, '');
-  const buses: EventBus[] = [];
+describe.skipIf(!mqttUrl)('mqtt transport persistent sessions', () => {
+  const fixture = new MqttFixture('cbsess', { sessionExpirySeconds: 300, instanceId: 'sessions' });
+  const { run } = fixture;
   let sequence = 0;
 
-  const transport = (instanceId = 'sessions') => new MqttTransport({ url: url!, topicPrefix: prefix, sessionExpirySeconds: 300, instanceId });
+  beforeAll(() => fixture.start());
+  afterEach(() => fixture.reset());
+  afterAll(() => fixture.cleanup());
 
   function defineEvent(): typeof TicketPrinted {
     class Printed extends TicketPrinted {}
@@ -27,11 +25,8 @@ describe.skipIf(!url)('mqtt transport persistent sessions', () => {
     return Printed;
   }
 
-  async function start(service: string, handlers: HandlerClass[], instanceId?: string): Promise<EventBus> {
-    const bus = new EventBus({ service, logger: silentLogger, transport: transport(instanceId), handlers });
-    buses.push(bus);
-    await bus.start();
-    return bus;
+  function start(service: string, handlers: HandlerClass[], instanceId?: string): Promise<EventBus> {
+    return fixture.startBus({ service, handlers }, instanceId === undefined ? {} : { instanceId });
   }
 
   function recordingHandler(eventClass: typeof TicketPrinted, seen: { ticket: string; attempt: number }[]) {
@@ -43,18 +38,6 @@ describe.skipIf(!url)('mqtt transport persistent sessions', () => {
     EventHandler(eventClass, { name: 'Display' })(Display);
     return Display;
   }
-
-  async function waitFor(predicate: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  afterEach(async () => {
-    for (const bus of buses.splice(0)) if (bus.state === 'started') await bus.stop({ drainTimeoutMs: 500 });
-  });
 
   it('delivers what was published while the consumer was offline once it comes back', async () => {
     const Printed = defineEvent();
@@ -68,7 +51,7 @@ describe.skipIf(!url)('mqtt transport persistent sessions', () => {
 
     const after: { ticket: string; attempt: number }[] = [];
     await start(service, [recordingHandler(Printed, after)]);
-    await waitFor(() => after.length >= 50, '50 tickets');
+    await fixture.waitFor(() => after.length >= 50, '50 tickets');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(before).toHaveLength(0);
     expect(after.map((s) => s.ticket).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `t-${i}`).sort());
@@ -88,7 +71,7 @@ describe.skipIf(!url)('mqtt transport persistent sessions', () => {
     EventHandler(Printed, { name: 'Mixed', concurrency: 1 })(Mixed);
     const bus = await start(`${run}-kitchen${sequence}`, [Mixed]);
     await bus.publish(Array.from({ length: 300 }, (_, i) => new Printed(`t-${i}`)));
-    await waitFor(() => seen.length >= 300, '300 tickets');
+    await fixture.waitFor(() => seen.length >= 300, '300 tickets');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => `t-${i}`));
   });
@@ -104,7 +87,7 @@ describe.skipIf(!url)('mqtt transport persistent sessions', () => {
 
     const publisher = await start(`${run}-till${sequence}`, []);
     await publisher.publish(Array.from({ length: 40 }, (_, i) => new Printed(`t-${i}`)));
-    await waitFor(() => first.length >= 40, '40 tickets on the running instance');
+    await fixture.waitFor(() => first.length >= 40, '40 tickets on the running instance');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(first.map((s) => s.ticket).sort()).toEqual(Array.from({ length: 40 }, (_, i) => `t-${i}`).sort());
     expect(second).toHaveLength(0);
@@ -143,10 +126,10 @@ describe.skipIf(!url)('mqtt transport persistent sessions', () => {
     const slow = await start(service, [slowHandler(Printed, slowSeen, slowDone, 2_000, 2)], 'oven-2');
     const publisher = await start(`${run}-till${sequence}`, []);
     await publisher.publish(Array.from({ length: 40 }, (_, i) => new Printed(`t-${i}`)));
-    await waitFor(() => slowSeen.length >= 2 && fastDone.length >= 10, 'both instances at work');
+    await fixture.waitFor(() => slowSeen.length >= 2 && fastDone.length >= 10, 'both instances at work');
     // The slow one holds 2 in its handlers and its share of the rest waiting: it stops before finishing any.
     await slow.stop({ drainTimeoutMs: 100 });
-    await waitFor(() => new Set([...fastDone, ...slowDone]).size >= 40, 'every ticket done');
+    await fixture.waitFor(() => new Set([...fastDone, ...slowDone]).size >= 40, 'every ticket done');
     expect(slowDone).toHaveLength(0);
     expect([...new Set(fastDone)].sort()).toEqual(Array.from({ length: 40 }, (_, i) => `t-${i}`).sort());
   });
@@ -159,7 +142,7 @@ describe.skipIf(!url)('mqtt transport persistent sessions', () => {
     const first = await start(service, [slowHandler(Printed, firstSeen, firstDone, 2_000, 2)], 'pod-a');
     const publisher = await start(`${run}-till${sequence}`, []);
     await publisher.publish(Array.from({ length: 20 }, (_, i) => new Printed(`t-${i}`)));
-    await waitFor(() => firstSeen.length >= 2, 'the first instance at work');
+    await fixture.waitFor(() => firstSeen.length >= 2, 'the first instance at work');
     await first.stop({ drainTimeoutMs: 100 });
     // Published while no consumer runs at all.
     await publisher.publish(Array.from({ length: 20 }, (_, i) => new Printed(`t-${20 + i}`)));
@@ -167,7 +150,7 @@ describe.skipIf(!url)('mqtt transport persistent sessions', () => {
     const nextSeen: string[] = [];
     const nextDone: string[] = [];
     await start(service, [slowHandler(Printed, nextSeen, nextDone, 5, 4)], 'pod-b');
-    await waitFor(() => new Set(nextDone).size >= 40, 'every ticket done by the new instance');
+    await fixture.waitFor(() => new Set(nextDone).size >= 40, 'every ticket done by the new instance');
     expect(firstDone).toHaveLength(0);
     expect([...new Set(nextDone)].sort()).toEqual(Array.from({ length: 40 }, (_, i) => `t-${i}`).sort());
   });
@@ -185,11 +168,11 @@ describe.skipIf(!url)('mqtt transport persistent sessions', () => {
     EventHandler(Printed, { name: 'Flaky', retry: retry.fixed({ attempts: 3, delayMs: 1_500 }) })(Flaky);
     const first = await start(service, [Flaky]);
     await first.publish(new Printed('t-late'));
-    await waitFor(() => seen.length === 1, 'the first attempt');
+    await fixture.waitFor(() => seen.length === 1, 'the first attempt');
     await new Promise((resolve) => setTimeout(resolve, 100));
     await first.stop({ drainTimeoutMs: 500 });
     await start(service, [Flaky]);
-    await waitFor(() => seen.length === 2, 'the second attempt');
+    await fixture.waitFor(() => seen.length === 2, 'the second attempt');
     expect(seen[1]!.attempt).toBe(2);
     expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(1_490);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { escapeLevel, isValidPrefix, MqttTopics, unescapeLevel } from './mqtt-topics.js';
+import { escapeLevel, isValidPrefix, MqttTopics, parkingClientId, unescapeLevel } from './mqtt-topics.js';
 
 describe('MQTT topics', () => {
   const topics = new MqttTopics('cloudbus');
@@ -65,5 +65,18 @@ describe('registry topics', () => {
     expect(unescapeLevel('a%2F%2B')).toBe('a/+');
     expect(unescapeLevel('%zz')).toBeUndefined();
     expect(unescapeLevel('bad%')).toBeUndefined();
+  });
+});
+
+describe('shared groups and filters', () => {
+  it('put a subscription in a group named safely, and tell event and dead-letter topics apart', () => {
+    const topics = new MqttTopics('shop');
+    expect(topics.shareGroup('shop.kitchen/#1')).toBe('$share/shop.kitchen_2f_231');
+    expect(topics.sharedFilter('kitchen', topics.forType('a.b'))).toBe('$share/kitchen/shop/a/b');
+    expect(topics.eventFilter()).toBe('shop/#');
+    expect(topics.isDeadLetterTopic(topics.deadLetterTopic('kitchen', 1, 'x'))).toBe(true);
+    expect(topics.isDeadLetterTopic(topics.forType('a.b'))).toBe(false);
+    expect(topics.isDeadLetterTopic('shop-deadletters/x')).toBe(false);
+    expect(parkingClientId('shop', 'shop.kitchen')).toBe('shop--shop.kitchen--parking');
   });
 });

@@ -1,4 +1,4 @@
-import { BookkeepingReader } from '@cloudbus/core';
+import { BookkeepingReader } from '@cloudbus/core/transport';
 
 /**
  * How cloudbus names MQTT topics, in one place. With the default prefix `cloudbus`:
@@ -31,6 +31,19 @@ export class MqttTopics {
     this.registryRoot = `${prefix}-registry`;
   }
 
+  /**
+   * The shared-subscription group of a subscription, `$share/<subscription>`: the instances of a
+   * service compete for what it receives.
+   */
+  shareGroup(subscription: string): string {
+    return `$share/${safeName(subscription)}`;
+  }
+
+  /** `filter` shared in the group of `subscription`: `$share/<subscription>/<filter>`. */
+  sharedFilter(subscription: string, filter: string): string {
+    return `${this.shareGroup(subscription)}/${filter}`;
+  }
+
   /** Filter of the registry records of one subscription, or of all of them. */
   registryFilter(subscription?: string): string {
     return subscription === undefined ? `${this.registryRoot}/#` : `${this.registryRoot}/${escapeLevel(subscription)}/+`;
@@ -56,6 +69,11 @@ export class MqttTopics {
       if (this.#typeCache.size < 10_000) this.#typeCache.set(type, topic);
     }
     return topic;
+  }
+
+  /** Filter of every event under this prefix (not the redeliveries, dead letters or registry, which have roots of their own). */
+  eventFilter(): string {
+    return `${this.prefix}/#`;
   }
 
   /** Filter of every redelivery of one subscription. */
@@ -107,6 +125,11 @@ export class MqttTopics {
   /** Filter of every dead letter under this prefix. */
   deadLetterFilter(): string {
     return `${this.deadLetterRoot}/#`;
+  }
+
+  /** Whether `topic` is a dead letter's, under this prefix. */
+  isDeadLetterTopic(topic: string): boolean {
+    return topic.startsWith(`${this.deadLetterRoot}/`);
   }
 
   /** A new dead-letter topic of one subscription; its last level sorts by time. */
@@ -162,4 +185,9 @@ export function safeName(name: string): string {
 export function isValidPrefix(prefix: string): boolean {
   // eslint-disable-next-line no-control-regex -- NUL is not allowed in a topic
   return /^[^$/+#\u0000][^+#\u0000]*$/.test(prefix) && !prefix.endsWith('/') && !prefix.includes('//');
+}
+
+/** The client id of a subscription group's parking session: `<prefix>--<subscription>--parking`. */
+export function parkingClientId(prefix: string, subscription: string): string {
+  return `${safeName(prefix)}--${safeName(subscription)}--parking`;
 }

@@ -1,10 +1,10 @@
 import { inspect } from 'node:util';
 
-import { BrokerConnectionError, ConfigurationError, createTransport } from '@cloudbus/core';
+import { BrokerConnectionError, ConfigurationError, createTransport, DeliveryLostError, NotConnectedError } from '@cloudbus/core';
 import { describe, expect, it } from 'vitest';
 
 import './index.js';
-import { MqttConnectError } from './errors.js';
+import { MqttConnectError, MqttConnectionLostError } from './mqtt-errors.js';
 import { MqttTransport } from './mqtt-transport.js';
 import { resolveMqttOptions } from './mqtt-transport-options.js';
 
@@ -16,7 +16,7 @@ describe('mqtt transport options', () => {
       maxMessageBytes: 1_048_576,
       binaryMode: true,
       preferredContentMode: 'structured',
-      nativeDelayedRedelivery: false,
+      nativeDelayedRedelivery: true,
       publishDeduplication: false,
       ordered: true,
       durable: true,
@@ -66,5 +66,27 @@ describe('mqtt transport options', () => {
     expect(error.message).toMatch(/cannot connect to mqtt:\/\/127\.0\.0\.1:1/);
     expect(error.message).not.toContain('hunter2');
     await transport.close();
+  });
+
+  it('refuses an unknown option or TLS setting, naming the ones it knows', () => {
+    expect(() => resolveMqttOptions({ topicPrefx: 'x' } as never)).toThrow(/mqtt transport: topicPrefx is not a known option; use .*topicPrefix/);
+    expect(() => resolveMqttOptions({ tls: { servername: 'h' } } as never)).toThrow(/tls\.servername is not a known option; use ca, cert, key, rejectUnauthorized/);
+    expect(() => resolveMqttOptions('mqtt://h' as never)).toThrow(ConfigurationError);
+  });
+
+  it('takes the base options of core, connectionName defaulting to the service', () => {
+    expect(resolveMqttOptions({ service: 'oven ctl' }).connectionName).toBe('oven_20ctl');
+    expect(resolveMqttOptions({ service: 'oven', connectionName: 'oven-7' })).toMatchObject({ service: 'oven', connectionName: 'oven-7' });
+    expect(() => resolveMqttOptions({ connectionName: '' })).toThrow(/connectionName must be a non-empty string/);
+  });
+
+  it('refuses publish and subscribe before connect with NotConnectedError; a lost delivery is a DeliveryLostError', async () => {
+    const transport = new MqttTransport();
+    await expect(transport.publish([])).rejects.toBeInstanceOf(NotConnectedError);
+    await expect(transport.subscribe({ name: 's', types: ['t'], concurrency: 1 } as never, () => {})).rejects.toBeInstanceOf(NotConnectedError);
+    await transport.close();
+    await expect(transport.publish([])).rejects.toBeInstanceOf(NotConnectedError);
+    await expect(transport.connect()).rejects.toBeInstanceOf(NotConnectedError);
+    expect(new MqttConnectionLostError('gone')).toBeInstanceOf(DeliveryLostError);
   });
 });

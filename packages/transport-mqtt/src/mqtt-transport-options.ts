@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 
-import { asLogger, ConfigurationError, consoleLogger, type Logger } from '@cloudbus/core';
+import { BASE_OPTION_KEYS, ConfigurationError, OptionsReader, type BaseTransportOptions, type Logger } from '@cloudbus/core/transport';
 
 import { isValidPrefix, safeName } from './mqtt-topics.js';
 
@@ -16,8 +16,8 @@ export interface MqttTlsOptions {
   readonly rejectUnauthorized?: boolean;
 }
 
-/** Options of {@link MqttTransport}. */
-export interface MqttTransportOptions {
+/** Options of {@link MqttTransport}: core's base options (same names on every broker) and MQTT's own. */
+export interface MqttTransportOptions extends BaseTransportOptions {
   /**
    * Broker URL: `mqtt://`, `mqtts://`, `ws://` or `wss://`, optionally with `user:password@`.
    * @default 'mqtt://localhost:1883'
@@ -42,6 +42,13 @@ export interface MqttTransportOptions {
   readonly topicPrefix?: string;
   /** The service, for the publisher's client id. @default 'cloudbus' */
   readonly service?: string;
+  /**
+   * Names this process's short-lived connections (publishing, reading dead letters) in their client
+   * ids, `<prefix>--<connectionName>--pub--<random>`, and in the transport's log lines. The
+   * subscriptions' client ids do not use it: they must stay stable for their sessions to resume.
+   * @default the service
+   */
+  readonly connectionName?: string;
   /**
    * What identifies this process instance across restarts (a host name, a StatefulSet pod name).
    * Part of each subscription's client id, so a restarted instance resumes its persistent
@@ -119,6 +126,8 @@ export interface ResolvedMqttOptions {
   readonly tls: MqttTlsOptions;
   readonly topicPrefix: string;
   readonly service: string;
+  /** Safe for a client id (see `safeName`). */
+  readonly connectionName: string;
   readonly instanceId: string;
   readonly sessionExpirySeconds: number;
   readonly receiveMaximum: number;
@@ -134,79 +143,90 @@ export interface ResolvedMqttOptions {
   readonly logger: Logger;
 }
 
-export const DEFAULT_MQTT_URL = 'mqtt://localhost:1883';
+/** Where the transport connects when no URL is given. */
+export const DEFAULT_URL = 'mqtt://localhost:1883';
+/** {@link DEFAULT_URL}, under the name the package exported first. */
+export const DEFAULT_MQTT_URL = DEFAULT_URL;
+/** The first level of every topic when no `topicPrefix` is given. */
+export const DEFAULT_TOPIC_PREFIX = 'cloudbus';
 const PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
 
-function fail(message: string, options?: ErrorOptions): never {
-  throw new ConfigurationError(`mqtt transport: ${message}`, options);
-}
+/** What MQTT takes besides core's base options. */
+const MQTT_OPTION_KEYS = [
+  ...BASE_OPTION_KEYS,
+  'protocolVersion',
+  'topicPrefix',
+  'service',
+  'instanceId',
+  'sessionExpirySeconds',
+  'receiveMaximum',
+  'publishWindow',
+  'maxMessageBytes',
+  'keepaliveSeconds',
+  'durable',
+  'deadLetterExpirySeconds',
+] as const satisfies readonly (keyof MqttTransportOptions)[];
+const TLS_KEYS = ['ca', 'cert', 'key', 'rejectUnauthorized'] as const satisfies readonly (keyof MqttTlsOptions)[];
 
-function integer(value: unknown, name: string, fallback: number, min: number, max: number): number {
-  const result = value ?? fallback;
-  if (typeof result !== 'number' || !Number.isSafeInteger(result) || result < min || result > max) {
-    fail(`${name} must be an integer from ${min} to ${max}, got ${String(value)}.`);
+/** An integer from `min` to `max`, or `fallback` when absent (MQTT's limits are ranges: packet sizes, 16- and 32-bit fields). */
+function integer(read: OptionsReader, name: string, fallback: number, min: number, max: number): number {
+  const value = read.value(name);
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    read.fail(`${name} must be an integer from ${min} to ${max}, got ${String(value)}.`);
   }
-  return result;
-}
-
-function text(value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') fail(`${name} must be a non-empty string.`);
   return value;
 }
 
-/** Applies defaults and validates, once, at construction. Throws `ConfigurationError` saying how to fix the option. */
+/** Applies defaults and validates, once, at construction. Throws `ConfigurationError` saying how to fix the option; refuses unknown keys. */
 export function resolveMqttOptions(options: MqttTransportOptions): ResolvedMqttOptions {
-  const raw = options.url ?? DEFAULT_MQTT_URL;
+  const read: OptionsReader = new OptionsReader('mqtt', options, MQTT_OPTION_KEYS);
+  const raw = (read.value('url') as string | undefined) ?? DEFAULT_URL;
   let parsed: URL;
   try {
     parsed = new URL(raw);
   } catch (error) {
-    fail(`the URL is not valid; use mqtt://host:1883, mqtts://host:8883, ws://host/mqtt or wss://host/mqtt.`, { cause: error });
+    throw new ConfigurationError(`mqtt transport: the URL is not valid; use mqtt://host:1883, mqtts://host:8883, ws://host/mqtt or wss://host/mqtt.`, { cause: error });
   }
   if (!PROTOCOLS.has(parsed.protocol)) {
-    fail(`URL scheme '${parsed.protocol}//' is not supported; use mqtt://, mqtts://, ws:// or wss://.`);
+    read.fail(`URL scheme '${parsed.protocol}//' is not supported; use mqtt://, mqtts://, ws:// or wss://.`);
   }
   const urlUser = parsed.username === '' ? undefined : decodeURIComponent(parsed.username);
   const urlPassword = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
   parsed.username = '';
   parsed.password = '';
-  const protocolVersion = options.protocolVersion ?? 5;
-  if (protocolVersion !== 4 && protocolVersion !== 5) fail(`protocolVersion must be 5 (MQTT 5) or 4 (MQTT 3.1.1), got ${String(protocolVersion)}.`);
-  const topicPrefix = options.topicPrefix ?? 'cloudbus';
+  const protocolVersion = read.oneOf('protocolVersion', [5, 4], 5);
+  const topicPrefix: unknown = read.value('topicPrefix') ?? DEFAULT_TOPIC_PREFIX;
   if (typeof topicPrefix !== 'string' || !isValidPrefix(topicPrefix)) {
-    fail(`topicPrefix '${String(topicPrefix)}' is not a usable topic prefix: no '+', '#', NUL, empty level, or leading '$'.`);
+    read.fail(`topicPrefix '${String(topicPrefix)}' is not a usable topic prefix: no '+', '#', NUL, empty level, or leading '$'.`);
   }
-  const service = text(options.service, 'service') ?? 'cloudbus';
-  const instanceId = text(options.instanceId, 'instanceId') ?? hostname();
-  const reconnectMinDelayMs = integer(options.reconnectMinDelayMs, 'reconnectMinDelayMs', 500, 10, 3_600_000);
-  const reconnectMaxDelayMs = integer(options.reconnectMaxDelayMs, 'reconnectMaxDelayMs', 30_000, reconnectMinDelayMs, 3_600_000);
-  const durable = options.durable ?? true;
-  if (typeof durable !== 'boolean') fail(`durable must be true or false.`);
+  const service = read.text('service', 'cloudbus');
+  const instanceId = read.optionalText('instanceId') ?? hostname();
+  const reconnectMinDelayMs = integer(read, 'reconnectMinDelayMs', 500, 10, 3_600_000);
+  const reconnectMaxDelayMs = integer(read, 'reconnectMaxDelayMs', 30_000, reconnectMinDelayMs, 3_600_000);
   const resolved: ResolvedMqttOptions = {
     url: parsed.href,
     protocol: parsed.protocol.slice(0, -1) as ResolvedMqttOptions['protocol'],
     protocolVersion,
-    username: text(options.username, 'username') ?? urlUser,
-    password: options.password ?? urlPassword,
-    tls: options.tls ?? {},
+    username: read.optionalText('username') ?? urlUser,
+    password: (read.value('password') as string | undefined) ?? urlPassword,
+    tls: read.object<MqttTlsOptions>('tls', TLS_KEYS) ?? {},
     topicPrefix,
     service: safeName(service),
+    connectionName: safeName(read.text('connectionName', service)),
     instanceId: safeName(instanceId),
-    sessionExpirySeconds: integer(options.sessionExpirySeconds, 'sessionExpirySeconds', 604_800, 1, 0xffff_ffff),
-    receiveMaximum: integer(options.receiveMaximum, 'receiveMaximum', 4096, 1, 65_535),
-    publishWindow: integer(options.publishWindow, 'publishWindow', 1000, 1, 65_000),
-    publishTimeoutMs: integer(options.publishTimeoutMs, 'publishTimeoutMs', 30_000, 1, 86_400_000),
-    maxMessageBytes: integer(options.maxMessageBytes, 'maxMessageBytes', 1_048_576, 1024, 268_435_000),
-    connectTimeoutMs: integer(options.connectTimeoutMs, 'connectTimeoutMs', 10_000, 100, 600_000),
-    keepaliveSeconds: integer(options.keepaliveSeconds, 'keepaliveSeconds', 30, 0, 65_535),
+    sessionExpirySeconds: integer(read, 'sessionExpirySeconds', 604_800, 1, 0xffff_ffff),
+    receiveMaximum: integer(read, 'receiveMaximum', 4096, 1, 65_535),
+    publishWindow: integer(read, 'publishWindow', 1000, 1, 65_000),
+    publishTimeoutMs: integer(read, 'publishTimeoutMs', 30_000, 1, 86_400_000),
+    maxMessageBytes: integer(read, 'maxMessageBytes', 1_048_576, 1024, 268_435_000),
+    connectTimeoutMs: integer(read, 'connectTimeoutMs', 10_000, 100, 600_000),
+    keepaliveSeconds: integer(read, 'keepaliveSeconds', 30, 0, 65_535),
     reconnectMinDelayMs,
     reconnectMaxDelayMs,
-    durable,
-    deadLetterExpirySeconds: integer(options.deadLetterExpirySeconds, 'deadLetterExpirySeconds', 2_592_000, 0, 0xffff_ffff),
-    logger:
-      asLogger(options.logger, consoleLogger) ??
-      fail('logger must have debug, info, warn and error methods (console, winston, pino and bunyan loggers work as they are).'),
+    durable: read.boolean('durable', true),
+    deadLetterExpirySeconds: integer(read, 'deadLetterExpirySeconds', 2_592_000, 0, 0xffff_ffff),
+    logger: read.logger(),
   };
   // The password stays usable but out of logs and JSON: not enumerable.
   Object.defineProperty(resolved, 'password', { value: resolved.password, enumerable: false });

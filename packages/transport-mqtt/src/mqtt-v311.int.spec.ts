@@ -1,14 +1,11 @@
 import 'reflect-metadata';
 
-import { decodeDeadLetter, EventBus, EventHandler, EventType, eventBrand, eventTypeOf, PermanentError, retry, silentLogger, type EventContext } from '@cloudbus/core';
-import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
+import { EventHandler, EventType, eventBrand, eventTypeOf, PermanentError, retry, type EventBus, type EventContext } from '@cloudbus/core';
 import mqtt from 'mqtt';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { MqttTopics } from './mqtt-topics.js';
-import { MqttTransport } from './mqtt-transport.js';
-
-const url = brokerUrl('mqtt');
+import type { MqttTransport } from './mqtt-transport.js';
+import { MqttFixture, mqttUrl } from './testing/mqtt-fixture.js';
 
 class OvenPreheated {
   declare readonly [eventBrand]: string;
@@ -23,14 +20,14 @@ interface Seen {
   readonly context: EventContext;
 }
 
-describe.skipIf(!url)('mqtt transport with MQTT 3.1.1 devices', () => {
-  const prefix = uniqueName('cbv311');
-  const run = prefix.replace(/-/g, '');
-  const buses: EventBus[] = [];
+describe.skipIf(!mqttUrl)('mqtt transport with MQTT 3.1.1 devices', () => {
+  const fixture = new MqttFixture('cbv311', { sessionExpirySeconds: 300, instanceId: 'v311' });
+  const { run } = fixture;
   let sequence = 0;
 
-  const transport = (protocolVersion: 4 | 5) =>
-    new MqttTransport({ url: url!, topicPrefix: prefix, protocolVersion, sessionExpirySeconds: 300, instanceId: 'v311' });
+  beforeAll(() => fixture.start());
+  afterEach(() => fixture.reset());
+  afterAll(() => fixture.cleanup());
 
   function defineEvent(): typeof OvenPreheated {
     class Preheated extends OvenPreheated {}
@@ -51,30 +48,8 @@ describe.skipIf(!url)('mqtt transport with MQTT 3.1.1 devices', () => {
       }
     }
     EventHandler(eventClass, { name: 'Display', retry: retry.fixed({ attempts: 2, delayMs: 50 }) })(Display);
-    const bus = new EventBus({ service: `${run}-svc${sequence}`, logger: silentLogger, transport: transport(protocolVersion), handlers: [Display] });
-    buses.push(bus);
-    await bus.start();
-    return bus;
+    return fixture.startBus({ service: `${run}-svc${sequence}`, handlers: [Display] }, { protocolVersion });
   }
-
-  async function waitFor(predicate: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  afterEach(async () => {
-    for (const bus of buses.splice(0)) if (bus.state === 'started') await bus.stop({ drainTimeoutMs: 500 });
-  });
-
-  afterAll(async () => {
-    const cleaner = transport(5);
-    await cleaner.connect();
-    await cleaner.deleteDeadLetters();
-    await cleaner.close();
-  });
 
   it('a 3.1.1 client publishes and handles structured events, every attribute intact', async () => {
     const Preheated = defineEvent();
@@ -82,7 +57,7 @@ describe.skipIf(!url)('mqtt transport with MQTT 3.1.1 devices', () => {
     const bus = await startBus(4, Preheated, seen);
     expect(bus.transport.capabilities.binaryMode).toBe(false);
     await bus.publish(new Preheated('oven-1', 250), { correlationId: 'corr-311', extensions: { store: 'rome-1' } });
-    await waitFor(() => seen.length === 1, 'the event');
+    await fixture.waitFor(() => seen.length === 1, 'the event');
     const { event, context } = seen[0]!;
     expect(event).toEqual(new Preheated('oven-1', 250));
     expect(context.cloudEvent).toMatchObject({ subject: 'oven-1', correlationid: 'corr-311', store: 'rome-1', datacontenttype: 'application/json' });
@@ -93,10 +68,10 @@ describe.skipIf(!url)('mqtt transport with MQTT 3.1.1 devices', () => {
     const Preheated = defineEvent();
     const seen: Seen[] = [];
     const bus = await startBus(4, Preheated, seen);
-    const sniffer = await mqtt.connectAsync(url!, { protocolVersion: 5, reconnectPeriod: 0 });
+    const sniffer = await mqtt.connectAsync(fixture.url, { protocolVersion: 5, reconnectPeriod: 0 });
     try {
       const received = new Promise<mqtt.IPublishPacket>((resolve) => sniffer.on('message', (_topic, _payload, packet) => resolve(packet)));
-      await sniffer.subscribeAsync(new MqttTopics(prefix).forType(eventTypeName(Preheated)), { qos: 1 });
+      await sniffer.subscribeAsync(fixture.topics.forType(eventTypeName(Preheated)), { qos: 1 });
       await bus.publish(new Preheated('oven-2', 180));
       const packet = await received;
       expect(packet.properties?.userProperties).toBeUndefined();
@@ -111,13 +86,9 @@ describe.skipIf(!url)('mqtt transport with MQTT 3.1.1 devices', () => {
     const Preheated = defineEvent();
     const seen: Seen[] = [];
     await startBus(5, Preheated, seen);
-    const device = transport(4);
-    await device.connect();
-    const bus = new EventBus({ service: `${run}-device`, logger: silentLogger, transport: device, handlers: [] });
-    await bus.start();
-    buses.push(bus);
+    const bus = await fixture.startBus({ service: `${run}-device`, handlers: [] }, { protocolVersion: 4 });
     await bus.publish(new Preheated('oven-3', 200));
-    await waitFor(() => seen.length === 1, 'the event');
+    await fixture.waitFor(() => seen.length === 1, 'the event');
     expect(seen[0]!.event).toEqual(new Preheated('oven-3', 200));
   });
 
@@ -128,36 +99,26 @@ describe.skipIf(!url)('mqtt transport with MQTT 3.1.1 devices', () => {
       throw new Error('thermostat offline');
     });
     await bus.publish(new Preheated('oven-4', 90), { correlationId: 'corr-dl-311' });
-    await waitFor(() => seen.length === 2, 'two attempts');
+    await fixture.waitFor(() => seen.length === 2, 'two attempts');
     expect(seen.map((s) => s.context.attempt)).toEqual([1, 2]);
     expect(Object.keys(seen[1]!.context.cloudEvent).sort()).toEqual(Object.keys(seen[0]!.context.cloudEvent).sort());
-    const reader = bus.transport as MqttTransport;
-    let found: ReturnType<typeof decodeDeadLetter> | undefined;
-    const deadline = Date.now() + 15_000;
-    while (found === undefined && Date.now() < deadline) {
-      found = (await reader.readDeadLetters()).map(decodeDeadLetter).find((d) => d.cloudEvent?.subject === 'oven-4');
-    }
+    const found = await fixture.deadLetter(bus.transport as MqttTransport, (d) => d.cloudEvent?.subject === 'oven-4');
     expect(found?.record).toMatchObject({ reason: 'retries-exhausted', attempts: 2, error: { type: 'Error', message: 'thermostat offline' } });
     expect(found?.cloudEvent).toMatchObject({ correlationid: 'corr-dl-311', data: { ovenId: 'oven-4', celsius: 90 } });
-    expect(found?.destination).toBe(new MqttTopics(prefix).forType(eventTypeName(Preheated)));
+    expect(found?.destination).toBe(fixture.destinationOf(eventTypeName(Preheated)));
   });
 
   it('dead-letters a non-CloudEvent payload from a 3.1.1 device, keeping its bytes', async () => {
     const Preheated = defineEvent();
     const seen: Seen[] = [];
     const bus = await startBus(4, Preheated, seen);
-    const device = await mqtt.connectAsync(url!, { protocolVersion: 4, reconnectPeriod: 0 });
+    const device = await mqtt.connectAsync(fixture.url, { protocolVersion: 4, reconnectPeriod: 0 });
     try {
-      await device.publishAsync(new MqttTopics(prefix).forType(eventTypeName(Preheated)), 'TEMP=250C', { qos: 1 });
+      await device.publishAsync(fixture.topics.forType(eventTypeName(Preheated)), 'TEMP=250C', { qos: 1 });
     } finally {
       await device.endAsync();
     }
-    const reader = bus.transport as MqttTransport;
-    let found: ReturnType<typeof decodeDeadLetter> | undefined;
-    const deadline = Date.now() + 15_000;
-    while (found === undefined && Date.now() < deadline) {
-      found = (await reader.readDeadLetters()).map(decodeDeadLetter).find((d) => d.record?.handler === `${run}-svc${sequence}.Display`);
-    }
+    const found = await fixture.deadLetter(bus.transport as MqttTransport, (d) => d.record?.handler === `${run}-svc${sequence}.Display`);
     expect(found?.record?.reason).toBe('invalid');
     expect(Buffer.from(found!.message.body).toString()).toBe('TEMP=250C');
     expect(seen).toHaveLength(0);
@@ -170,12 +131,7 @@ describe.skipIf(!url)('mqtt transport with MQTT 3.1.1 devices', () => {
       throw new PermanentError('no such oven');
     });
     await bus.publish(new Preheated('oven-9', 1));
-    const reader = bus.transport as MqttTransport;
-    let found: ReturnType<typeof decodeDeadLetter> | undefined;
-    const deadline = Date.now() + 15_000;
-    while (found === undefined && Date.now() < deadline) {
-      found = (await reader.readDeadLetters()).map(decodeDeadLetter).find((d) => d.cloudEvent?.subject === 'oven-9');
-    }
+    const found = await fixture.deadLetter(bus.transport as MqttTransport, (d) => d.cloudEvent?.subject === 'oven-9');
     expect(found?.record).toMatchObject({ reason: 'non-retryable', attempts: 1 });
     expect(seen).toHaveLength(1);
   });

@@ -1,9 +1,9 @@
 import type { Buffer } from 'node:buffer';
 
-import { PublishError, TransportClosedError } from '@cloudbus/core';
+import { PublishError, TransportClosedError } from '@cloudbus/core/transport';
 import type { IClientPublishOptions, MqttClient, Packet } from 'mqtt';
 
-import type { PublishKind } from './mqtt-subscription.js';
+import type { PublishKind } from './mqtt-publisher.js';
 import type { PublishOutcome } from './publish-batch.js';
 import type { PublishWindow } from './publish-window.js';
 import type { SubscriberTopics } from './subscriber-topics.js';

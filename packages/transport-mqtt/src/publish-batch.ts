@@ -1,4 +1,4 @@
-import { PublishError, type OutgoingMessage } from '@cloudbus/core';
+import { PublishError, type OutgoingMessage } from '@cloudbus/core/transport';
 
 /** How the messages of one publish call end: each is confirmed or failed once, by its index. */
 export interface PublishOutcome {

@@ -1,6 +1,6 @@
 import type { MqttClient, Packet } from 'mqtt';
 
-import type { PublishKind } from './mqtt-subscription.js';
+import type { PublishKind } from './mqtt-publisher.js';
 
 /** MQTT 5 PUBACK reason code: accepted, but no subscription matched, so the broker stored the message for no one. */
 export const NO_MATCHING_SUBSCRIBERS = 16;

@@ -2,7 +2,7 @@ import { EventBus, silentLogger } from '@cloudbus/core';
 import { brokerUrl } from '@cloudbus/test/brokers';
 import { describe, expect, it } from 'vitest';
 
-import { MqttConnectError } from './errors.js';
+import { MqttConnectError } from './mqtt-errors.js';
 import './index.js';
 
 const nats = brokerUrl('nats');

@@ -1,11 +1,12 @@
 import { encodeCloudEvent, SPEC_VERSION, TELEMETRY_EVENT_TYPE, type CloudEvent } from '@cloudbus/core';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
+import { toMqttProperties } from '@cloudbus/transport-mqtt/wire';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 
 import type { TickMessage } from '../../shared/channel-contract.js';
 import { InspectorBackend } from '../inspector-backend.js';
-import { mqttPublishProperties, topicOf } from './mqtt-mapping.js';
+import { topicOf } from './mqtt-mapping.js';
 
 const url = brokerUrl('mqtt');
 
@@ -31,7 +32,7 @@ describe.skipIf(!url)('the inspector tapping MQTT, facing a retained hostile tel
     const topic = topicOf(prefix, TELEMETRY_EVENT_TYPE);
     const publisher = await mqtt.connectAsync(url!, { protocolVersion: 5 });
     try {
-      await publisher.publishAsync(topic, Buffer.from(message.body), { qos: 1, retain: true, properties: mqttPublishProperties(message) });
+      await publisher.publishAsync(topic, Buffer.from(message.body), { qos: 1, retain: true, properties: toMqttProperties(message)! });
       // Two starts in a row: the retained batch is read at each.
       for (let start = 0; start < 2; start++) {
         const backend = new InspectorBackend({ profiles: [{ id: 'm', name: 'm', broker: 'mqtt', url: url!, topicPrefix: prefix }], tickMs: 10 });

@@ -1,18 +1,17 @@
 import { STRUCTURED_CONTENT_TYPE, type WireMessage } from '@cloudbus/core';
-import { MqttTopics } from '@cloudbus/transport-mqtt';
+import { MqttTopics } from '@cloudbus/transport-mqtt/wire';
 import type { IPublishPacket } from 'mqtt';
 
 import type { RawWire, TappedMessage } from '../captured-message.js';
 
 /**
- * How @cloudbus/transport-mqtt puts events on MQTT, as the inspector reads it (keep in step with
- * that package): events on `<prefix>/<type, one level per dot-separated part>`, redeliveries on
- * `<prefix>-redeliver/...` (not tapped: they are copies), dead letters retained on
- * `<prefix>-deadletter/<subscription>/<time>-<id>`; MQTT 5 carries attributes as user properties
- * with the attribute name unchanged and `datacontenttype` as the content type; MQTT 3.1.1 is
- * structured mode only.
+ * How @cloudbus/transport-mqtt puts events on MQTT, as the inspector reads it (its `./wire` entry
+ * holds the topic layout and the binding): events on `<prefix>/<type, one level per dot-separated
+ * part>`, redeliveries on `<prefix>-redeliver/...` (not tapped: they are copies), dead letters
+ * retained on `<prefix>-deadletter/<subscription>/<time>-<id>`; MQTT 5 carries attributes as user
+ * properties with the attribute name unchanged and `datacontenttype` as the content type; MQTT
+ * 3.1.1 is structured mode only.
  */
-export const MqttDefaults = { topicPrefix: 'cloudbus' } as const;
 
 /** The topic of a type, as the transport derives it. */
 export function topicOf(prefix: string, type: string): string {
@@ -35,13 +34,8 @@ export function tappedFromMqtt(topic: string, payload: Uint8Array, packet: IPubl
   if (contentType !== undefined) wireHeaders['[contentType]'] = contentType;
   wireHeaders['[qos]'] = String(packet.qos);
   wireHeaders['[retain]'] = String(packet.retain);
-  const deadLetter = topic.startsWith(`${prefix}-deadletter/`);
+  const deadLetter = new MqttTopics(prefix).isDeadLetterTopic(topic);
   const wire: RawWire = { destination: topic, headers: wireHeaders, contentType: contentType ?? '' };
   const message: WireMessage = { headers: attributes, contentType, body: payload };
   return { message, wire, deadLetter };
-}
-
-/** MQTT 5 publish properties of a wire message. */
-export function mqttPublishProperties(message: WireMessage): { userProperties: Record<string, string>; contentType?: string } {
-  return { userProperties: { ...message.headers }, ...(message.contentType === undefined ? {} : { contentType: message.contentType }) };
 }

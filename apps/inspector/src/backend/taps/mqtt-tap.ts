@@ -1,9 +1,10 @@
 import { encodeCloudEvent, PublishError, TransportClosedError, type CloudEvent } from '@cloudbus/core';
 import type { ResolvedMqttOptions } from '@cloudbus/transport-mqtt';
+import { MqttTopics, toMqttProperties } from '@cloudbus/transport-mqtt/wire';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 import type { BrokerTap, TapListener } from './broker-tap.js';
-import { mqttPublishProperties, tappedFromMqtt, topicOf } from './mqtt-mapping.js';
+import { tappedFromMqtt } from './mqtt-mapping.js';
 
 /** Options of the MQTT tap. */
 export interface MqttTapOptions {
@@ -19,12 +20,14 @@ export interface MqttTapOptions {
 export class MqttTap implements BrokerTap {
   readonly #options: ResolvedMqttOptions;
   readonly #prefix: string;
+  readonly #topics: MqttTopics;
   #client: MqttClient | undefined;
   #closing = false;
 
   constructor(options: MqttTapOptions) {
     this.#options = options.connection;
     this.#prefix = options.connection.topicPrefix;
+    this.#topics = new MqttTopics(this.#prefix);
   }
 
   async open(listener: TapListener): Promise<void> {
@@ -48,7 +51,7 @@ export class MqttTap implements BrokerTap {
     client.on('close', () => {
       if (!this.#closing) listener.failed(new TransportClosedError('The MQTT connection of the tap was closed.'));
     });
-    await client.subscribeAsync({ [`${this.#prefix}/#`]: { qos: 1 }, [`${this.#prefix}-deadletter/#`]: { qos: 1 } });
+    await client.subscribeAsync({ [this.#topics.eventFilter()]: { qos: 1 }, [this.#topics.deadLetterFilter()]: { qos: 1 } });
   }
 
   async publish(event: CloudEvent, destination?: string): Promise<void> {
@@ -56,7 +59,8 @@ export class MqttTap implements BrokerTap {
     if (client === undefined) throw new TransportClosedError('The MQTT tap is not open.');
     const message = encodeCloudEvent(event, 'binary');
     try {
-      await client.publishAsync(destination ?? topicOf(this.#prefix, event.type), Buffer.from(message.body), { qos: 1, properties: mqttPublishProperties(message) });
+      const properties = toMqttProperties(message);
+      await client.publishAsync(destination ?? this.#topics.forType(event.type), Buffer.from(message.body), { qos: 1, ...(properties === undefined ? {} : { properties }) });
     } catch (error) {
       throw new PublishError(`The MQTT broker did not acknowledge event ${event.id}.`, [event.id], { cause: error });
     }

@@ -1,4 +1,4 @@
-import { BrokerConnectionError, CloudbusError } from '@cloudbus/core';
+import { BrokerConnectionError, CloudbusError, DeliveryLostError } from '@cloudbus/core/transport';
 
 /** The broker could not be reached, or refused the connection (bad credentials, refused client id). The message never holds credentials. */
 export class MqttConnectError extends BrokerConnectionError {
@@ -8,8 +8,11 @@ export class MqttConnectError extends BrokerConnectionError {
 /**
  * A delivery was settled after the connection it arrived on was lost. The broker still holds the
  * message and sends it again (flagged DUP) on the resumed session, so it may be handled twice.
+ *
+ * @deprecated Catch core's `DeliveryLostError`, which every transport raises for this condition.
+ * The MQTT transport still raises this subclass of it, so code that catches it keeps working.
  */
-export class MqttConnectionLostError extends CloudbusError {
+export class MqttConnectionLostError extends DeliveryLostError {
   override name = 'MqttConnectionLostError';
 }
 
