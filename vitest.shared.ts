@@ -15,8 +15,8 @@ export const shared: ViteUserConfig = {
 /** Where tests live. */
 export const testRoots = ['packages/*/src/**/', 'apps/*/src/**/', 'test/src/**/', 'bench/src/**/'];
 
-/** Finds the broker endpoints once per run; see test/src/brokers.ts. */
-export const globalSetup = ['test/src/global-setup.ts'];
+/** Finds the broker endpoints once per run; see test/support/src/brokers.ts. */
+export const globalSetup = ['test/support/src/global-setup.ts'];
 
 /**
  * The environment of test workers: buses log errors only (CLOUDBUS_LOG_LEVEL), unless the run sets

@@ -34,7 +34,7 @@ export default defineConfig({
   test: {
     include: [phase === 'destructive' ? destructiveCases : cases],
     exclude: ['**/node_modules/**', '**/dist/**', ...(phase === 'steady' ? [destructiveCases] : [])],
-    globalSetup: ['test/src/global-setup.ts', 'test/faults/src/global-setup.ts'],
+    globalSetup: ['test/support/src/global-setup.ts', 'test/faults/src/global-setup.ts'],
     fileParallelism: false,
     sequence: { sequencer: DestructiveLast },
     testTimeout: long ? 1_800_000 : 300_000,

@@ -1,7 +1,7 @@
 import { foreignProtocolAt, probeProtocol, protocolOfGreeting } from '@cloudbus/core';
 import { describe, expect, it } from 'vitest';
 
-import { brokerUrl } from './brokers.js';
+import { brokerUrl } from '@cloudbus/test/brokers';
 
 const urls = { nats: brokerUrl('nats'), rabbitmq: brokerUrl('rabbitmq'), mqtt: brokerUrl('mqtt') };
 

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
-import { brokerUrl } from './brokers.js';
+import { brokerUrl } from '@cloudbus/test/brokers';
 
 const run = promisify(execFile);
 const script = fileURLToPath(new URL('./fixtures/bus-by-name.mjs', import.meta.url));

@@ -14,7 +14,7 @@ import { connect as connectNats } from '@nats-io/transport-node';
 import { connect as connectAmqp } from 'amqplib';
 import mqtt from 'mqtt';
 
-import { brokerUrl, uniqueName } from '../brokers.js';
+import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { eventually, removeTopology, transportOptions } from '../operability/service-rig.js';
 
 /**

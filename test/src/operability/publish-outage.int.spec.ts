@@ -7,7 +7,7 @@ import '@cloudbus/transport-mqtt';
 import '@cloudbus/transport-nats';
 import '@cloudbus/transport-rabbitmq';
 
-import { brokerUrl } from '../brokers.js';
+import { brokerUrl } from '@cloudbus/test/brokers';
 import { eventually, proxiedService, transportOptions } from './service-rig.js';
 
 /**

@@ -5,8 +5,8 @@ import { connect as connectAmqp } from 'amqplib';
 import { EventBus, type HandlerClass } from '@cloudbus/core';
 import { recordingLogger, type RecordingLogger } from '@cloudbus/core/testing';
 
-import { uniqueName, type BrokerKind } from '../brokers.js';
-import { TcpProxy } from '../tcp-proxy.js';
+import { uniqueName, type BrokerKind } from '@cloudbus/test/brokers';
+import { TcpProxy } from '@cloudbus/test/tcp-proxy';
 
 /** Test support for running buses like services on the real brokers: a recording logger, waiting, per-run names and clean-up. */
 

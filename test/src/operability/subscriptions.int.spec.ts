@@ -8,7 +8,7 @@ import '@cloudbus/transport-mqtt';
 import '@cloudbus/transport-nats';
 import '@cloudbus/transport-rabbitmq';
 
-import { brokerUrl, uniqueName, type BrokerKind } from '../brokers.js';
+import { brokerUrl, uniqueName, type BrokerKind } from '@cloudbus/test/brokers';
 import { eventually, proxiedService } from './service-rig.js';
 
 /**
