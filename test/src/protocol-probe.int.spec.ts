@@ -1,4 +1,4 @@
-import { foreignProtocolAt, probeProtocol, protocolOfGreeting } from '@cloudbus/core';
+import { foreignProtocolAt, probeProtocol, protocolOfGreeting } from '@cloudbus/core/transport';
 import { describe, expect, it } from 'vitest';
 
 import { brokerUrl } from '@cloudbus/test/brokers';

@@ -3,7 +3,7 @@
 // Bus and its set-up
 export { EventBus, type BusHealth, type BusState, type StopOnSignalsOptions, type StopOptions } from './bus/event-bus.js';
 export { cloudbus, type CloudbusBinding } from './bus/cloudbus-module.js';
-export { resolveOptions, type CloudbusOptions, type ResolvedOptions, type TransportName } from './bus/options.js';
+export type { CloudbusOptions, ResolvedOptions, TransportName } from './bus/options.js';
 export { asLogger, consoleLogger, consoleLoggerAt, fieldsFirstLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
 export type { HandlerResolver } from './bus/handler-runner.js';
 export { asyncApiDocument, type AsyncApiDocument, type AsyncApiOptions } from './asyncapi/asyncapi-document.js';
@@ -29,7 +29,6 @@ export {
 export {
   EventHandler,
   On,
-  handlersOf,
   type HandlerClass,
   type HandlerDeclaration,
   type HandlerOptions,
@@ -59,15 +58,9 @@ export { isRetryable, type ErrorClassification, type ErrorMatcher } from './poli
 export { Extensions, SPEC_VERSION, type CloudEvent, type ExtensionValue } from './envelope/cloud-event.js';
 export {
   decodeCloudEvent,
-  decodeData,
-  DEFAULT_RECEIVE_LIMITS,
   encodeCloudEvent,
-  encodeData,
   isJsonContentType,
-  MAX_JSON_DEPTH,
   STRUCTURED_CONTENT_TYPE,
-  HEADER_OVERHEAD_BYTES,
-  wireSize,
   type ContentMode,
   type ReceiveLimits,
   type WireMessage,
@@ -84,9 +77,7 @@ export {
 } from './dead-letter/dead-letter-record.js';
 export {
   decodeDeadLetter,
-  headerBytes,
   prepareReplay,
-  toDeadLetterMessage,
   type DeadLetter,
   type DeadLetterLimits,
 } from './dead-letter/dead-letter-message.js';
@@ -103,19 +94,9 @@ export {
   type ReplayReport,
 } from './dead-letter/dead-letters.js';
 export { Subscriptions, type RemovedSubscriptions, type SubscriptionFilter } from './bus/subscriptions.js';
-export {
-  byName,
-  decodeSubscriptionRecord,
-  encodeSubscriptionRecord,
-  removedTypes,
-  subscriptionInfo,
-  subscriptionRecord,
-  type BrokerSubscriptionView,
-  type SubscriptionRecord,
-} from './transport/subscription-record.js';
 
 // Middleware
-export { compose, type ConsumeContext, type FailureOutcome, type Middleware, type Next, type OutgoingCloudEvent, type PublishContext } from './middleware/middleware.js';
+export type { ConsumeContext, FailureOutcome, Middleware, Next, OutgoingCloudEvent, PublishContext } from './middleware/middleware.js';
 export { idempotency, inboxKey, MemoryInbox, type IdempotencyOptions, type Inbox, type MemoryInboxOptions } from './middleware/idempotency.js';
 export { logging, type LoggingOptions } from './middleware/logging.js';
 export { metrics, type MetricsOptions } from './middleware/metrics.js';
@@ -140,57 +121,13 @@ export {
 } from './telemetry/telemetry.js';
 export {
   TELEMETRY_EVENT_TYPE,
-  TelemetryPublisher,
   type TelemetryBatch,
   type TelemetryPublishingOptions,
 } from './telemetry/telemetry-publisher.js';
 
-// Transports
-export {
-  canReadDeadLetters,
-  canRemoveDeadLetters,
-  canAdministerSubscriptions,
-  reportsConnectionState,
-  SETTLED,
-  type ConnectionState,
-  type ConnectionStateReporter,
-  type DeadLetterReader,
-  type DeadLetterRemover,
-  type Delivery,
-  type OutgoingMessage,
-  type StoredDeadLetter,
-  type Subscription,
-  type SubscriptionSpec,
-  type SubscriptionAdmin,
-  type SubscriptionDescription,
-  type SubscriptionInfo,
-  type Transport,
-  type TransportCapabilities,
-} from './transport/transport.js';
-export {
-  BookkeepingReader,
-  MAX_BOOKKEEPING_ATTEMPT,
-  MAX_BOOKKEEPING_FUTURE_MS,
-  MAX_BOOKKEEPING_NAME,
-  safeIsoTime,
-} from './transport/bookkeeping.js';
-export {
-  createTransport,
-  registerTransport,
-  registeredTransports,
-  transportPackage,
-  type TransportFactory,
-  type TransportFactoryOptions,
-} from './transport/registry.js';
-export {
-  foreignProtocol,
-  foreignProtocolAt,
-  probeProtocol,
-  protocolOfGreeting,
-  type KnownProtocol,
-  type ProbeOptions,
-  type ProbeResult,
-} from './transport/protocol-probe.js';
+// Transports: what an application picks and configures. Writing a transport: `@cloudbus/core/transport`.
+export type { ConnectionState, SubscriptionInfo, Transport, TransportCapabilities } from './transport/transport.js';
+export { createTransport, type TransportFactory, type TransportFactoryOptions } from './transport/registry.js';
 export { MemoryTransport, type MemoryTransportOptions } from './transport/memory/memory-transport.js';
 export { MemoryBroker } from './transport/memory/memory-broker.js';
 

@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 
-import { decodeDeadLetter, encodeCloudEvent, STRUCTURED_CONTENT_TYPE, toDeadLetterMessage } from '@cloudbus/core';
+import { decodeDeadLetter, encodeCloudEvent, STRUCTURED_CONTENT_TYPE } from '@cloudbus/core';
+import { toDeadLetterMessage } from '@cloudbus/core/transport';
 import { describe, expect, it } from 'vitest';
 
 import { fromMqttMessage, fromStoredMqttMessage, toMqttPayload, toMqttProperties } from './mqtt-binding.js';

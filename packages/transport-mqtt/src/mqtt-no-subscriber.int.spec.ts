@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-import { PublishError, type OutgoingMessage } from '@cloudbus/core';
+import { PublishError } from '@cloudbus/core';
+import { type OutgoingMessage } from '@cloudbus/core/transport';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 

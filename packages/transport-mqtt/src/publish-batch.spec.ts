@@ -1,4 +1,5 @@
-import { PublishError, type OutgoingMessage } from '@cloudbus/core';
+import { PublishError } from '@cloudbus/core';
+import { type OutgoingMessage } from '@cloudbus/core/transport';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { BatchDeadlines, PublishBatch } from './publish-batch.js';

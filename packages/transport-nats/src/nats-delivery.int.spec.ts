@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 
-import { EventBus, EventHandler, EventType, PublishError, decodeDeadLetter, eventBrand, silentLogger, type Delivery, type WireMessage } from '@cloudbus/core';
+import { EventBus, EventHandler, EventType, PublishError, decodeDeadLetter, eventBrand, silentLogger, type WireMessage } from '@cloudbus/core';
+import { type Delivery } from '@cloudbus/core/transport';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

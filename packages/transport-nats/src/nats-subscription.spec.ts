@@ -1,4 +1,5 @@
-import { silentLogger, type Delivery } from '@cloudbus/core';
+import { silentLogger } from '@cloudbus/core';
+import { type Delivery } from '@cloudbus/core/transport';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 

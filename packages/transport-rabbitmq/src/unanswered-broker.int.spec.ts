@@ -1,4 +1,5 @@
-import { EventBus, PublishError, silentLogger, type OutgoingMessage } from '@cloudbus/core';
+import { EventBus, PublishError, silentLogger } from '@cloudbus/core';
+import { type OutgoingMessage } from '@cloudbus/core/transport';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { RabbitMqConnectionError } from './rabbitmq-errors.js';

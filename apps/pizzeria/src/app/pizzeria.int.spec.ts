@@ -3,7 +3,8 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { EventBus, canReadDeadLetters, decodeDeadLetter } from '@cloudbus/core';
+import { EventBus, decodeDeadLetter } from '@cloudbus/core';
+import { canReadDeadLetters } from '@cloudbus/core/transport';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { TcpProxy } from '@cloudbus/test/tcp-proxy';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';

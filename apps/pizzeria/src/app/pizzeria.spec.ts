@@ -3,7 +3,8 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { EventBus, MemoryTransport, PublishError, TELEMETRY_EVENT_TYPE, decodeDeadLetter, type Delivery, type OutgoingMessage, type Subscription, type SubscriptionSpec, type Transport } from '@cloudbus/core';
+import { EventBus, MemoryTransport, PublishError, TELEMETRY_EVENT_TYPE, decodeDeadLetter, type Transport } from '@cloudbus/core';
+import type { Delivery, OutgoingMessage, Subscription, SubscriptionSpec } from '@cloudbus/core/transport';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 
 import { OrderPlacedV1 } from '../events/order-placed-v1.js';

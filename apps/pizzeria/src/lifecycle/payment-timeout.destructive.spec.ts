@@ -8,15 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { brokerUrl, uniqueName } from '@cloudbus/test/brokers';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { handlersOf } from '@cloudbus/core';
+import { EventBus, silentLogger } from '@cloudbus/core';
 
 import type { OrderSnapshot } from '../domain/order.js';
-import { AnalyticsProjection } from '../handlers/analytics-projection.js';
-import { CustomerCommunication } from '../handlers/customer-communication.js';
-import { InventoryProjection } from '../handlers/inventory-projection.js';
-import { KitchenWorkflow } from '../handlers/kitchen-workflow.js';
-import { OrderLifecycle } from './order-lifecycle.js';
-import { PaymentExpiry } from './payment-expiry.js';
 import { deleteRabbitTopology } from '../testing/broker-cleanup.js';
 import { isolate } from '../testing/broker-isolation.js';
 
@@ -76,16 +70,15 @@ for (const kind of ['rabbitmq', 'nats', 'mqtt'] as const) {
       for (const child of children) await kill(child);
       if (kind === 'rabbitmq') {
         const options = isolation.transportOptions as { exchange: string; deadLetterQueue: string; retryPrefix: string; queuePrefix: string };
-        const subscriptions = [
-          'cloudbus-scheduler',
-          ...[KitchenWorkflow, CustomerCommunication, InventoryProjection, AnalyticsProjection, OrderLifecycle, PaymentExpiry].flatMap((handler) =>
-            handlersOf(handler).map((d) => d.options.name ?? `${handler.name}.${String(d.method)}`),
-          ),
-        ];
+        // The service's queues, as the subscription registry lists them; then the run's exchanges.
+        const cleaner = new EventBus({ service: `${service}-cleanup`, transport: kind, url: url!, transportOptions: isolation.transportOptions, handlers: [], logger: silentLogger });
+        await cleaner.start();
+        await cleaner.subscriptions.remove({ service });
+        await cleaner.stop();
         await deleteRabbitTopology(url!, [
           {
             exchanges: [options.exchange, options.deadLetterQueue, options.retryPrefix],
-            queues: [options.deadLetterQueue, ...retryBuckets(options.retryPrefix), ...subscriptions.map((s) => `${options.queuePrefix}${service}.${s}`)],
+            queues: [options.deadLetterQueue, `${options.exchange}/subscriptions`, ...retryBuckets(options.retryPrefix)],
           },
         ]);
       }

@@ -3,7 +3,8 @@ import 'reflect-metadata';
 import { Container, inject, injectable } from 'inversify';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { BusNotStartedError, BusStateError, ConfigurationError, EventBus, EventHandler, EventType, InvalidHandlerError, MemoryBroker, MemoryTransport, On, PermanentError, STRUCTURED_CONTENT_TYPE, UnknownTransportError, idempotency, registerTransport, UnregisteredEventError, cloudbus, currentEventContext, eventBrand, retry, silentLogger, type EventContext, type TelemetryEvent, type WireMessage } from '../index.js';
+import { BusNotStartedError, BusStateError, ConfigurationError, EventBus, EventHandler, EventType, InvalidHandlerError, MemoryBroker, MemoryTransport, On, PermanentError, STRUCTURED_CONTENT_TYPE, UnknownTransportError, idempotency, UnregisteredEventError, cloudbus, currentEventContext, eventBrand, retry, silentLogger, type EventContext, type TelemetryEvent, type WireMessage } from '../index.js';
+import { registerTransport } from '../transport/index.js';
 import { createTestBus, type TestBus } from '../testing/index.js';
 
 @EventType('com.example.order.placed', { version: 1, subject: (e: OrderPlaced) => e.orderId })

@@ -2,7 +2,8 @@ import 'reflect-metadata';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { EventBus, EventHandler, EventType, MemoryBroker, MemoryTransport, MessageTooLargeError, PublishError, TransportClosedError, eventBrand, silentLogger, type OutgoingMessage } from '../index.js';
+import { EventBus, EventHandler, EventType, MemoryBroker, MemoryTransport, MessageTooLargeError, PublishError, TransportClosedError, eventBrand, silentLogger } from '../index.js';
+import type { OutgoingMessage } from '../transport/index.js';
 
 @EventType('com.example.coalesce.order-placed', { version: 1 })
 class OrderPlaced {

@@ -3,21 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import {
-  EventBus,
-  EventType,
-  eventBrand,
-  MemoryBroker,
-  MemoryTransport,
-  PublishError,
-  decodeDeadLetter,
-  prepareReplay,
-  silentLogger,
-  type CloudEvent,
-  type StoredDeadLetter,
-  type Transport,
-  type WireMessage,
-} from '@cloudbus/core';
+import { EventBus, EventType, eventBrand, MemoryBroker, MemoryTransport, PublishError, decodeDeadLetter, prepareReplay, silentLogger, type CloudEvent, type Transport, type WireMessage } from '@cloudbus/core';
+import { type StoredDeadLetter } from '@cloudbus/core/transport';
 import { uniqueName } from '@cloudbus/test/brokers';
 
 import { BYSTANDER, RECORDER, startFaultConsumer, type Behaviour, type FaultConsumerConfig, type RetrySpec, type RunningFaultConsumer } from '../process/fault-consumer.js';
