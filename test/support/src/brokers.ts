@@ -64,6 +64,15 @@ export interface BrokerEndpoint {
 }
 
 /** True when a TCP connection to host:port opens within `timeoutMs`. */
+/** Waits until `host:port` accepts connections (`open`) or refuses them, for a broker being stopped or started. */
+export async function waitForPort(host: string, port: number, open: boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await isListening(host, port)) !== open) {
+    if (Date.now() > deadline) throw new Error(`${host}:${port} did not ${open ? 'open' : 'close'} within ${timeoutMs} ms.`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export function isListening(host: string, port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });

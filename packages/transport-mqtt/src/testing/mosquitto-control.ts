@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+
+import { isListening, waitForPort } from '@cloudbus/test/brokers';
 
 /**
  * Stops and starts the local Mosquitto (started with `mosquitto -d -c /etc/mosquitto/mosquitto.conf`),
@@ -12,30 +13,12 @@ const PORT = 1883;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function listening(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: PORT }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch {
     return false;
-  }
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
   }
 }
 
@@ -51,16 +34,20 @@ export function canControlMosquitto(): boolean {
 
 /** Starts Mosquitto unless it listens, and waits until it does. */
 export async function ensureMosquitto(): Promise<void> {
-  if (await listening()) return;
+  if (await isListening('127.0.0.1', PORT)) return;
   execFileSync('mosquitto', ['-d', '-c', CONFIG]);
-  await waitUntil(listening, 30_000, 'mosquitto to listen');
+  await waitForPort('127.0.0.1', PORT, true);
 }
 
 /** Stops Mosquitto gracefully (SIGTERM: it writes its persistence file) and waits until it has exited. */
 export async function stopMosquitto(): Promise<void> {
   const pid = Number(readFileSync(MOSQUITTO_PID_FILE, 'utf8').trim());
   process.kill(pid, 'SIGTERM');
-  await waitUntil(() => !isRunning(pid), 30_000, 'mosquitto to exit');
+  const deadline = Date.now() + 30_000;
+  while (isRunning(pid)) {
+    if (Date.now() > deadline) throw new Error(`mosquitto (pid ${pid}) did not exit within 30 s.`);
+    await sleep(50);
+  }
 }
 
 /** Stops Mosquitto, keeps it down about `downMs`, and starts it again. */

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { connect } from 'node:net';
+
+import { waitForPort } from '@cloudbus/test/brokers';
 
 /**
  * Stops and starts the local nats-server (run with start-stop-daemon, as this machine and CI
@@ -9,24 +10,7 @@ const SERVER = '/usr/sbin/nats-server';
 const PORT = 4222;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function listening(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: PORT }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-
-async function waitForPort(open: boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((await listening()) !== open) {
-    if (Date.now() > deadline) throw new Error(`NATS port ${PORT} did not ${open ? 'open' : 'close'} within ${timeoutMs} ms.`);
-    await sleep(100);
-  }
-}
+const waitForNats = (open: boolean) => waitForPort('127.0.0.1', PORT, open);
 
 /** Whether this machine runs the server these controls manage. */
 export function canControlNatsServer(): boolean {
@@ -45,14 +29,14 @@ export async function ensureNatsServer(): Promise<void> {
     ['--start', '--oknodo', '--background', '--exec', SERVER, '--', '-a', '127.0.0.1', '-p', String(PORT), '-js', '-sd', '/var/lib/nats-server', '-l', '/var/log/nats-server.log'],
     { stdio: 'ignore' },
   );
-  await waitForPort(true, 30_000);
+  await waitForNats(true);
 }
 
 /** Stops the server, keeps it down about `downMs`, and starts it again. */
 export async function restartNatsServer(downMs: number): Promise<void> {
   try {
     execFileSync('start-stop-daemon', ['--stop', '--oknodo', '--retry', '30', '--exec', SERVER], { stdio: 'ignore' });
-    await waitForPort(false, 30_000);
+    await waitForNats(false);
     await sleep(downMs);
   } finally {
     await ensureNatsServer();
