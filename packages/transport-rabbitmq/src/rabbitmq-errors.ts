@@ -63,11 +63,12 @@ export function isHandshakeFailure(error: unknown): boolean {
 /** Says what to check for a connection failure, from the client's error. */
 export function connectionAdvice(error: unknown): string {
   const text = error instanceof Error ? `${(error as { code?: unknown }).code ?? ''} ${error.message}` : String(error);
-  if (/ACCESS.REFUSED|403/i.test(text)) return 'login refused: check the user name and password (and that the user may access the virtual host)';
-  if (/NOT.ALLOWED|530/i.test(text)) return 'access to the virtual host refused: check that it exists and that the user has permissions on it';
+  // Socket errors first: their text holds an address, whose port may contain 403 or 530.
   if (/ECONNREFUSED/.test(text)) return 'connection refused: is RabbitMQ running and listening on that host and port?';
-  if (/ETIMEDOUT|timed? ?out/i.test(text)) return 'timed out: check the host, port and firewalls';
   if (/ENOTFOUND|EAI_AGAIN/.test(text)) return 'host name not found: check the host in the URL';
+  if (/ACCESS.REFUSED|\b403\b/i.test(text)) return 'login refused: check the user name and password (and that the user may access the virtual host)';
+  if (/NOT.ALLOWED|\b530\b/i.test(text)) return 'access to the virtual host refused: check that it exists and that the user has permissions on it';
+  if (/ETIMEDOUT|timed? ?out/i.test(text)) return 'timed out: check the host, port and firewalls';
   if (/certificate|SSL|TLS|self.signed|CERT_|ERR_SSL/i.test(text)) return 'TLS failed: check tls.ca / tls.cert / tls.key / tls.servername and that the port speaks TLS';
   if (/ECONNRESET|socket|closed/i.test(text)) return 'the connection was closed during the handshake: check that the port speaks AMQP 0-9-1 (amqps:// for a TLS port)';
   return 'check the URL, the credentials and that the broker is running';

@@ -68,6 +68,7 @@ export class QueueBrowser {
       channel.on('error', () => {});
       let fetched = 0;
       let removed = 0;
+      let failure: { error: unknown } | undefined;
       try {
         const { messageCount } = await channel.checkQueue(queue);
         let acked = false;
@@ -83,11 +84,15 @@ export class QueueBrowser {
         }
         // The broker answers in order: once this answer is in, it has every ack before it.
         if (acked) await channel.checkQueue(queue);
+      } catch (error) {
+        failure = { error };
       } finally {
         // Closing the channel returns every fetched message not acked to its place in the queue.
         await closeChannel(channel);
       }
+      // Also when the browse failed midway: the next read must find what was not removed.
       await untilReturned(model, queue, fetched - removed);
+      if (failure !== undefined) throw failure.error;
     });
     this.#browsing = run.catch(() => {});
     return run;
