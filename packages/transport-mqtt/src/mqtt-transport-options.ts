@@ -168,16 +168,6 @@ const MQTT_OPTION_KEYS = [
 ] as const satisfies readonly (keyof MqttTransportOptions)[];
 const TLS_KEYS = ['ca', 'cert', 'key', 'rejectUnauthorized'] as const satisfies readonly (keyof MqttTlsOptions)[];
 
-/** An integer from `min` to `max`, or `fallback` when absent (MQTT's limits are ranges: packet sizes, 16- and 32-bit fields). */
-function integer(read: OptionsReader, name: string, fallback: number, min: number, max: number): number {
-  const value = read.value(name);
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    read.fail(`${name} must be an integer from ${min} to ${max}, got ${String(value)}.`);
-  }
-  return value;
-}
-
 /** Applies defaults and validates, once, at construction. Throws `ConfigurationError` saying how to fix the option; refuses unknown keys. */
 export function resolveMqttOptions(options: MqttTransportOptions): ResolvedMqttOptions {
   const read: OptionsReader = new OptionsReader('mqtt', options, MQTT_OPTION_KEYS);
@@ -202,8 +192,8 @@ export function resolveMqttOptions(options: MqttTransportOptions): ResolvedMqttO
   }
   const service = read.text('service', 'cloudbus');
   const instanceId = read.optionalText('instanceId') ?? hostname();
-  const reconnectMinDelayMs = integer(read, 'reconnectMinDelayMs', 500, 10, 3_600_000);
-  const reconnectMaxDelayMs = integer(read, 'reconnectMaxDelayMs', 30_000, reconnectMinDelayMs, 3_600_000);
+  const reconnectMinDelayMs = read.integer('reconnectMinDelayMs', 10, 500, 3_600_000);
+  const reconnectMaxDelayMs = read.integer('reconnectMaxDelayMs', reconnectMinDelayMs, 30_000, 3_600_000);
   const resolved: ResolvedMqttOptions = {
     url: parsed.href,
     protocol: parsed.protocol.slice(0, -1) as ResolvedMqttOptions['protocol'],
@@ -215,17 +205,17 @@ export function resolveMqttOptions(options: MqttTransportOptions): ResolvedMqttO
     service: safeName(service),
     connectionName: safeName(read.text('connectionName', service)),
     instanceId: safeName(instanceId),
-    sessionExpirySeconds: integer(read, 'sessionExpirySeconds', 604_800, 1, 0xffff_ffff),
-    receiveMaximum: integer(read, 'receiveMaximum', 4096, 1, 65_535),
-    publishWindow: integer(read, 'publishWindow', 1000, 1, 65_000),
-    publishTimeoutMs: integer(read, 'publishTimeoutMs', 30_000, 1, 86_400_000),
-    maxMessageBytes: integer(read, 'maxMessageBytes', 1_048_576, 1024, 268_435_000),
-    connectTimeoutMs: integer(read, 'connectTimeoutMs', 10_000, 100, 600_000),
-    keepaliveSeconds: integer(read, 'keepaliveSeconds', 30, 0, 65_535),
+    sessionExpirySeconds: read.integer('sessionExpirySeconds', 1, 604_800, 0xffff_ffff),
+    receiveMaximum: read.integer('receiveMaximum', 1, 4096, 65_535),
+    publishWindow: read.integer('publishWindow', 1, 1000, 65_000),
+    publishTimeoutMs: read.integer('publishTimeoutMs', 1, 30_000, 86_400_000),
+    maxMessageBytes: read.integer('maxMessageBytes', 1024, 1_048_576, 268_435_000),
+    connectTimeoutMs: read.integer('connectTimeoutMs', 100, 10_000, 600_000),
+    keepaliveSeconds: read.integer('keepaliveSeconds', 0, 30, 65_535),
     reconnectMinDelayMs,
     reconnectMaxDelayMs,
     durable: read.boolean('durable', true),
-    deadLetterExpirySeconds: integer(read, 'deadLetterExpirySeconds', 2_592_000, 0, 0xffff_ffff),
+    deadLetterExpirySeconds: read.integer('deadLetterExpirySeconds', 0, 2_592_000, 0xffff_ffff),
     logger: read.logger(),
   };
   // The password stays usable but out of logs and JSON: not enumerable.

@@ -81,7 +81,7 @@ describe('nats transport options', () => {
     expect(resolveNatsOptions({ publishTimeoutMs: 2_500 }).publishTimeoutMs).toBe(2_500);
     expect(resolveNatsOptions({ requestTimeoutMs: 3_000 }).publishTimeoutMs).toBe(3_000);
     expect(resolveNatsOptions({ requestTimeoutMs: 3_000, publishTimeoutMs: 4_000 }).publishTimeoutMs).toBe(4_000);
-    expect(() => resolveNatsOptions({ requestTimeoutMs: 10 })).toThrow(/publishTimeoutMs must be an integer of at least 100/);
+    expect(() => resolveNatsOptions({ requestTimeoutMs: 10 })).toThrow(/publishTimeoutMs must be an integer from 100 to 2147483647, got 10/);
   });
 
   it('maps username and password to user and password auth, over the URL, and refuses them with auth', () => {

@@ -116,10 +116,10 @@ export class OptionsReader {
   integer(name: string, min: number, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
     const value = this.#options[name];
     if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-      this.fail(`${name} must be an integer of at least ${min}, got ${describeValue(value)}.`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+      this.fail(`${name} must be an integer ${range}, got ${describeValue(value)}.`);
     }
-    if (value > max) this.fail(`${name} must be at most ${max}, got ${value}.`);
     return value;
   }
 
