@@ -2,15 +2,8 @@ import { DEAD_LETTER_REASONS, type DeadLetterFilter, type DeadLetterReason } fro
 
 import { UsageError } from './cli-errors.js';
 
-/** The dead-letter filter flags, as parsed. */
-export interface FilterFlags {
-  readonly service?: string | undefined;
-  readonly handler?: string | undefined;
-  readonly type?: string | undefined;
-  readonly reason?: string | undefined;
-  readonly from?: string | undefined;
-  readonly to?: string | undefined;
-}
+/** The dead-letter filter flags, as parsed: a {@link DeadLetterFilter}'s fields, each as the text given. */
+export type FilterFlags = { readonly [K in keyof DeadLetterFilter]?: string | undefined };
 
 /** The `parseArgs` options of {@link FilterFlags}. */
 export const FILTER_OPTIONS = {
@@ -20,7 +13,7 @@ export const FILTER_OPTIONS = {
   reason: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
-} as const;
+} as const satisfies Record<keyof DeadLetterFilter, { type: 'string' }>;
 
 export const FILTER_USAGE = `Filters:
   --service S       dead letters of service S

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import mqtt from 'mqtt';
 import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
 
-import { foreignProtocolAt } from '@cloudbus/core/transport';
+import { foreignProtocolAt, type TlsOptions } from '@cloudbus/core/transport';
 
 import { MqttConnectError } from './mqtt-errors.js';
 import type { ResolvedMqttOptions } from './mqtt-transport-options.js';
@@ -17,6 +17,24 @@ export interface ConnectionSpec {
   readonly receiveMaximum?: number;
   /** Set before connecting, so no message of a resumed session arrives unhandled. */
   readonly prepare?: (client: MqttClient) => void;
+}
+
+/**
+ * The credentials and TLS settings of mqtt.js's client options: the same for the transport and for
+ * every tool that connects with its options (the inspector's tap).
+ */
+export function credentialOptions(options: ResolvedMqttOptions): IClientOptions {
+  const { username, password, tls } = options;
+  // mqtt.js hands ca, cert and key to Node's tls.connect, which takes PEM in every form core's `Pem` allows.
+  const pem = (value: NonNullable<TlsOptions['ca'] | TlsOptions['key']>) => value as NonNullable<IClientOptions['ca'] & IClientOptions['cert']>;
+  return {
+    rejectUnauthorized: tls.rejectUnauthorized ?? true,
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+    ...(tls.ca === undefined ? {} : { ca: pem(tls.ca) }),
+    ...(tls.cert === undefined ? {} : { cert: pem(tls.cert) }),
+    ...(tls.key === undefined ? {} : { key: pem(tls.key) }),
+  };
 }
 
 /**
@@ -43,14 +61,8 @@ export function openConnection(options: ResolvedMqttOptions, spec: ConnectionSpe
     resubscribe: true,
     manualConnect: true,
     properties,
-    rejectUnauthorized: options.tls.rejectUnauthorized ?? true,
+    ...credentialOptions(options),
   };
-  if (options.username !== undefined) clientOptions.username = options.username;
-  if (options.password !== undefined) clientOptions.password = options.password;
-  const tls = options.tls;
-  if (tls.ca !== undefined) clientOptions.ca = tls.ca as string | string[] | Buffer | Buffer[];
-  if (tls.cert !== undefined) clientOptions.cert = tls.cert;
-  if (tls.key !== undefined) clientOptions.key = tls.key;
 
   const client = mqtt.connect(options.url, clientOptions);
   // An 'error' without a listener would throw; connection errors are reported through close/reconnect.

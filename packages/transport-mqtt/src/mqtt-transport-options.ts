@@ -1,20 +1,11 @@
 import { hostname } from 'node:os';
 
-import { BASE_OPTION_KEYS, ConfigurationError, OptionsReader, type BaseTransportOptions, type Logger } from '@cloudbus/core/transport';
+import { BASE_OPTION_KEYS, ConfigurationError, OptionsReader, type BaseTransportOptions, type Logger, type TlsOptions } from '@cloudbus/core/transport';
 
 import { isValidPrefix, safeName } from './mqtt-topics.js';
 
-/** TLS settings for `mqtts://` and `wss://`, passed to Node's TLS socket. */
-export interface MqttTlsOptions {
-  /** Trusted CA certificates (PEM). @default Node's default CAs */
-  readonly ca?: string | Buffer | readonly (string | Buffer)[];
-  /** Client certificate (PEM), for mutual TLS. */
-  readonly cert?: string | Buffer;
-  /** Client private key (PEM), for mutual TLS. */
-  readonly key?: string | Buffer;
-  /** Refuse servers whose certificate does not verify. @default true */
-  readonly rejectUnauthorized?: boolean;
-}
+/** TLS settings for `mqtts://` and `wss://`, passed to Node's TLS socket: core's, as they are. */
+export type MqttTlsOptions = TlsOptions;
 
 /** Options of {@link MqttTransport}: core's base options (same names on every broker) and MQTT's own. */
 export interface MqttTransportOptions extends BaseTransportOptions {
@@ -28,10 +19,6 @@ export interface MqttTransportOptions extends BaseTransportOptions {
    * @default 5
    */
   readonly protocolVersion?: 4 | 5;
-  /** User name; overrides the one in the URL. Never logged. */
-  readonly username?: string;
-  /** Password; overrides the one in the URL. Never logged. */
-  readonly password?: string;
   /** TLS settings for `mqtts://` and `wss://`. */
   readonly tls?: MqttTlsOptions;
   /**
@@ -166,8 +153,6 @@ const MQTT_OPTION_KEYS = [
   'durable',
   'deadLetterExpirySeconds',
 ] as const satisfies readonly (keyof MqttTransportOptions)[];
-const TLS_KEYS = ['ca', 'cert', 'key', 'rejectUnauthorized'] as const satisfies readonly (keyof MqttTlsOptions)[];
-
 /** Applies defaults and validates, once, at construction. Throws `ConfigurationError` saying how to fix the option; refuses unknown keys. */
 export function resolveMqttOptions(options: MqttTransportOptions): ResolvedMqttOptions {
   const read: OptionsReader = new OptionsReader('mqtt', options, MQTT_OPTION_KEYS);
@@ -200,7 +185,7 @@ export function resolveMqttOptions(options: MqttTransportOptions): ResolvedMqttO
     protocolVersion,
     username: read.optionalText('username') ?? urlUser,
     password: (read.value('password') as string | undefined) ?? urlPassword,
-    tls: read.object<MqttTlsOptions>('tls', TLS_KEYS) ?? {},
+    tls: read.tls() ?? {},
     topicPrefix,
     service: safeName(service),
     connectionName: safeName(read.text('connectionName', service)),

@@ -12,3 +12,4 @@ export {
 } from './mqtt-binding.js';
 export { escapeLevel, MqttTopics, parkingClientId, unescapeLevel, type Redelivery } from './mqtt-topics.js';
 export { DEFAULT_MQTT_URL, DEFAULT_TOPIC_PREFIX, DEFAULT_URL } from './mqtt-transport-options.js';
+export { credentialOptions } from './mqtt-connection.js';

@@ -23,15 +23,9 @@ export async function natsConnectionOptions(options: ResolvedNatsOptions): Promi
   if (options.connectionName !== undefined) connection.name = options.connectionName;
   const tls = options.tls;
   if (tls !== undefined) {
-    connection.tls = {};
-    if (tls.ca !== undefined) connection.tls.ca = tls.ca;
-    if (tls.caFile !== undefined) connection.tls.caFile = tls.caFile;
-    if (tls.cert !== undefined) connection.tls.cert = tls.cert;
-    if (tls.certFile !== undefined) connection.tls.certFile = tls.certFile;
-    if (tls.key !== undefined) connection.tls.key = tls.key;
-    if (tls.keyFile !== undefined) connection.tls.keyFile = tls.keyFile;
-    if (tls.handshakeFirst !== undefined) connection.tls.handshakeFirst = tls.handshakeFirst;
-    if (tls.rejectUnauthorized !== undefined) connection.tls.rejectUnauthorized = tls.rejectUnauthorized;
+    // Validated to hold only known keys. The client types PEM as strings, but hands every key to
+    // Node's tls.connect as it is, so Buffers and arrays of PEM work as they do on the other brokers.
+    connection.tls = Object.fromEntries(Object.entries(tls).filter(([, value]) => value !== undefined)) as NonNullable<NodeConnectionOptions['tls']>;
   }
   const auth = options.auth;
   if (auth === undefined) return connection;

@@ -1,19 +1,16 @@
-import { BASE_OPTION_KEYS, MAX_TIMER_MS, OptionsReader, type BaseTransportOptions, type Logger } from '@cloudbus/core/transport';
+import { BASE_OPTION_KEYS, MAX_TIMER_MS, OptionsReader, type BaseTransportOptions, type Logger, type TlsOptions } from '@cloudbus/core/transport';
 
 import { defaultDeadLetterSubjectPrefix, isLiteralSubject, isStreamName } from './subject-naming.js';
 
-/** TLS settings, passed to the NATS client (`tls` connection option). */
-export interface NatsTlsOptions {
-  /** CA certificates (PEM) to trust instead of the system's. */
-  readonly ca?: string | undefined;
+/**
+ * TLS settings, passed to the NATS client (`tls` connection option): core's, and the NATS client's
+ * own. A `…File` path is read at connect and wins over the PEM given inline.
+ */
+export interface NatsTlsOptions extends TlsOptions {
   /** Path of a CA certificates file (PEM). */
   readonly caFile?: string | undefined;
-  /** Client certificate (PEM), for mutual TLS. */
-  readonly cert?: string | undefined;
   /** Path of the client certificate file (PEM). */
   readonly certFile?: string | undefined;
-  /** Client private key (PEM). */
-  readonly key?: string | undefined;
   /** Path of the client private key file (PEM). */
   readonly keyFile?: string | undefined;
   /**
@@ -21,11 +18,6 @@ export interface NatsTlsOptions {
    * @default false
    */
   readonly handshakeFirst?: boolean | undefined;
-  /**
-   * Refuse servers whose certificate does not verify.
-   * @default true
-   */
-  readonly rejectUnauthorized?: boolean | undefined;
 }
 
 /**
@@ -306,17 +298,8 @@ function readAuth(read: OptionsReader): NatsAuth | undefined {
   return read.fail('auth must be exactly one of { user, pass }, { token }, { nkeySeed }, { credsFile }, { creds }, with non-empty strings.');
 }
 
-const TLS_KEYS = ['ca', 'caFile', 'cert', 'certFile', 'key', 'keyFile', 'handshakeFirst', 'rejectUnauthorized'];
-
-function readTls(read: OptionsReader): NatsTlsOptions | undefined {
-  const tls = read.object<NatsTlsOptions>('tls', TLS_KEYS);
-  if (tls === undefined) return undefined;
-  for (const [key, value] of Object.entries(tls)) {
-    const boolean = key === 'handshakeFirst' || key === 'rejectUnauthorized';
-    if (value !== undefined && typeof value !== (boolean ? 'boolean' : 'string')) read.fail(`tls.${key} must be a ${boolean ? 'boolean' : 'string'}.`);
-  }
-  return tls;
-}
+/** The NATS client's TLS keys besides core's, and their kinds. */
+const NATS_TLS_KEYS = { caFile: 'string', certFile: 'string', keyFile: 'string', handshakeFirst: 'boolean' } as const;
 
 function subjectPrefixOption(read: OptionsReader, name: string, fallback: string): string {
   const prefix = read.text(name, fallback);
@@ -367,7 +350,7 @@ export function resolveNatsOptions(options: NatsTransportOptions = {}): Resolved
     servers: parsed.servers,
     auth,
     // A tls:// URL requires TLS: with a `tls` option set, the client refuses a server offering none before sending CONNECT.
-    tls: readTls(read) ?? (parsed.tls ? {} : undefined),
+    tls: read.tls<NatsTlsOptions>(NATS_TLS_KEYS) ?? (parsed.tls ? {} : undefined),
     stream,
     subjectPrefix,
     deadLetterStream,

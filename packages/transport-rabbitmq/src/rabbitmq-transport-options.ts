@@ -1,27 +1,14 @@
-import { type Buffer } from 'node:buffer';
+import { BASE_OPTION_KEYS, OptionsReader, TLS_OPTION_KEYS, type BaseTransportOptions, type Logger, type TlsOptions } from '@cloudbus/core/transport';
 
-import { BASE_OPTION_KEYS, OptionsReader, type BaseTransportOptions, type Logger } from '@cloudbus/core/transport';
-
-/** TLS settings for `amqps://`, passed through to `tls.connect` (see Node's `tls.ConnectionOptions`). */
-export interface RabbitMqTlsOptions {
-  /** CA certificates (PEM) to trust instead of the system's. */
-  readonly ca?: string | Buffer | readonly (string | Buffer)[];
-  /** Client certificate (PEM), for mutual TLS. */
-  readonly cert?: string | Buffer | readonly (string | Buffer)[];
-  /** Client private key (PEM), for mutual TLS. */
-  readonly key?: string | Buffer | readonly (string | Buffer)[];
+/** TLS settings for `amqps://`: core's, and what Node's `tls.connect` takes besides for RabbitMQ. */
+export interface RabbitMqTlsOptions extends TlsOptions {
   /** Passphrase of `key`. */
-  readonly passphrase?: string;
+  readonly passphrase?: string | undefined;
   /**
    * Server name for SNI and certificate checking.
    * @default the URL's host name
    */
-  readonly servername?: string;
-  /**
-   * Refuse servers whose certificate does not verify.
-   * @default true
-   */
-  readonly rejectUnauthorized?: boolean;
+  readonly servername?: string | undefined;
 }
 
 /** Queue type of the subscription (and retry) queues. */
@@ -39,19 +26,12 @@ export interface RabbitMqTransportOptions extends BaseTransportOptions {
    * A cluster's nodes as a comma-separated list (`amqp://rabbit-1,amqp://rabbit-2,amqp://rabbit-3`),
    * all on the same virtual host: the transport connects to the first that answers, and when a
    * connection is lost or stuck it reconnects to the next node in the list first.
+   *
+   * Without credentials in the URL or in `username` and `password`, the transport logs in as
+   * `guest` / `guest`.
    * @default 'amqp://localhost:5672'
    */
   readonly url?: string | undefined;
-  /**
-   * User name; overrides the one in the URL.
-   * @default the URL's, else 'guest'
-   */
-  readonly username?: string | undefined;
-  /**
-   * Password; overrides the one in the URL. Never logged, never in an error message.
-   * @default the URL's, else 'guest'
-   */
-  readonly password?: string | undefined;
   /** TLS settings; only with an `amqps://` URL. */
   readonly tls?: RabbitMqTlsOptions | undefined;
   /**
@@ -213,7 +193,7 @@ export const DEFAULT_DEAD_LETTER_QUEUE = 'cloudbus.deadletter';
 /** The default prefix of the retry exchange and queues (`retryPrefix`). */
 export const DEFAULT_RETRY_PREFIX = 'cloudbus.retry';
 
-const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'] as const;
+const TLS_KEYS = [...TLS_OPTION_KEYS, 'passphrase', 'servername'] as const;
 
 /** RabbitMQ's largest `x-message-ttl`: 2^32 - 1 ms (about 49.7 days). */
 const MAX_TTL_MS = 4_294_967_295;
@@ -227,16 +207,6 @@ function decode(read: OptionsReader, part: string, what: string): string {
   } catch {
     return read.fail(`the ${what} in the URL is not valid percent-encoding.`);
   }
-}
-
-function readTls(read: OptionsReader): RabbitMqTlsOptions | undefined {
-  const tls = read.object<RabbitMqTlsOptions>('tls', TLS_KEYS);
-  if (tls === undefined) return undefined;
-  const { rejectUnauthorized, servername, passphrase } = tls;
-  if (rejectUnauthorized !== undefined && typeof rejectUnauthorized !== 'boolean') read.fail('tls.rejectUnauthorized must be a boolean.');
-  if (servername !== undefined && typeof servername !== 'string') read.fail('tls.servername must be a string.');
-  if (passphrase !== undefined && typeof passphrase !== 'string') read.fail('tls.passphrase must be a string.');
-  return tls;
 }
 
 /** Every option the transport reads. */
@@ -280,7 +250,7 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
   }
   const heartbeatFallback = first.heartbeat;
 
-  const tls = readTls(read);
+  const tls = read.tls<RabbitMqTlsOptions>({ passphrase: 'string', servername: 'string' });
   if (tls !== undefined && first.node.protocol !== 'amqps') read.fail('tls options are given but the URL is amqp://; use amqps:// to connect with TLS.');
 
   const reconnectMinDelayMs = read.integer('reconnectMinDelayMs', 1, 100);

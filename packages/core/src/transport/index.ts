@@ -27,7 +27,7 @@ export {
 export { registerTransport, type TransportFactory, type TransportFactoryOptions } from './registry.js';
 
 // Options
-export { BASE_OPTION_KEYS, MAX_TIMER_MS, OptionsReader, type BaseTransportOptions, type TextOptions } from './transport-options.js';
+export { BASE_OPTION_KEYS, MAX_TIMER_MS, OptionsReader, TLS_OPTION_KEYS, type BaseTransportOptions, type TextOptions, type TlsOptions } from './transport-options.js';
 export { asLogger, consoleLogger, silentLogger, type Logger } from '../logger.js';
 
 // The codec

@@ -43,6 +43,22 @@ describe('OptionsReader', () => {
     expect(() => new OptionsReader('x', { logger: 42 }, KEYS).logger()).toThrow(/logger must have debug, info, warn and error methods/);
     expect(new OptionsReader('x', { logger: silentLogger }, KEYS).logger()).toBe(silentLogger);
   });
+
+  it('reads tls the same for every transport: PEM in each form Node takes, the transport\'s own keys, nothing else', () => {
+    const pem = '-----BEGIN CERTIFICATE-----';
+    const tls = (value: unknown, extra = {}) => new OptionsReader('x', { tls: value }, KEYS).tls(extra);
+    expect(tls(undefined)).toBeUndefined();
+    const given = { ca: [pem, Buffer.from(pem)], cert: Buffer.from(pem), key: [{ pem, passphrase: 'p' }], rejectUnauthorized: false, servername: 'h' };
+    expect(tls(given, { servername: 'string' })).toEqual(given);
+    expect(() => tls({ ca: 42 })).toThrow(/^x transport: tls\.ca must be PEM: a string, a Buffer, or an array of them, got 42\.$/);
+    expect(() => tls({ ca: [] })).toThrow(/tls\.ca must be PEM/);
+    expect(() => tls({ cert: [{ pem }] })).toThrow(/tls\.cert must be PEM/);
+    expect(() => tls({ key: [{ pem: 1 }] })).toThrow(/tls\.key must be PEM: .* \(or of \{ pem, passphrase \}\)/);
+    expect(() => tls({ rejectUnauthorized: 'no' })).toThrow(/tls\.rejectUnauthorized must be a boolean, got 'no'/);
+    expect(() => tls({ handshakeFirst: 1 }, { handshakeFirst: 'boolean' })).toThrow(/tls\.handshakeFirst must be a boolean, got 1/);
+    expect(() => tls({ servername: 'h' })).toThrow(/tls\.servername is not a known option; use ca, cert, key, rejectUnauthorized\./);
+    expect(() => tls('yes')).toThrow(/tls must be an object/);
+  });
 });
 
 describe('checkMessageSize', () => {

@@ -1,18 +1,31 @@
+import type { ConnectionOptions } from 'node:tls';
+
 import { ConfigurationError } from '../errors.js';
 import { asLogger, consoleLogger, type Logger } from '../logger.js';
 
 /**
+ * The TLS settings every broker transport takes, as Node's `tls.connect` reads them: `ca`, `cert`
+ * and `key` (PEM, as strings or Buffers, one or several) and `rejectUnauthorized` (default true).
+ * A transport's own TLS options extend these (RabbitMQ adds `servername` and `passphrase`, NATS
+ * the `…File` paths).
+ */
+export type TlsOptions = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'>;
+
+/** The keys of {@link TlsOptions}. */
+export const TLS_OPTION_KEYS = ['ca', 'cert', 'key', 'rejectUnauthorized'] as const satisfies readonly (keyof TlsOptions)[];
+
+/**
  * The options every broker transport takes, under the same names. Each transport's options
- * extend these; `tls` is narrowed to what its client library accepts.
+ * extend these; `tls` is extended with what its client library accepts besides.
  */
 export interface BaseTransportOptions {
   /** The broker's URL; credentials in it are accepted and never logged. */
   readonly url?: string | undefined;
   /** TLS settings; a `…s://` URL turns TLS on. */
-  readonly tls?: object | undefined;
-  /** User name, instead of one in the URL. */
+  readonly tls?: TlsOptions | undefined;
+  /** User name; overrides the one in the URL. Never logged. */
   readonly username?: string | undefined;
-  /** Password, instead of one in the URL. */
+  /** Password; overrides the one in the URL. Never logged, never in an error message. */
   readonly password?: string | undefined;
   /** How long one connection attempt may take, in ms. */
   readonly connectTimeoutMs?: number | undefined;
@@ -59,6 +72,19 @@ function describeValue(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
   return Array.isArray(value) ? 'an array' : `a value of type ${typeof value}`;
+}
+
+/** What a TLS option holds: certificates (PEM), a private key (PEM), or a plain value. */
+type TlsValueKind = 'certificates' | 'key' | 'string' | 'boolean';
+
+const CORE_TLS_KINDS: Readonly<Record<(typeof TLS_OPTION_KEYS)[number], TlsValueKind>> = { ca: 'certificates', cert: 'certificates', key: 'key', rejectUnauthorized: 'boolean' };
+
+/** PEM as Node's TLS takes it: a string or Buffer, or an array of them (for a key, also of `{ pem, passphrase }`). */
+function isPem(value: unknown, key: boolean): boolean {
+  const text = (part: unknown): boolean => typeof part === 'string' || Buffer.isBuffer(part);
+  const keyObject = (part: unknown): boolean =>
+    key && typeof part === 'object' && part !== null && text((part as { pem?: unknown }).pem) && ['string', 'undefined'].includes(typeof (part as { passphrase?: unknown }).passphrase);
+  return text(value) || (Array.isArray(value) && value.length > 0 && value.every((part) => text(part) || keyObject(part)));
 }
 
 /**
@@ -186,6 +212,27 @@ export class OptionsReader {
       if (!keys.includes(key)) this.fail(`${name}.${key} is not a known option; use ${keys.join(', ')}.`);
     }
     return value as T;
+  }
+
+  /**
+   * The `tls` option, or undefined when absent: core's {@link TlsOptions}, checked (PEM values, a
+   * boolean `rejectUnauthorized`), and the transport's own keys, each a string or a boolean as
+   * `extra` says. Any other key is refused.
+   */
+  tls<T extends TlsOptions = TlsOptions>(extra: Readonly<Record<string, 'string' | 'boolean'>> = {}): T | undefined {
+    const tls = this.object<Record<string, unknown>>('tls', [...TLS_OPTION_KEYS, ...Object.keys(extra)]);
+    if (tls === undefined) return undefined;
+    const kinds: Readonly<Record<string, TlsValueKind>> = { ...CORE_TLS_KINDS, ...extra };
+    for (const [key, value] of Object.entries(tls)) {
+      const kind = kinds[key];
+      if (value === undefined || kind === undefined) continue;
+      if (kind === 'string' || kind === 'boolean') {
+        if (typeof value !== kind) this.fail(`tls.${key} must be a ${kind}, got ${describeValue(value)}.`);
+      } else if (!isPem(value, kind === 'key')) {
+        this.fail(`tls.${key} must be PEM: a string, a Buffer, or an array of them${kind === 'key' ? ' (or of { pem, passphrase })' : ''}, got ${describeValue(value)}.`);
+      }
+    }
+    return tls as T;
   }
 
   /** The `logger` option adapted to cloudbus's {@link Logger}, or the console logger. */

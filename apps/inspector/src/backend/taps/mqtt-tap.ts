@@ -1,6 +1,6 @@
 import { encodeCloudEvent, PublishError, TransportClosedError, type CloudEvent } from '@cloudbus/core';
 import type { ResolvedMqttOptions } from '@cloudbus/transport-mqtt';
-import { MqttTopics, toMqttProperties } from '@cloudbus/transport-mqtt/wire';
+import { credentialOptions, MqttTopics, toMqttProperties } from '@cloudbus/transport-mqtt/wire';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 import type { BrokerTap, TapListener } from './broker-tap.js';
@@ -38,13 +38,8 @@ export class MqttTap implements BrokerTap {
       reconnectPeriod: 0,
       connectTimeout: options.connectTimeoutMs,
       clientId: `cloudbus-inspector-${Math.random().toString(36).slice(2, 10)}`,
-      rejectUnauthorized: options.tls.rejectUnauthorized ?? true,
+      ...credentialOptions(options),
     };
-    if (options.username !== undefined) clientOptions.username = options.username;
-    if (options.password !== undefined) clientOptions.password = options.password;
-    if (options.tls.ca !== undefined) clientOptions.ca = options.tls.ca as string | string[] | Buffer | Buffer[];
-    if (options.tls.cert !== undefined) clientOptions.cert = options.tls.cert;
-    if (options.tls.key !== undefined) clientOptions.key = options.tls.key;
     const client = await mqtt.connectAsync(options.url, clientOptions);
     this.#client = client;
     client.on('message', (topic, payload, packet) => listener.message(tappedFromMqtt(topic, payload, packet, this.#prefix)));
