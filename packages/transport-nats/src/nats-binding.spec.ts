@@ -38,6 +38,13 @@ describe('percent-encoding of attribute values', () => {
 });
 
 describe('mapping a wire message to NATS headers and back', () => {
+  /** NATS headers holding these entries, set in this order. */
+  const headersOf = (entries: Record<string, string>) => {
+    const headers = natsHeaders();
+    for (const [name, value] of Object.entries(entries)) headers.set(name, value);
+    return headers;
+  };
+
   it('writes attributes as ce- headers and the content type as Content-Type', () => {
     const headers = natsHeaders();
     writeHeaders({ headers: { id: 'e-1', note: 'größe' }, contentType: 'application/json; charset=utf-8', body: new Uint8Array() }, headers);
@@ -47,25 +54,21 @@ describe('mapping a wire message to NATS headers and back', () => {
   });
 
   it('reads ce- headers in any case, drops the prefix and every other header', () => {
-    const headers = natsHeaders();
-    headers.set('CE-SpecVersion', '1.0');
-    headers.set('ce-id', 'e-1');
-    headers.set('Ce-Note', 'gr%C3%B6%C3%9Fe');
-    headers.set('Nats-Msg-Id', 'e-1');
-    headers.set('X-Trace', 'abc');
-    headers.set('content-type', 'text/plain');
+    const headers = headersOf({
+      'CE-SpecVersion': '1.0',
+      'ce-id': 'e-1',
+      'Ce-Note': 'gr%C3%B6%C3%9Fe',
+      'Nats-Msg-Id': 'e-1',
+      'X-Trace': 'abc',
+      'content-type': 'text/plain',
+    });
     const message = readWireMessage(headers, new Uint8Array([1]));
     expect(message.headers).toEqual({ specversion: '1.0', id: 'e-1', note: 'größe' });
     expect(message.contentType).toBe('text/plain');
   });
 
   it('makes a message with a badly encoded attribute one that core refuses, keeping the raw value', () => {
-    const headers = natsHeaders();
-    headers.set('ce-specversion', '1.0');
-    headers.set('ce-id', 'e-1');
-    headers.set('ce-source', '/s');
-    headers.set('ce-type', 't');
-    headers.set('ce-subject', 'bad%ZZ');
+    const headers = headersOf({ 'ce-specversion': '1.0', 'ce-id': 'e-1', 'ce-source': '/s', 'ce-type': 't', 'ce-subject': 'bad%ZZ' });
     const message = readWireMessage(headers, new Uint8Array());
     expect(message.headers['subject']).toBe('bad%ZZ');
     expect(message.headers[INVALID_ENCODING_MARKER]).toBe('subject');

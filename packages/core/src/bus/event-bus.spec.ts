@@ -5,8 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { BusNotStartedError, BusStateError, ConfigurationError, EventBus, EventHandler, EventType, InvalidHandlerError, MemoryBroker, MemoryTransport, On, PermanentError, STRUCTURED_CONTENT_TYPE, UnknownTransportError, idempotency, UnregisteredEventError, cloudbus, currentEventContext, eventBrand, retry, silentLogger, type EventContext, type TelemetryEvent, type WireMessage } from '../index.js';
 import { registerTransport } from '../transport/index.js';
+import { CookingStarted } from '../spec-support/example-events.js';
 import { createTestBus, type TestBus } from '../testing/index.js';
 
+/** An order with its total, and its id as the subject: more than the example events' OrderPlaced. */
 @EventType('com.example.order.placed', { version: 1, subject: (e: OrderPlaced) => e.orderId })
 class OrderPlaced {
   declare readonly [eventBrand]: 'com.example.order.placed';
@@ -14,12 +16,6 @@ class OrderPlaced {
     readonly orderId: string,
     readonly total: number,
   ) {}
-}
-
-@EventType('com.example.order.cooking')
-class CookingStarted {
-  declare readonly [eventBrand]: 'com.example.order.cooking';
-  constructor(readonly orderId: string) {}
 }
 
 /** A dependency with a per-message (request) scope, to observe the resolution scope. */

@@ -13,20 +13,13 @@ import {
   ConfigurationError,
   EventBus,
   EventHandler,
-  EventType,
   logging,
   MemoryBroker,
   MemoryTransport,
   retry,
-  eventBrand,
 } from '../index.js';
+import { Ping } from '../spec-support/example-events.js';
 import { recordingLogger } from '../testing/index.js';
-
-@EventType('com.example.lifecycle.ping')
-class Ping {
-  declare readonly [eventBrand]: 'com.example.lifecycle.ping';
-  constructor(readonly n: number) {}
-}
 
 @EventHandler(Ping, { retry: retry.fixed({ attempts: 2, delayMs: 10 }) })
 class FailingPong {
@@ -67,7 +60,7 @@ describe('bus logging', () => {
     expect(JSON.stringify(logger.lines)).not.toContain('s3cret');
     expect(logger.lines.find((line) => line.message === 'subscribed kitchen.FailingPong')).toMatchObject({
       level: 'info',
-      fields: { types: ['com.example.lifecycle.ping'], concurrency: 16, retry: 'fixed(2, 10ms)' },
+      fields: { types: ['com.example.ping'], concurrency: 16, retry: 'fixed(2, 10ms)' },
     });
   });
 
@@ -122,7 +115,7 @@ describe('bus logging', () => {
     await bus.start();
     await bus.stop();
     expect(records.find((record) => record['msg'] === 'bus started on memory')).toMatchObject({ level: 30, service: 'kitchen', transport: 'memory' });
-    expect(records.find((record) => record['msg'] === 'subscribed kitchen.FailingPong')).toMatchObject({ types: ['com.example.lifecycle.ping'] });
+    expect(records.find((record) => record['msg'] === 'subscribed kitchen.FailingPong')).toMatchObject({ types: ['com.example.ping'] });
   });
 
   it('takes a winston logger as it is: fields stay fields', async () => {

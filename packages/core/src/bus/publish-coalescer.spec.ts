@@ -2,14 +2,9 @@ import 'reflect-metadata';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { EventBus, EventHandler, EventType, MemoryBroker, MemoryTransport, MessageTooLargeError, PublishError, TransportClosedError, eventBrand, silentLogger } from '../index.js';
+import { EventBus, EventHandler, MemoryBroker, MemoryTransport, MessageTooLargeError, PublishError, TransportClosedError, silentLogger } from '../index.js';
+import { OrderPlaced } from '../spec-support/example-events.js';
 import type { OutgoingMessage } from '../transport/index.js';
-
-@EventType('com.example.coalesce.order-placed', { version: 1 })
-class OrderPlaced {
-  declare readonly [eventBrand]: 'com.example.coalesce.order-placed';
-  constructor(readonly orderId: string) {}
-}
 
 /**
  * The memory transport, recording each batch it is handed; ids listed in `refuse` are not

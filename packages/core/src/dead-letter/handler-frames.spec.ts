@@ -2,14 +2,9 @@ import 'reflect-metadata';
 
 import { describe, expect, it } from 'vitest';
 
-import { EventHandler, EventType, eventBrand, retry } from '../index.js';
+import { EventHandler, retry } from '../index.js';
+import { OrderPlaced } from '../spec-support/example-events.js';
 import { createTestBus } from '../testing/test-bus.js';
-
-@EventType('com.example.frames.order.placed')
-class OrderPlaced {
-  declare readonly [eventBrand]: 'com.example.frames.order.placed';
-  constructor(readonly orderId: string) {}
-}
 
 function chargeCard(orderId: string): never {
   throw new RangeError(`card declined for ${orderId}`);

@@ -2,20 +2,15 @@ import 'reflect-metadata';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { EventHandler, EventType, logging, PermanentError, type Logger, type TelemetryEvent, eventBrand } from '../index.js';
+import { EventHandler, logging, PermanentError, type Logger, type TelemetryEvent } from '../index.js';
+import { Ping } from '../spec-support/example-events.js';
 import { createTestBus, type TestBus } from '../testing/index.js';
 import { redactCredentials } from './redact-credentials.js';
 
 const SECRET = 'db-s3cret';
 const FAILURE = `cannot reach postgres://orders:${SECRET}@db.internal:5432/orders (and amqps://app:${SECRET}@rabbit:5671)`;
 
-@EventType('com.example.redaction.probe')
-class Probe {
-  declare readonly [eventBrand]: 'com.example.redaction.probe';
-  constructor(readonly n: number) {}
-}
-
-@EventHandler(Probe, { name: 'Store' })
+@EventHandler(Ping, { name: 'Store' })
 class Store {
   handle(): void {
     throw new PermanentError(FAILURE);
@@ -39,7 +34,7 @@ describe('URL passwords in errors', () => {
     const logger: Logger = { debug: () => undefined, info: () => undefined, warn: (...args) => logged.push(args), error: (...args) => logged.push(args) };
     const bus = await createTestBus({ handlers: [Store], middleware: [logging({ logger })] });
     stopping.push(bus);
-    await bus.publish(new Probe(1));
+    await bus.publish(new Ping(1));
     const deadLetter = await bus.waitForDeadLetter();
     expect(deadLetter.record?.error.message).toContain('postgres://orders:***@db.internal:5432/orders');
     expect(JSON.stringify(deadLetter.cloudEvent)).not.toContain(SECRET);

@@ -7,8 +7,8 @@ import { silentLogger, type Logger } from '../logger.js';
 import { decodeDeadLetter, headerBytes, toDeadLetterMessage } from '../dead-letter/dead-letter-message.js';
 import { DeadLetterExtensions, readDeadLetterRecord, type DeadLetterRecord } from '../dead-letter/dead-letter-record.js';
 import { InvalidCloudEventError, ReceiveLimitError } from '../errors.js';
-import { EventType, eventBrand } from '../events/event-type.js';
 import { EventHandler } from '../handlers/event-handler.js';
+import { Ping } from '../spec-support/example-events.js';
 import { BookkeepingReader, MAX_BOOKKEEPING_FUTURE_MS } from '../transport/bookkeeping.js';
 import { SETTLED, type Delivery, type Subscription, type SubscriptionSpec, type Transport } from '../transport/transport.js';
 import { decodeCloudEvent, DEFAULT_RECEIVE_LIMITS, encodeCloudEvent, STRUCTURED_CONTENT_TYPE, type WireMessage } from './wire-codec.js';
@@ -183,11 +183,6 @@ class Outcome implements Delivery {
 }
 
 describe('the decode-and-settle path is total (findings 1 and 2, core part)', () => {
-  @EventType('dev.cloudbus.hostile.ping')
-  class Ping {
-    declare readonly [eventBrand]: 'dev.cloudbus.hostile.ping';
-    constructor(readonly n: number) {}
-  }
   const handled: number[] = [];
   @EventHandler(Ping)
   class PingHandler {
@@ -210,7 +205,7 @@ describe('the decode-and-settle path is total (findings 1 and 2, core part)', ()
       new Outcome(poison, 1, Date.now(), 'orders', ['x-cloudbus-first-attempt: not a time in ms since the epoch in range ("1e+300")']),
     ];
     for (const delivery of deliveries) expect(() => transport.onDelivery!(delivery)).not.toThrow();
-    const valid = encodeCloudEvent({ specversion: '1.0', id: 'p-1', source: '/t', type: 'dev.cloudbus.hostile.ping', datacontenttype: 'application/json', data: { n: 7 } });
+    const valid = encodeCloudEvent({ specversion: '1.0', id: 'p-1', source: '/t', type: 'com.example.ping', datacontenttype: 'application/json', data: { n: 7 } });
     const next = new Outcome(valid, 1, Date.now(), 'orders');
     transport.onDelivery!(next);
     await new Promise((resolve) => setImmediate(resolve));
@@ -230,7 +225,7 @@ describe('the decode-and-settle path is total (findings 1 and 2, core part)', ()
     const transport = new HandOverTransport();
     const bus = new EventBus({ service: 'limits', handlers: [PingHandler], transport, logger: silentLogger, receiveLimits: { maxExtensions: 2 } });
     await bus.start();
-    const message = encodeCloudEvent({ specversion: '1.0', id: 'p-2', source: '/t', type: 'dev.cloudbus.hostile.ping', a: 'a', b: 'b', c: 'c', datacontenttype: 'application/json', data: { n: 1 } });
+    const message = encodeCloudEvent({ specversion: '1.0', id: 'p-2', source: '/t', type: 'com.example.ping', a: 'a', b: 'b', c: 'c', datacontenttype: 'application/json', data: { n: 1 } });
     const delivery = new Outcome(message, 1, Date.now(), 'orders');
     transport.onDelivery!(delivery);
     const record = readDeadLetterRecord(delivery.deadLetterMessage!.headers)!;

@@ -3,20 +3,9 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { EventHandler, EventType, PermanentError, eventBrand, idempotency, inboxKey, logging, metrics, prepareReplay, retry, tracing, type EventContext, type Logger, type Middleware } from '../index.js';
+import { EventHandler, PermanentError, idempotency, inboxKey, logging, metrics, prepareReplay, retry, tracing, type EventContext, type Logger, type Middleware } from '../index.js';
+import { PaymentProcessed, ReceiptSent } from '../spec-support/example-events.js';
 import { createTestBus, type TestBus } from '../testing/index.js';
-
-@EventType('com.example.payment.processed')
-class PaymentProcessed {
-  declare readonly [eventBrand]: 'com.example.payment.processed';
-  constructor(readonly orderId: string) {}
-}
-
-@EventType('com.example.receipt.sent')
-class ReceiptSent {
-  declare readonly [eventBrand]: 'com.example.receipt.sent';
-  constructor(readonly orderId: string) {}
-}
 
 const charged: string[] = [];
 

@@ -1,12 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { EventBus, EventHandler, EventType, MemoryBroker, MemoryOutboxStore, MemoryTransport, OutboxRelay, eventBrand, silentLogger } from '../index.js';
-
-@EventType('com.example.order.placed')
-class OrderPlaced {
-  declare readonly [eventBrand]: 'com.example.order.placed';
-  constructor(readonly orderId: string) {}
-}
+import { EventBus, EventHandler, MemoryBroker, MemoryOutboxStore, MemoryTransport, OutboxRelay, silentLogger } from '../index.js';
+import { OrderPlaced } from '../spec-support/example-events.js';
 
 const handled: { orderId: string; id: string }[] = [];
 

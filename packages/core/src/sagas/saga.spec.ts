@@ -4,54 +4,20 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import {
   carrierTypeOf,
-  EventType,
   MemorySagaStore,
   On,
   OnTimeout,
   Saga,
   StartedBy,
-  eventBrand,
   retry,
   type SagaContext,
   type SagaTelemetry,
 } from '../index.js';
+import { ItemAdded, OrderDelivered, OrderPlaced, PaymentDue, PaymentOverdue, PaymentProcessed } from '../spec-support/example-events.js';
 import { sagaStoreContract } from '../testing/contract.js';
 import { createTestBus, type TestBus } from '../testing/index.js';
 import { MemoryBroker } from '../transport/memory/memory-broker.js';
 import { MemoryTransport } from '../transport/memory/memory-transport.js';
-
-@EventType('com.example.saga.order-placed')
-class OrderPlaced {
-  declare readonly [eventBrand]: 'com.example.saga.order-placed';
-  constructor(readonly orderId: string) {}
-}
-@EventType('com.example.saga.payment-processed')
-class PaymentProcessed {
-  declare readonly [eventBrand]: 'com.example.saga.payment-processed';
-  constructor(readonly orderId: string) {}
-}
-@EventType('com.example.saga.item-added')
-class ItemAdded {
-  declare readonly [eventBrand]: 'com.example.saga.item-added';
-  constructor(
-    readonly orderId: string,
-    readonly item: string,
-  ) {}
-}
-@EventType('com.example.saga.order-delivered')
-class OrderDelivered {
-  declare readonly [eventBrand]: 'com.example.saga.order-delivered';
-  constructor(readonly orderId: string) {}
-}
-@EventType('com.example.saga.payment-overdue')
-class PaymentOverdue {
-  declare readonly [eventBrand]: 'com.example.saga.payment-overdue';
-  constructor(readonly orderId: string) {}
-}
-@EventType('com.example.saga.payment-due')
-class PaymentDue {
-  declare readonly [eventBrand]: 'com.example.saga.payment-due';
-}
 
 interface WatchState {
   readonly orderId: string;
@@ -127,7 +93,7 @@ describe('sagas on the memory transport', () => {
     await t.idle();
     await t.publish(new PaymentProcessed('o-2'));
     await t.advanceTime(PAYMENT_WINDOW_MS * 2);
-    expect(t.published.filter((p) => p.cloudEvent.type === 'com.example.saga.payment-overdue')).toHaveLength(0);
+    expect(t.published.filter((p) => p.cloudEvent.type === 'com.example.payment.overdue')).toHaveLength(0);
     expect(sagaEvents(t, 'timeout-dropped').map((r) => r.detail)).toEqual(['stale']);
     expect(await t.saga(PaymentWatch, 'o-2')).toMatchObject({ status: 'active', state: { paid: true }, timeouts: {} });
     // Each saved step reports the state it saved, for the inspector's flow view.
@@ -152,7 +118,7 @@ describe('sagas on the memory transport', () => {
     await t.advanceTime(PAYMENT_WINDOW_MS);
     expect(sagaEvents(t, 'started')).toHaveLength(1);
     expect(sagaEvents(t, 'timeout-requested')).toHaveLength(1);
-    expect(t.published.filter((p) => p.cloudEvent.type === 'com.example.saga.payment-overdue')).toHaveLength(1);
+    expect(t.published.filter((p) => p.cloudEvent.type === 'com.example.payment.overdue')).toHaveLength(1);
   });
 
   it('a redelivered event is applied once', async () => {
@@ -172,7 +138,7 @@ describe('sagas on the memory transport', () => {
     await t.publish(new OrderDelivered('nobody'));
     await t.waitForTelemetry((r) => r.kind === 'saga' && r.action === 'not-found' && r.detail === 'discard');
     await t.publish(new PaymentProcessed('nobody'));
-    const letter = await t.waitForDeadLetter((d) => d.cloudEvent?.type === 'com.example.saga.payment-processed');
+    const letter = await t.waitForDeadLetter((d) => d.cloudEvent?.type === 'com.example.payment.processed');
     expect(letter.record).toMatchObject({ reason: 'retries-exhausted', attempts: 3, error: { type: 'SagaNotFoundError' } });
   });
 
@@ -191,7 +157,7 @@ describe('sagas on the memory transport', () => {
     expect([...(record!.state as WatchState).items].sort()).toEqual([...items].sort());
     expect(record!.version).toBe(21);
     // Both processes took part, so their writes did race.
-    const handledBy = [a, b].map((t) => t.telemetry.filter((r) => r.kind === 'handler-succeeded' && r.eventType === 'com.example.saga.item-added').length);
+    const handledBy = [a, b].map((t) => t.telemetry.filter((r) => r.kind === 'handler-succeeded' && r.eventType === 'com.example.order.item-added').length);
     expect(handledBy.every((n) => n > 0)).toBe(true);
     expect([...sagaEvents(a, 'conflict'), ...sagaEvents(b, 'conflict')].length).toBeGreaterThan(0);
   });
@@ -206,7 +172,7 @@ describe('bus.schedule on the memory transport', () => {
     await t.bus.schedule(new PaymentOverdue('early'), { at: new Date(start + 30_000) });
     const cancelled = await t.bus.schedule(new PaymentOverdue('cancelled'), { delayMs: 45_000 });
     await t.bus.cancelScheduled(cancelled);
-    const overdue = () => t.published.filter((p) => p.cloudEvent.type === 'com.example.saga.payment-overdue').map((p) => (p.cloudEvent.data as { orderId: string }).orderId);
+    const overdue = () => t.published.filter((p) => p.cloudEvent.type === 'com.example.payment.overdue').map((p) => (p.cloudEvent.data as { orderId: string }).orderId);
 
     await t.advanceTime(29_999);
     expect(overdue()).toEqual([]);
@@ -231,13 +197,13 @@ describe('bus.schedule on the memory transport', () => {
     buses.push(t);
     const carrier = (id: string, extra: Record<string, unknown>) => ({ specversion: '1.0' as const, id, source: '/forger', type: carrierTypeOf('test'), datacontenttype: 'application/json', ...extra });
     await t.bus.publishPrepared([
-      carrier('no-due', { data: { specversion: '1.0', id: 'x', source: '/s', type: 'com.example.saga.payment-overdue' } }),
+      carrier('no-due', { data: { specversion: '1.0', id: 'x', source: '/s', type: 'com.example.payment.overdue' } }),
       carrier('bad-inner', { scheduledue: new Date().toISOString(), data: { hello: 'world' } }),
     ]);
     const letters = await Promise.all(['no-due', 'bad-inner'].map((id) => t.waitForDeadLetter((d) => d.cloudEvent?.id === id)));
     expect(letters.map((l) => l.record?.reason)).toEqual(['invalid', 'invalid']);
     expect(letters.map((l) => l.record?.handler)).toEqual(['test.cloudbus-scheduler', 'test.cloudbus-scheduler']);
-    expect(t.published.filter((p) => p.cloudEvent.type === 'com.example.saga.payment-overdue')).toHaveLength(0);
+    expect(t.published.filter((p) => p.cloudEvent.type === 'com.example.payment.overdue')).toHaveLength(0);
   });
 
   it('publishes on real time too', async () => {

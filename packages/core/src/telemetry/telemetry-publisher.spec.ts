@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { EventBus, EventHandler, EventType, MemoryBroker, MemoryTransport, TELEMETRY_EVENT_TYPE, decodeCloudEvent, eventBrand, retry, silentLogger, type TelemetryBatch } from '../index.js';
-
-@EventType('com.example.order.placed')
-class OrderPlaced {
-  declare readonly [eventBrand]: 'com.example.order.placed';
-  constructor(readonly orderId: string) {}
-}
+import { EventBus, EventHandler, MemoryBroker, MemoryTransport, TELEMETRY_EVENT_TYPE, decodeCloudEvent, retry, silentLogger, type TelemetryBatch } from '../index.js';
+import { OrderPlaced } from '../spec-support/example-events.js';
 
 @EventHandler(OrderPlaced, { retry: retry.fixed({ attempts: 2, delayMs: 10 }) })
 class Flaky {

@@ -3,20 +3,9 @@ import 'reflect-metadata';
 import { Container, inject, injectable } from 'inversify';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ConfigurationError, EventBus, EventHandler, EventType, InvalidHandlerError, On, WaitTimeoutError, eventBrand, retry } from '../index.js';
+import { ConfigurationError, EventBus, EventHandler, InvalidHandlerError, On, WaitTimeoutError, retry } from '../index.js';
+import { OrderReady, OutForDelivery } from '../spec-support/example-events.js';
 import { createTestBus, type TestBus } from './index.js';
-
-@EventType('com.example.order.ready')
-class OrderReady {
-  declare readonly [eventBrand]: 'com.example.order.ready';
-  constructor(readonly orderId: string) {}
-}
-
-@EventType('com.example.order.out-for-delivery')
-class OutForDelivery {
-  declare readonly [eventBrand]: 'com.example.order.out-for-delivery';
-  constructor(readonly orderId: string) {}
-}
 
 /** Publishes through the injected bus, not the context: the ambient context still links the events. */
 @EventHandler(OrderReady)
