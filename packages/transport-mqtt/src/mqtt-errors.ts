@@ -6,15 +6,13 @@ export class MqttConnectError extends BrokerConnectionError {
 }
 
 /**
- * A delivery was settled after the connection it arrived on was lost. The broker still holds the
- * message and sends it again (flagged DUP) on the resumed session, so it may be handled twice.
- *
- * @deprecated Catch core's `DeliveryLostError`, which every transport raises for this condition.
- * The MQTT transport still raises this subclass of it, so code that catches it keeps working.
+ * @deprecated Core's `DeliveryLostError`, under the name this transport used for it before every
+ * transport raised the one class for a delivery settled after its connection was lost. Catching
+ * it catches `DeliveryLostError`: it is the same class.
  */
-export class MqttConnectionLostError extends DeliveryLostError {
-  override name = 'MqttConnectionLostError';
-}
+export const MqttConnectionLostError = DeliveryLostError;
+/** @deprecated Core's `DeliveryLostError`. */
+export type MqttConnectionLostError = DeliveryLostError;
 
 /** A subscription was refused by the broker (SUBACK failure code), e.g. an ACL denies the topic. */
 export class MqttSubscribeError extends CloudbusError {

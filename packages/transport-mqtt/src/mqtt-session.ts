@@ -1,10 +1,10 @@
-import { SETTLED, type SubscriptionSpec } from '@cloudbus/core/transport';
+import { DeliveryLostError, SETTLED, type SubscriptionSpec } from '@cloudbus/core/transport';
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionMap, MqttClient } from 'mqtt';
 
 import { sendPuback } from './manual-ack.js';
 import { releaseSlot, takeSlot } from './instance-slots.js';
 import { endConnection, openConnection } from './mqtt-connection.js';
-import { MqttConnectionLostError, MqttSubscribeError } from './mqtt-errors.js';
+import { MqttSubscribeError } from './mqtt-errors.js';
 import { safeName, type MqttTopics } from './mqtt-topics.js';
 import type { ResolvedMqttOptions } from './mqtt-transport-options.js';
 
@@ -157,7 +157,7 @@ export class MqttSession {
     const client = this.#client;
     if (epoch !== this.#epoch || !client.connected || this.#retired) {
       return Promise.reject(
-        new MqttConnectionLostError(
+        new DeliveryLostError(
           `mqtt transport: the connection of subscription ${this.spec.name} that received this message is gone; the broker sends it again.`,
         ),
       );

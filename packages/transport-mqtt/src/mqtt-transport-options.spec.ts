@@ -87,6 +87,7 @@ describe('mqtt transport options', () => {
     await transport.close();
     await expect(transport.publish([])).rejects.toBeInstanceOf(NotConnectedError);
     await expect(transport.connect()).rejects.toBeInstanceOf(NotConnectedError);
-    expect(new MqttConnectionLostError('gone')).toBeInstanceOf(DeliveryLostError);
+    // The deprecated MQTT name is core's class itself, so code catching either catches what the transport raises.
+    expect(MqttConnectionLostError).toBe(DeliveryLostError);
   });
 });
