@@ -25,10 +25,6 @@ export class ConfigurationError extends CloudbusError {
 }
 
 /**
- * `transport: '<name>'` names no registered transport and no installed `@cloudbus/transport-<name>`.
- * `suggestion` is the closest known name, when the name looks like a typo of one.
- */
-/**
  * The broker already holds a declaration (a queue of another type, a stream with other subjects or
  * limits) that conflicts with what the transport needs. cloudbus never deletes a declaration it
  * finds: remove or rename it, or point the transport at other names.
@@ -37,6 +33,10 @@ export class TopologyConflictError extends ConfigurationError {
   override name = 'TopologyConflictError';
 }
 
+/**
+ * `transport: '<name>'` names no registered transport and no installed `@cloudbus/transport-<name>`.
+ * `suggestion` is the closest known name, when the name looks like a typo of one.
+ */
 export class UnknownTransportError extends ConfigurationError {
   override name = 'UnknownTransportError';
   constructor(
