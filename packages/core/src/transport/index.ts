@@ -1,6 +1,7 @@
 // @cloudbus/core/transport: what a transport author needs, and nothing an application does.
-// A transport implements `Transport` (and the optional capabilities below), reads its options
-// with `OptionsReader`, carries `WireMessage`s through the codec, and fails with core's errors.
+// A transport implements `Transport` (and the optional capabilities below, all of them together
+// being a `BrokerTransport`), reads its options with `OptionsReader`, carries `WireMessage`s through
+// the codec, and fails with core's errors.
 
 // The contract
 export {
@@ -9,6 +10,7 @@ export {
   canRemoveDeadLetters,
   reportsConnectionState,
   SETTLED,
+  type BrokerTransport,
   type ConnectionState,
   type ConnectionStateReporter,
   type DeadLetterReader,
