@@ -59,6 +59,7 @@ export { DeadLetterExtensions, readDeadLetterRecord, type DeadLetterRecord } fro
 export {
   byName,
   decodeSubscriptionRecord,
+  describeSubscriptions,
   encodeSubscriptionRecord,
   removedTypes,
   subscriptionInfo,
