@@ -26,7 +26,7 @@ export {
   type Transport,
   type TransportCapabilities,
 } from './transport.js';
-export { registerTransport, type TransportFactory, type TransportFactoryOptions } from './registry.js';
+export { registerTransport, transportOptionsOf, type TransportFactory, type TransportFactoryOptions } from './registry.js';
 
 // Options
 export { BASE_OPTION_KEYS, MAX_TIMER_MS, OptionsReader, type BaseTransportOptions, type TextOptions } from './transport-options.js';
