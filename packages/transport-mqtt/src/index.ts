@@ -1,5 +1,5 @@
 // @cloudbus/transport-mqtt: CloudEvents over MQTT 5 / 3.1.1. Importing it registers the 'mqtt' transport.
-import { registerTransport } from '@cloudbus/core/transport';
+import { registerTransport, transportOptionsOf } from '@cloudbus/core/transport';
 
 import { MqttTransport } from './mqtt-transport.js';
 import type { MqttTransportOptions } from './mqtt-transport-options.js';
@@ -18,7 +18,7 @@ export { MqttConnectError, MqttConnectionLostError, MqttSubscribeError } from '.
 /** @deprecated Core's structured codec: `toStructuredMessage` / `fromStructuredMessage` from `@cloudbus/core/transport`. */
 export { fromStructuredMessage as fromStructured, toStructuredMessage as toStructured } from '@cloudbus/core/transport';
 
-registerTransport('mqtt', ({ url, service, options, logger }) => {
-  const given = options as MqttTransportOptions;
-  return new MqttTransport({ ...given, url: url ?? given.url, service: given.service ?? service, logger: given.logger ?? logger });
+registerTransport('mqtt', (bus) => {
+  const options = transportOptionsOf<MqttTransportOptions>(bus);
+  return new MqttTransport({ ...options, service: options.service ?? bus.service });
 });

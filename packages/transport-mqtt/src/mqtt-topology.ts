@@ -1,10 +1,9 @@
 import { Buffer } from 'node:buffer';
 
 import {
-  byName,
   decodeSubscriptionRecord,
+  describeSubscriptions,
   encodeSubscriptionRecord,
-  subscriptionInfo,
   subscriptionRecord,
   NotConnectedError,
   type SubscriptionInfo,
@@ -89,27 +88,13 @@ export class MqttTopology {
    * messages nor connected consumers.
    */
   async list(): Promise<readonly SubscriptionInfo[]> {
-    const newest = new Map<string, SubscriptionRecord>();
-    for (const record of (await this.#read(this.topics.registryFilter())).values()) {
-      const known = newest.get(record.name);
-      if (known === undefined || record.updatedAt >= known.updatedAt) newest.set(record.name, record);
-    }
-    const found: SubscriptionInfo[] = [];
-    for (const record of newest.values()) {
-      found.push(
-        subscriptionInfo(
-          {
-            name: record.name,
-            bindings: [...record.types.map((type) => this.topics.forType(type)), this.topics.redeliverFilter(record.name)].map((topic) =>
-              this.topics.sharedFilter(record.name, topic),
-            ),
-            destination: this.topics.shareGroup(record.name),
-          },
-          record,
-        ),
-      );
-    }
-    return byName(found);
+    const records = await this.#read(this.topics.registryFilter());
+    return describeSubscriptions(records.values(), (record) => ({
+      bindings: [...record.types.map((type) => this.topics.forType(type)), this.topics.redeliverFilter(record.name)].map((topic) =>
+        this.topics.sharedFilter(record.name, topic),
+      ),
+      destination: this.topics.shareGroup(record.name),
+    }));
   }
 
   /**

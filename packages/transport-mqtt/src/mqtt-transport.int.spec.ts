@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { deadLetterContract, transportContract, type ContractHarness } from '@cloudbus/core/testing/contract';
+import { deadLetterContract, fixtureHarness, transportContract, type ContractHarness } from '@cloudbus/core/testing/contract';
 import { describe } from 'vitest';
 
 import { MqttFixture, mqttUrl } from './testing/mqtt-fixture.js';
@@ -16,17 +16,8 @@ for (const protocolVersion of [5, 4] as const) {
     const harness = async (): Promise<ContractHarness> => {
       const fixture = new MqttFixture(`cbv${protocolVersion}`, { sessionExpirySeconds: 300, instanceId: `contract-v${protocolVersion}`, protocolVersion });
       await fixture.start();
-      return {
-        // Through the fixture's proxy, which cutNetwork cuts.
-        createTransport: (options) => fixture.createTransport(options?.publishTimeoutMs === undefined ? {} : { publishTimeoutMs: options.publishTimeoutMs }),
-        destinationOf: (type) => fixture.destinationOf(type),
-        injectRaw: (type, message) => fixture.injectRaw(type, message),
-        // A redelivery topic with random levels, as anyone allowed to publish on the broker could send it.
-        injectForged: (type, subscription, message, forged) => fixture.injectForged(type, subscription, message, forged),
-        cutNetwork: () => fixture.cutNetwork(),
-        restoreNetwork: () => fixture.restoreNetwork(),
-        cleanup: () => fixture.cleanup(),
-      };
+      // Transports through the fixture's proxy, which cutNetwork cuts; forged bookkeeping on a redelivery topic.
+      return fixtureHarness(fixture);
     };
     transportContract(name, harness);
     deadLetterContract(name, harness);

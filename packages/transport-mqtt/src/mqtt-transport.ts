@@ -3,18 +3,14 @@ import { randomUUID } from 'node:crypto';
 import {
   NotConnectedError,
   TransportClosedError,
+  type BrokerTransport,
   type ConnectionState,
-  type ConnectionStateReporter,
-  type DeadLetterReader,
-  type DeadLetterRemover,
   type Delivery,
   type OutgoingMessage,
   type StoredDeadLetter,
   type Subscription,
-  type SubscriptionAdmin,
   type SubscriptionInfo,
   type SubscriptionSpec,
-  type Transport,
   type TransportCapabilities,
 } from '@cloudbus/core/transport';
 import type { MqttClient } from 'mqtt';
@@ -48,7 +44,7 @@ import { RetainedMessages } from './retained-messages.js';
  *
  * See the package README for topics, sessions and what MQTT cannot guarantee.
  */
-export class MqttTransport implements Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter, SubscriptionAdmin {
+export class MqttTransport implements BrokerTransport {
   readonly name = 'mqtt';
   readonly capabilities: TransportCapabilities;
   /** The options in force (URL without credentials). */

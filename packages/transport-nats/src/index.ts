@@ -1,5 +1,5 @@
 // @cloudbus/transport-nats: the NATS JetStream transport. Importing it registers the transport as 'nats'.
-import { registerTransport } from '@cloudbus/core/transport';
+import { registerTransport, transportOptionsOf } from '@cloudbus/core/transport';
 
 import type { NatsTransportOptions } from './nats-transport-options.js';
 import { NatsTransport } from './nats-transport.js';
@@ -19,7 +19,4 @@ export { NatsConnectionError } from './nats-errors.js';
 export { durableName, subjectForType } from './subject-naming.js';
 export { decodeHeaderValue, encodeHeaderValue, INVALID_ENCODING_MARKER, readWireMessage, writeHeaders } from './nats-binding.js';
 
-registerTransport('nats', ({ url, service, options, logger }) => {
-  const given = options as NatsTransportOptions;
-  return new NatsTransport({ ...given, url: url ?? given.url, logger: given.logger ?? logger }, service);
-});
+registerTransport('nats', (bus) => new NatsTransport(transportOptionsOf<NatsTransportOptions>(bus), bus.service));

@@ -5,19 +5,15 @@ import {
   PublishError,
   TopologyConflictError,
   TransportClosedError,
-  type SubscriptionAdmin,
+  type BrokerTransport,
   type SubscriptionInfo,
-  type DeadLetterReader,
-  type DeadLetterRemover,
   type Delivery,
   type OutgoingMessage,
   type StoredDeadLetter,
   type Subscription,
   type SubscriptionSpec,
-  type Transport,
   type TransportCapabilities,
   type ConnectionState,
-  type ConnectionStateReporter,
 } from '@cloudbus/core/transport';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -61,7 +57,7 @@ interface Connected {
  * (streams and consumers), `nats-binding` (the CloudEvents NATS binding), `nats-publisher`,
  * `nats-subscription`, `nats-delivery`, `nats-dead-letters`.
  */
-export class NatsTransport implements Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter, SubscriptionAdmin {
+export class NatsTransport implements BrokerTransport {
   readonly name = 'nats';
   readonly options: ResolvedNatsOptions;
   #capabilities: TransportCapabilities;

@@ -1,5 +1,5 @@
 // @cloudbus/transport-rabbitmq: importing it registers the 'rabbitmq' transport. Everything is exported by name.
-import { registerTransport } from '@cloudbus/core/transport';
+import { registerTransport, transportOptionsOf } from '@cloudbus/core/transport';
 
 import { RabbitMqTransport } from './rabbitmq-transport.js';
 import type { RabbitMqTransportOptions } from './rabbitmq-transport-options.js';
@@ -21,12 +21,7 @@ export { ATTRIBUTE_PREFIX, headerText, PrivateHeaders, publishProperties, toWire
 export { routingKeyOf } from './routing-key.js';
 export { retryBucketOf } from './retry-bucket.js';
 
-registerTransport('rabbitmq', ({ url, service, options, logger }) => {
-  const given = options as RabbitMqTransportOptions;
-  return new RabbitMqTransport({
-    ...given,
-    url: url ?? given.url,
-    connectionName: given.connectionName ?? service,
-    logger: given.logger ?? logger,
-  });
+registerTransport('rabbitmq', (bus) => {
+  const options = transportOptionsOf<RabbitMqTransportOptions>(bus);
+  return new RabbitMqTransport({ ...options, connectionName: options.connectionName ?? bus.service });
 });

@@ -2,11 +2,10 @@ import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 
 import {
-  byName,
   decodeSubscriptionRecord,
+  describeSubscriptions,
   encodeSubscriptionRecord,
   removedTypes,
-  subscriptionInfo,
   subscriptionRecord,
   TransportClosedError,
   type SubscriptionInfo,
@@ -100,18 +99,11 @@ export class SubscriptionRegistry {
     const records = await this.#records();
     const model = this.#env.connection.current;
     if (model === undefined) throw this.#env.notConnected('list subscriptions');
-    const found: SubscriptionInfo[] = [];
-    for (const record of records.values()) {
+    return describeSubscriptions(records, async (record) => {
       const queue = this.#env.topology.queueOf(record.name);
       const counts = await withChannel(model, (channel) => channel.checkQueue(queue)).catch(() => undefined);
-      found.push(
-        subscriptionInfo(
-          { name: record.name, bindings: record.types.map(routingKeyOf), destination: queue, pending: counts?.messageCount, consumers: counts?.consumerCount },
-          record,
-        ),
-      );
-    }
-    return byName(found);
+      return { bindings: record.types.map(routingKeyOf), destination: queue, pending: counts?.messageCount, consumers: counts?.consumerCount };
+    });
   }
 
   /** Deletes the subscription's queue (with its bindings and messages) and its registry records. */
@@ -134,13 +126,12 @@ export class SubscriptionRegistry {
     return exists || recorded;
   }
 
-  /** The newest record of each subscription in the registry, read without consuming it. */
-  async #records(): Promise<Map<string, SubscriptionRecord>> {
-    const records = new Map<string, SubscriptionRecord>();
+  /** Every record in the registry, in the queue's order, read without consuming them. */
+  async #records(): Promise<SubscriptionRecord[]> {
+    const records: SubscriptionRecord[] = [];
     await this.#env.browser.browse(this.#env.topology.registryQueue, 'read the subscription registry', (raw) => {
       const record = decodeSubscriptionRecord(raw.content);
-      const known = record === undefined ? undefined : records.get(record.name);
-      if (record !== undefined && (known === undefined || record.updatedAt >= known.updatedAt)) records.set(record.name, record);
+      if (record !== undefined) records.push(record);
       return false;
     });
     return records;

@@ -1,4 +1,4 @@
-import { deadLetterContract, transportContract, type ContractHarness } from '@cloudbus/core/testing/contract';
+import { deadLetterContract, fixtureHarness, transportContract, type ContractHarness } from '@cloudbus/core/testing/contract';
 import { describe } from 'vitest';
 
 import { RabbitMqFixture, rabbitMqUrl } from './testing/rabbitmq-fixture.js';
@@ -7,19 +7,13 @@ describe.skipIf(!rabbitMqUrl)('rabbitmq transport', () => {
   for (const queueType of ['quorum', 'classic'] as const) {
     const harness = (): ContractHarness => {
       const fixture = new RabbitMqFixture(`cbc-${queueType}`, { queueType });
-      return {
+      return fixtureHarness(fixture, {
         // Through the fixture's proxy, which cutNetwork cuts. A publish timeout bounds the wait
         // for the broker to come back too (publishBufferTimeoutMs), as the contract expects.
         createTransport: (options) =>
           fixture.createTransport(options?.publishTimeoutMs === undefined ? {} : { publishTimeoutMs: options.publishTimeoutMs, publishBufferTimeoutMs: options.publishTimeoutMs }),
-        destinationOf: (type) => fixture.destinationOf(type),
-        injectRaw: (type, message) => fixture.injectRaw(type, message),
-        injectForged: (type, subscription, message, forged) => fixture.injectForged(type, subscription, message, forged),
-        cutNetwork: () => fixture.cutNetwork(),
-        restoreNetwork: () => fixture.restoreNetwork(),
-        cleanup: () => fixture.cleanup(),
         timeoutMs: 20_000,
-      };
+      });
     };
     transportContract(`rabbitmq (${queueType} queues)`, harness);
     deadLetterContract(`rabbitmq (${queueType} queues)`, harness);

@@ -7,19 +7,15 @@ import {
   TopologyConflictError,
   TransportClosedError,
   wireSize,
-  type SubscriptionAdmin,
+  type BrokerTransport,
   type SubscriptionInfo,
-  type DeadLetterReader,
-  type DeadLetterRemover,
   type Delivery,
   type OutgoingMessage,
   type StoredDeadLetter,
   type Subscription,
   type SubscriptionSpec,
-  type Transport,
   type TransportCapabilities,
   type ConnectionState,
-  type ConnectionStateReporter,
 } from '@cloudbus/core/transport';
 import type { ChannelModel } from 'amqplib';
 
@@ -47,7 +43,7 @@ import { routingKeyOf } from './routing-key.js';
  * (the CloudEvents AMQP binding), `rabbitmq-publisher`, `rabbitmq-subscription`, `rabbitmq-delivery`,
  * `rabbitmq-dead-letters` and `rabbitmq-subscription-registry` (read through `rabbitmq-queue-browser`).
  */
-export class RabbitMqTransport implements ConnectionStateReporter, Transport, DeadLetterReader, DeadLetterRemover, SubscriptionAdmin {
+export class RabbitMqTransport implements BrokerTransport {
   readonly name = 'rabbitmq';
   readonly capabilities: TransportCapabilities;
   /** The options in force, defaults applied. */

@@ -4,6 +4,7 @@
  * without vitest.
  */
 export { transportContract, type ContractHarness } from './transport-contract.js';
+export { fixtureHarness, type ContractFixture } from './fixture-harness.js';
 export { transportScenarios } from './transport-scenarios.js';
 export { eventually, Recorder, sleep } from './waiting.js';
 export { deadLetterContract } from './dead-letter-contract.js';

@@ -1,6 +1,7 @@
 // @cloudbus/core/transport: what a transport author needs, and nothing an application does.
-// A transport implements `Transport` (and the optional capabilities below), reads its options
-// with `OptionsReader`, carries `WireMessage`s through the codec, and fails with core's errors.
+// A transport implements `Transport` (and the optional capabilities below, all of them together
+// being a `BrokerTransport`), reads its options with `OptionsReader`, carries `WireMessage`s through
+// the codec, and fails with core's errors.
 
 // The contract
 export {
@@ -9,6 +10,7 @@ export {
   canRemoveDeadLetters,
   reportsConnectionState,
   SETTLED,
+  type BrokerTransport,
   type ConnectionState,
   type ConnectionStateReporter,
   type DeadLetterReader,
@@ -24,7 +26,7 @@ export {
   type Transport,
   type TransportCapabilities,
 } from './transport.js';
-export { registerTransport, type TransportFactory, type TransportFactoryOptions } from './registry.js';
+export { registerTransport, transportOptionsOf, type TransportFactory, type TransportFactoryOptions } from './registry.js';
 
 // Options
 export { BASE_OPTION_KEYS, MAX_TIMER_MS, OptionsReader, TLS_OPTION_KEYS, type BaseTransportOptions, type TextOptions, type TlsOptions } from './transport-options.js';
@@ -57,6 +59,7 @@ export { DeadLetterExtensions, readDeadLetterRecord, type DeadLetterRecord } fro
 export {
   byName,
   decodeSubscriptionRecord,
+  describeSubscriptions,
   encodeSubscriptionRecord,
   removedTypes,
   subscriptionInfo,

@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import type { Logger } from '../logger.js';
 import { ConfigurationError, UnknownTransportError } from '../errors.js';
+import type { BaseTransportOptions } from './transport-options.js';
 import type { Transport } from './transport.js';
 
 /** What a transport factory receives from the bus options. */
@@ -20,6 +21,20 @@ export interface TransportFactoryOptions {
 
 /** Creates a transport. Validates its options and throws `ConfigurationError` on bad ones; connects later. */
 export type TransportFactory = (options: TransportFactoryOptions) => Transport;
+
+/**
+ * The options a broker transport's factory creates it with: the transport options the bus was
+ * given, with the bus's URL (from its options or `CLOUDBUS_URL`) over theirs, and the bus's logger
+ * where they name none. `T` is the transport's options type, which its constructor validates.
+ *
+ * ```ts
+ * registerTransport('kafka', (bus) => new KafkaTransport(transportOptionsOf<KafkaTransportOptions>(bus)));
+ * ```
+ */
+export function transportOptionsOf<T extends BaseTransportOptions>({ url, options, logger }: TransportFactoryOptions): T {
+  const given = options as T;
+  return { ...given, url: url ?? given.url, logger: given.logger ?? logger };
+}
 
 // Shared through the global symbol registry, so two copies of core in one process see one registry.
 const REGISTRY_KEY = Symbol.for('cloudbus.transports');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { decodeSubscriptionRecord, encodeSubscriptionRecord, removedTypes, subscriptionInfo, subscriptionRecord } from './subscription-record.js';
+import { decodeSubscriptionRecord, describeSubscriptions, encodeSubscriptionRecord, removedTypes, subscriptionInfo, subscriptionRecord } from './subscription-record.js';
 
 const spec = {
   name: 'shop.kitchen',
@@ -62,5 +62,22 @@ describe('subscription records', () => {
       pending: 2,
     });
     expect(subscriptionInfo({ name: 'shop.kitchen', bindings: [], destination: 'q' }, undefined)).toMatchObject({ service: undefined, types: [] });
+  });
+
+  it('describe each subscription of a registry once, from its newest record, sorted by name', async () => {
+    const at = (iso: string) => new Date(iso);
+    const older = subscriptionRecord({ ...spec, types: ['com.example.placed'] }, at('2026-12-04T09:00:00Z'));
+    const newer = subscriptionRecord(spec, at('2026-12-04T10:00:00Z'));
+    const other = subscriptionRecord({ ...spec, name: 'shop.audit' }, at('2026-12-04T08:00:00Z'));
+    const viewed: string[] = [];
+    const found = await describeSubscriptions([older, other, newer], async (record) => {
+      viewed.push(record.name);
+      return { bindings: [...record.types], destination: `q.${record.name}` };
+    });
+    expect(viewed).toEqual(['shop.kitchen', 'shop.audit']);
+    expect(found.map((info) => [info.name, info.types, info.bindings, info.destination])).toEqual([
+      ['shop.audit', ['com.example.cooked'], ['com.example.cooked'], 'q.shop.audit'],
+      ['shop.kitchen', ['com.example.cooked'], ['com.example.cooked'], 'q.shop.kitchen'],
+    ]);
   });
 });

@@ -110,6 +110,25 @@ export function subscriptionInfo(view: BrokerSubscriptionView, record: Subscript
   };
 }
 
+/**
+ * The subscriptions a broker-side registry describes, sorted by name: one per subscription, from
+ * its newest record (of two written at the same time, the one read later), with what `view` says
+ * the broker has of it. `view` is called one record at a time, in the order `records` gives them.
+ */
+export async function describeSubscriptions(
+  records: Iterable<SubscriptionRecord>,
+  view: (record: SubscriptionRecord) => Omit<BrokerSubscriptionView, 'name'> | Promise<Omit<BrokerSubscriptionView, 'name'>>,
+): Promise<SubscriptionInfo[]> {
+  const newest = new Map<string, SubscriptionRecord>();
+  for (const record of records) {
+    const known = newest.get(record.name);
+    if (known === undefined || record.updatedAt >= known.updatedAt) newest.set(record.name, record);
+  }
+  const found: SubscriptionInfo[] = [];
+  for (const record of newest.values()) found.push(subscriptionInfo({ name: record.name, ...(await view(record)) }, record));
+  return byName(found);
+}
+
 /** Sorts by subscription name, in place. */
 export function byName<T extends { readonly name: string }>(items: T[]): T[] {
   return items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

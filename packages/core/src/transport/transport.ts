@@ -272,3 +272,11 @@ export function canAdministerSubscriptions(transport: Transport): transport is T
   const admin = transport as Partial<SubscriptionAdmin>;
   return typeof admin.listSubscriptions === 'function' && typeof admin.removeSubscription === 'function';
 }
+
+/**
+ * A transport with every optional capability: it lists and removes its dead letters, reports its
+ * connection state and administers its subscriptions. The transports cloudbus ships (memory,
+ * RabbitMQ, NATS, MQTT) are all of this kind; a new broker transport implements it too where its
+ * broker allows, so that `cloudbus dead-letters`, `describe` and `prune` work on it.
+ */
+export interface BrokerTransport extends Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter, SubscriptionAdmin {}

@@ -1,18 +1,14 @@
 import { ConfigurationError, NotConnectedError, TransportClosedError } from '../../errors.js';
 import { checkMessageSize } from '../message-size.js';
 import type {
+  BrokerTransport,
   ConnectionState,
-  ConnectionStateReporter,
-  DeadLetterReader,
-  DeadLetterRemover,
   Delivery,
   OutgoingMessage,
   StoredDeadLetter,
   Subscription,
-  SubscriptionAdmin,
   SubscriptionInfo,
   SubscriptionSpec,
-  Transport,
   TransportCapabilities,
 } from '../transport.js';
 import { registerTransport } from '../registry.js';
@@ -60,7 +56,7 @@ export interface MemoryTransportOptions {
  * (`capabilities.inProcess`); `isolate: true` makes every handler decode its own copy, as from a
  * broker. See {@link MemoryTransportOptions.isolate}.
  */
-export class MemoryTransport implements Transport, DeadLetterReader, DeadLetterRemover, ConnectionStateReporter, SubscriptionAdmin {
+export class MemoryTransport implements BrokerTransport {
   readonly name = 'memory';
   readonly capabilities: TransportCapabilities;
   readonly broker: MemoryBroker;
