@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import mqtt from 'mqtt';
 import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
 
-import { foreignProtocolAt, type TlsOptions } from '@cloudbus/core/transport';
+import { Backoff, foreignProtocolAt, type TlsOptions } from '@cloudbus/core/transport';
 
 import { MqttConnectError } from './mqtt-errors.js';
 import type { ResolvedMqttOptions } from './mqtt-transport-options.js';
@@ -71,12 +71,12 @@ export function openConnection(options: ResolvedMqttOptions, spec: ConnectionSpe
     lastError = error.message;
   });
   spec.prepare?.(client);
-  let delay = options.reconnectMinDelayMs;
+  const backoff = new Backoff(options.reconnectMinDelayMs, options.reconnectMaxDelayMs);
   let lost = false;
   const logger = options.logger;
   client.on('connect', () => {
-    delay = options.reconnectMinDelayMs;
-    client.options.reconnectPeriod = delay;
+    backoff.reset();
+    client.options.reconnectPeriod = backoff.next();
     const stream = client.stream as Partial<Socket> | undefined;
     stream?.setNoDelay?.(true);
     if (lost) logger.warn('mqtt transport: reconnected', { url: options.url, connection: options.connectionName, clientId: spec.clientId });
@@ -89,11 +89,10 @@ export function openConnection(options: ResolvedMqttOptions, spec: ConnectionSpe
     if (!lost) {
       logger.warn('mqtt transport: connection lost, reconnecting', { url: options.url, connection: options.connectionName, clientId: spec.clientId, error: lastError });
     } else {
-      logger.debug('mqtt transport: reconnection failed, trying again', { url: options.url, connection: options.connectionName, clientId: spec.clientId, retryInMs: delay, error: lastError });
+      logger.debug('mqtt transport: reconnection failed, trying again', { url: options.url, connection: options.connectionName, clientId: spec.clientId, retryInMs: client.options.reconnectPeriod, error: lastError });
     }
     lost = true;
-    delay = Math.min(delay * 2, options.reconnectMaxDelayMs);
-    client.options.reconnectPeriod = delay;
+    client.options.reconnectPeriod = backoff.next();
   });
 
   return new Promise<MqttClient>((resolve, reject) => {

@@ -1,16 +1,12 @@
 import type { Buffer } from 'node:buffer';
 
-import { PublishError, TransportClosedError } from '@cloudbus/core/transport';
+import { Backoff, PublishError, TransportClosedError } from '@cloudbus/core/transport';
 import type { IClientPublishOptions, MqttClient, Packet } from 'mqtt';
 
 import type { PublishKind } from './mqtt-publisher.js';
 import type { PublishOutcome } from './publish-batch.js';
 import type { PublishWindow } from './publish-window.js';
 import type { SubscriberTopics } from './subscriber-topics.js';
-
-/** Wait before publishing again a message the broker had no subscriber for; doubles up to the maximum. */
-const RETRY_MIN_MS = 50;
-const RETRY_MAX_MS = 1_000;
 
 /** What every pending publish of one transport shares (one object per transport). */
 export interface PublishContext {
@@ -29,7 +25,8 @@ export interface PublishContext {
  * it fails with `PublishError`). Reports to its {@link PublishOutcome} by index: no promise per message.
  */
 export class PendingPublish {
-  #delay = RETRY_MIN_MS;
+  /** Wait before publishing again a message the broker had no subscriber for; made on the first such answer. */
+  #backoff: Backoff | undefined;
   #deadline = 0;
 
   constructor(
@@ -63,8 +60,8 @@ export class PendingPublish {
     }
     this.outcome.unrouted = true;
     if (this.#deadline === 0) this.#deadline = Date.now() + this.context.publishTimeoutMs;
-    setTimeout(() => this.#retry(), this.#delay);
-    this.#delay = Math.min(this.#delay * 2, RETRY_MAX_MS);
+    this.#backoff ??= new Backoff(50, 1_000);
+    setTimeout(() => this.#retry(), this.#backoff.next());
   };
 
   #retry(): void {

@@ -1,4 +1,4 @@
-import { foreignProtocolAt, TransportClosedError } from '@cloudbus/core/transport';
+import { Backoff, foreignProtocolAt, TransportClosedError } from '@cloudbus/core/transport';
 import { connect, type ChannelModel } from 'amqplib';
 
 import { closeConnection, destroySocket, type ClosingSteps } from './closing-steps.js';
@@ -32,7 +32,7 @@ export class RabbitMqConnection {
   #pending: ChannelModel | undefined;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
-  #delay: number;
+  readonly #backoff: Backoff;
   #waiters: (() => void)[] = [];
   /** Connections that closed before they were adopted, and connections dropped. */
   readonly #lost = new WeakSet<ChannelModel>();
@@ -51,7 +51,7 @@ export class RabbitMqConnection {
     this.#options = options;
     this.#onConnected = onConnected;
     this.#closing = closing;
-    this.#delay = options.reconnectMinDelayMs;
+    this.#backoff = new Backoff(options.reconnectMinDelayMs, options.reconnectMaxDelayMs);
   }
 
   /** The open connection, or undefined while reconnecting. */
@@ -297,7 +297,7 @@ export class RabbitMqConnection {
 
   #adopt(model: ChannelModel): void {
     this.#model = model;
-    this.#delay = this.#options.reconnectMinDelayMs;
+    this.#backoff.reset();
     this.#wake();
   }
 
@@ -323,9 +323,7 @@ export class RabbitMqConnection {
 
   #schedule(): void {
     if (this.#closed) return;
-    const delay = this.#delay;
-    this.#delay = Math.min(delay * 2, this.#options.reconnectMaxDelayMs);
-    this.#timer = setTimeout(() => void this.#reconnect(), delay);
+    this.#timer = setTimeout(() => void this.#reconnect(), this.#backoff.next());
   }
 
   async #reconnect(): Promise<void> {

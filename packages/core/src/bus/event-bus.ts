@@ -12,6 +12,7 @@ import { assertMiddleware, compose, type ConsumeContext, type Middleware, type P
 import { TelemetryPublisher } from '../telemetry/telemetry-publisher.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { redactCredentials } from '../dead-letter/redact-credentials.js';
+import { Backoff } from '../policies/backoff.js';
 import { transportFactory } from '../transport/registry.js';
 import { reportsConnectionState, type ConnectionState, type OutgoingMessage, type Transport } from '../transport/transport.js';
 import { HandlerRunner, type HandlerBinding, type HandlerResolver } from './handler-runner.js';
@@ -298,13 +299,14 @@ export class EventBus implements EventPublisher {
     const { startTimeoutMs, logger } = this.#options;
     const deadline = Date.now() + startTimeoutMs;
     const url = this.#options.url === undefined ? undefined : redactCredentials(this.#options.url);
-    for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
+    const backoff = new Backoff(250, 5_000);
+    for (let attempt = 1; ; attempt++) {
       try {
         await transport.connect();
         if (attempt > 1) logger.info(`connected to ${transport.name} after ${attempt} attempts`, { service: this.#options.service, url });
         return;
       } catch (error) {
-        const wait = Math.min(delay, deadline - Date.now());
+        const wait = Math.min(backoff.next(), deadline - Date.now());
         if (!(error instanceof BrokerConnectionError) || error.permanent || wait <= 0 || signal.aborted) throw error;
         logger.warn(`cannot reach the ${transport.name} broker (attempt ${attempt}); trying again in ${wait} ms`, {
           service: this.#options.service,

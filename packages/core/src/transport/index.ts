@@ -50,6 +50,7 @@ export {
 } from '../envelope/wire-codec.js';
 export { fromStructuredMessage, toStructuredMessage } from '../envelope/structured-message.js';
 export { checkMessageSize } from './message-size.js';
+export { Backoff } from '../policies/backoff.js';
 export type { CloudEvent, ExtensionValue } from '../envelope/cloud-event.js';
 
 // Bookkeeping off the wire (hostile), dead letters and the subscription registry
